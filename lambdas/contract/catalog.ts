@@ -1,0 +1,90 @@
+/**
+ * The event catalog: every event type the platform knows, with a zod schema for its detail.
+ *
+ * Unknown dot-notation types are still delivered (the catalog documents, it does not gate);
+ * a known type whose detail fails its schema is rejected by the broadcaster.
+ */
+import { z } from 'zod';
+import { MAX_EVENT_TYPE_LENGTH, MAX_TENANT_ID_LENGTH, MAX_USER_ID_LENGTH } from './limits.js';
+
+/** A tenant id: 1–256 characters, no `#` (our key separator) and no control characters. */
+export const TenantIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_TENANT_ID_LENGTH, `must be at most ${MAX_TENANT_ID_LENGTH} characters`)
+  .regex(/^[^#\p{Cc}]+$/u, 'must not contain "#" or control characters');
+
+/** A user id (`sub`): same character rules as a tenant id. */
+export const UserIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_USER_ID_LENGTH, `must be at most ${MAX_USER_ID_LENGTH} characters`)
+  .regex(/^[^#\p{Cc}]+$/u, 'must not contain "#" or control characters');
+
+/**
+ * Dot notation: two or more segments of letters, digits, `_` or `-`, each starting with a letter,
+ * e.g. `goal.created`, `billing.invoice.paid`.
+ */
+export const EVENT_TYPE_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)+$/;
+export const EventTypeSchema = z
+  .string()
+  .max(MAX_EVENT_TYPE_LENGTH, `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`)
+  .regex(EVENT_TYPE_PATTERN, 'must be dot notation, e.g. "goal.created"');
+
+/** Reserved detail key: targets a subset of the tenant. Removed from the envelope's data. */
+export const AUDIENCE_KEY = 'audience';
+export const AudienceSchema = z
+  .object({
+    userIds: z.array(z.string().min(1)).max(1000).optional(),
+    roles: z.array(z.string().min(1)).max(100).optional(),
+  })
+  .strict();
+export type Audience = z.infer<typeof AudienceSchema>;
+
+/** Every detail is a JSON object with a tenant id; other fields are the domain's own. */
+export const BaseDetailSchema = z.looseObject({
+  tenantId: TenantIdSchema,
+  [AUDIENCE_KEY]: AudienceSchema.optional(),
+});
+
+const id = z.string().min(1);
+const goalDetail = BaseDetailSchema.extend({ goalId: id });
+const actionDetail = BaseDetailSchema.extend({ actionId: id });
+const issueDetail = BaseDetailSchema.extend({ issueId: id });
+
+/** Known event types and the schema of their detail. Field names are camelCase. */
+export const EVENT_CATALOG = {
+  'goal.created': goalDetail,
+  'goal.updated': goalDetail,
+  'goal.activated': goalDetail,
+  'goal.completed': goalDetail,
+  'action.created': actionDetail,
+  'action.updated': actionDetail,
+  'action.completed': actionDetail,
+  'issue.created': issueDetail,
+  'issue.updated': issueDetail,
+  'issue.resolved': issueDetail,
+} as const satisfies Record<string, z.ZodType>;
+
+export type KnownEventType = keyof typeof EVENT_CATALOG;
+export const KNOWN_EVENT_TYPES = Object.keys(EVENT_CATALOG) as KnownEventType[];
+
+export function isKnownEventType(type: string): type is KnownEventType {
+  return Object.hasOwn(EVENT_CATALOG, type);
+}
+
+/** The detail schema for a type: the catalog's for known types, the base schema otherwise. */
+export function detailSchemaFor(type: string): z.ZodType<z.infer<typeof BaseDetailSchema>> {
+  return isKnownEventType(type) ? EVENT_CATALOG[type] : BaseDetailSchema;
+}
+
+/**
+ * A subscription pattern: an exact event type, or a prefix followed by `.*`
+ * (`goal.*` matches `goal.created` and `goal.step.done`).
+ */
+export const SUBSCRIPTION_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*(\.\*)?$/;
+export const SubscriptionPatternSchema = z
+  .string()
+  .max(MAX_EVENT_TYPE_LENGTH, `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`)
+  .regex(SUBSCRIPTION_PATTERN, 'must be an event type ("goal.created") or a prefix wildcard ("goal.*")')
+  .refine((p) => p.includes('.'), 'must be an event type ("goal.created") or a prefix wildcard ("goal.*")');

@@ -1,0 +1,19 @@
+/** The envelope every client receives for a domain event. */
+import { z } from 'zod';
+import { EventTypeSchema, TenantIdSchema } from './catalog.js';
+
+export const EnvelopeSchema = z.object({
+  /** The EventBridge detail-type, dot notation. */
+  type: EventTypeSchema,
+  /** The EventBridge detail, unchanged but for the reserved `audience` key. */
+  data: z.record(z.string(), z.unknown()),
+  /** Event time, ISO 8601. */
+  timestamp: z.iso.datetime(),
+  /** Stable id: the same for every delivery of one EventBridge event; a resume point. */
+  eventId: z.string().min(1),
+  tenantId: TenantIdSchema,
+});
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** Prefix of every event id (followed by the EventBridge event id). */
+export const EVENT_ID_PREFIX = 'evt_';

@@ -1,0 +1,13 @@
+/**
+ * The contract: the one place where event types, the envelope, client/server messages, routes,
+ * table keys and environment variable names are spelled out. Imports zod only, so Lambda
+ * bundles stay small and the CDK stack can import it at synth time.
+ */
+export * from './catalog.js';
+export * from './envelope.js';
+export * from './env.js';
+export * from './events.js';
+export * from './limits.js';
+export * from './messages.js';
+export * from './routes.js';
+export * from './tables.js';

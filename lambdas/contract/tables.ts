@@ -1,0 +1,122 @@
+/**
+ * DynamoDB table definitions: key names, indexes and TTL attributes. The stack builds its
+ * tables from these, the local runtime creates identical tables, and the store adapter reads
+ * and writes the attributes named here.
+ */
+
+export type KeyType = 'S' | 'N';
+export interface KeyDef {
+  readonly name: string;
+  readonly type: KeyType;
+}
+export interface IndexDef {
+  readonly indexName: string;
+  readonly partitionKey: KeyDef;
+  readonly sortKey?: KeyDef;
+  /** Non-key attributes projected into the index (INCLUDE projection). */
+  readonly nonKeyAttributes: readonly string[];
+}
+export interface TableDef {
+  readonly partitionKey: KeyDef;
+  readonly sortKey?: KeyDef;
+  readonly timeToLiveAttribute: string;
+  readonly globalSecondaryIndexes: readonly IndexDef[];
+}
+
+/** Attribute names of a connection record. */
+export const ConnectionAttr = {
+  connectionId: 'connectionId',
+  /** Set only once authenticated: makes the record visible in the sparse tenant index. */
+  tenantId: 'tenantId',
+  userId: 'userId',
+  roles: 'roles',
+  /** Subscription patterns; empty or absent means every event type of the tenant. */
+  subscriptions: 'subscriptions',
+  connectedAt: 'connectedAt',
+  /** Epoch seconds: when a pending connection must have authenticated. */
+  authDeadline: 'authDeadline',
+  /** Epoch seconds: the token's `exp`. */
+  tokenExpiresAt: 'tokenExpiresAt',
+  /** Sweep index partition (`s0`…`s7`), spreads index writes. */
+  sweepShard: 'sweepShard',
+  /** Epoch seconds: when the sweeper acts (the auth deadline, then the token expiry). */
+  sweepAt: 'sweepAt',
+  /** TTL, epoch seconds. */
+  ttl: 'ttl',
+} as const;
+
+export const TENANT_INDEX = 'byTenant';
+export const SWEEP_INDEX = 'bySweepAt';
+
+export const CONNECTIONS_TABLE: TableDef = {
+  partitionKey: { name: ConnectionAttr.connectionId, type: 'S' },
+  timeToLiveAttribute: ConnectionAttr.ttl,
+  globalSecondaryIndexes: [
+    {
+      // Sparse: pending connections carry no tenantId, so fan-out never sees them.
+      indexName: TENANT_INDEX,
+      partitionKey: { name: ConnectionAttr.tenantId, type: 'S' },
+      nonKeyAttributes: [ConnectionAttr.userId, ConnectionAttr.roles, ConnectionAttr.subscriptions, ConnectionAttr.tokenExpiresAt],
+    },
+    {
+      indexName: SWEEP_INDEX,
+      partitionKey: { name: ConnectionAttr.sweepShard, type: 'S' },
+      sortKey: { name: ConnectionAttr.sweepAt, type: 'N' },
+      nonKeyAttributes: [ConnectionAttr.tenantId],
+    },
+  ],
+};
+
+/** Attribute names of the tenant event log. */
+export const EventLogAttr = {
+  tenantId: 'tenantId',
+  /** `e#<13-digit epoch ms>#<eventId>` for a logged event; `id#<eventId>` for its id marker. */
+  sk: 'sk',
+  eventId: 'eventId',
+  /** On an id marker: the `sk` of the logged event. */
+  seq: 'seq',
+  /** On a logged event: the envelope as sent to clients (JSON string). */
+  envelope: 'envelope',
+  /** On a logged event: the audience it was targeted at (JSON string), if any. */
+  audience: 'audience',
+  type: 'type',
+  ttl: 'ttl',
+} as const;
+
+export const EVENT_LOG_TABLE: TableDef = {
+  partitionKey: { name: EventLogAttr.tenantId, type: 'S' },
+  sortKey: { name: EventLogAttr.sk, type: 'S' },
+  timeToLiveAttribute: EventLogAttr.ttl,
+  globalSecondaryIndexes: [],
+};
+
+/** Sort-key prefixes of the event log. */
+export const EVENT_LOG_PREFIX = { event: 'e#', idMarker: 'id#' } as const;
+/** Upper bound for a range query over logged events (`~` sorts after every digit). */
+export const EVENT_LOG_END = 'e#~';
+
+export function eventLogSortKey(receivedAtMs: number, eventId: string): string {
+  return `${EVENT_LOG_PREFIX.event}${String(receivedAtMs).padStart(13, '0')}#${eventId}`;
+}
+export function eventIdMarkerKey(eventId: string): string {
+  return `${EVENT_LOG_PREFIX.idMarker}${eventId}`;
+}
+
+/** A connection record as the store returns it. Times are epoch seconds. */
+export interface ConnectionRecord {
+  connectionId: string;
+  tenantId?: string;
+  userId?: string;
+  roles?: string[];
+  subscriptions?: string[];
+  connectedAt: number;
+  authDeadline?: number;
+  tokenExpiresAt?: number;
+  sweepShard?: string;
+  sweepAt?: number;
+  ttl: number;
+}
+
+/** What fan-out reads from the tenant index. */
+export type Recipient = Required<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>> &
+  Pick<ConnectionRecord, 'userId' | 'roles' | 'subscriptions' | 'tokenExpiresAt'>;

@@ -1,0 +1,34 @@
+/** Named errors that keep the original as `cause`. */
+import type { AuthErrorCodeName } from '../contract/index.js';
+
+/** A token was refused. `message` is safe to show the client; it never contains the token. */
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+  constructor(
+    readonly code: AuthErrorCodeName,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A PostToConnection/DeleteConnection call failed for a reason other than 410 Gone. */
+export class SendError extends Error {
+  override readonly name = 'SendError';
+  constructor(
+    message: string,
+    /** HTTP status, when there was a response. */
+    readonly status: number | undefined,
+    /** Throttling (429) and server errors (5xx) are worth retrying. */
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Configuration is missing or malformed; names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}

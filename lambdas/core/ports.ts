@@ -1,0 +1,70 @@
+/**
+ * The dependencies pure logic receives. Adapters in `lambdas/adapters/` implement them against
+ * DynamoDB, the API Gateway management API and jose; tests pass in-memory or failing versions.
+ */
+import type { Audience, ConnectionRecord, Envelope, Recipient } from '../contract/index.js';
+
+/** Epoch milliseconds. */
+export type Clock = () => number;
+
+export interface Identity {
+  tenantId: string;
+  userId: string;
+  roles: string[];
+  /** Epoch seconds (`exp`). */
+  expiresAt: number;
+}
+
+export interface TokenVerifier {
+  /** Resolves the identity, or throws an `AuthError` with a client-safe code and message. */
+  verify(token: string): Promise<Identity>;
+}
+
+export interface ConnectionStore {
+  putPending(record: { connectionId: string; connectedAt: number; authDeadline: number; ttl: number }): Promise<void>;
+  get(connectionId: string): Promise<ConnectionRecord | undefined>;
+  /**
+   * Marks the connection authenticated (or refreshes it). Succeeds only if the record is still
+   * pending or belongs to the same tenant and user; returns false when that condition failed.
+   */
+  authenticate(connectionId: string, identity: Identity, ttl: number): Promise<boolean>;
+  /** Replaces the subscription set; returns false if the connection is not authenticated. */
+  setSubscriptions(connectionId: string, subscriptions: string[]): Promise<boolean>;
+  delete(connectionId: string): Promise<void>;
+  /** Deletes only if `sweepAt` is still at or before `nowSeconds`; returns whether it did. */
+  deleteIfDue(connectionId: string, nowSeconds: number): Promise<boolean>;
+  /** Authenticated connections of a tenant, a page at a time (tenant index query). */
+  recipients(tenantId: string): AsyncIterable<Recipient[]>;
+  /** Connections whose `sweepAt` is at or before `nowSeconds` (sweep index query, all shards). */
+  due(nowSeconds: number): AsyncIterable<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[]>;
+}
+
+export interface LoggedEvent {
+  envelope: Envelope;
+  audience?: Audience;
+}
+
+export interface EventLog {
+  /**
+   * Appends an event once: a second append of the same eventId (a retried delivery) changes
+   * nothing and reports `duplicate: true`.
+   */
+  append(event: LoggedEvent, receivedAtMs: number, ttl: number): Promise<{ duplicate: boolean }>;
+  /**
+   * Events of the tenant logged after `lastEventId`, oldest first, at most `limit`.
+   * Returns `undefined` when the id is unknown for this tenant (or has expired).
+   */
+  after(tenantId: string, lastEventId: string, limit: number, nowSeconds: number): Promise<LoggedEvent[] | undefined>;
+}
+
+export type SendResult = 'sent' | 'gone';
+
+export interface Sender {
+  /**
+   * PostToConnection. Resolves 'gone' on 410; throws `SendError` (with `retryable`) for
+   * throttling, server errors and anything else.
+   */
+  post(connectionId: string, payload: string): Promise<SendResult>;
+  /** DeleteConnection; a connection already gone is not an error. */
+  close(connectionId: string): Promise<void>;
+}
