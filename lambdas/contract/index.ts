@@ -3,6 +3,7 @@
  * table keys and environment variable names are spelled out. Imports zod only, so Lambda
  * bundles stay small and the CDK stack can import it at synth time.
  */
+export * from './aws-events.js';
 export * from './catalog.js';
 export * from './envelope.js';
 export * from './env.js';

@@ -74,6 +74,8 @@ export const AuthErrorCode = {
   invalidClaims: 'invalid_claims',
   /** Re-auth on an authenticated connection with another tenant or user. */
   tenantMismatch: 'tenant_mismatch',
+  /** Sent just before a pending connection is closed for missing its auth deadline. */
+  authTimeout: 'auth_timeout',
 } as const;
 export type AuthErrorCodeName = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
 

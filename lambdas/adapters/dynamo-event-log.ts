@@ -1,0 +1,99 @@
+/**
+ * EventLog on DynamoDB. Each event is two items in its tenant's partition:
+ * - an id marker `id#<eventId>`, written with a conditional put so a retried event is logged
+ *   once; it records the event's sort key (`seq`), which makes any eventId a resume point;
+ * - the event itself at `e#<received ms>#<eventId>`, time-ordered for range queries.
+ * Both carry a TTL (the retention). No transactions, so it runs on dynalite too: the marker is
+ * written first and the event put is idempotent, so a crash between the two heals on retry.
+ */
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  EVENT_LOG_END,
+  EventLogAttr as A,
+  eventIdMarkerKey,
+  eventLogSortKey,
+  type Audience,
+  type Envelope,
+} from '../contract/index.js';
+import type { EventLog, LoggedEvent } from '../core/ports.js';
+import { conditional } from './dynamo-store.js';
+
+export class DynamoEventLog implements EventLog {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private async marker(tenantId: string, eventId: string): Promise<{ seq: string; ttl: number } | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { [A.tenantId]: tenantId, [A.sk]: eventIdMarkerKey(eventId) }, ConsistentRead: true }),
+    );
+    const item = out.Item;
+    return item ? { seq: String(item[A.seq]), ttl: Number(item[A.ttl]) } : undefined;
+  }
+
+  async append({ envelope, audience }: LoggedEvent, receivedAtMs: number, ttl: number): Promise<{ duplicate: boolean }> {
+    const { tenantId, eventId } = envelope;
+    let seq = eventLogSortKey(receivedAtMs, eventId);
+    const fresh = await conditional(
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [A.tenantId]: tenantId, [A.sk]: eventIdMarkerKey(eventId), [A.eventId]: eventId, [A.seq]: seq, [A.ttl]: ttl },
+          ConditionExpression: 'attribute_not_exists(#sk)',
+          ExpressionAttributeNames: { '#sk': A.sk },
+        }),
+      ),
+    );
+    if (!fresh) {
+      const existing = await this.marker(tenantId, eventId);
+      if (existing) {
+        seq = existing.seq;
+        ttl = existing.ttl;
+      }
+    }
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [A.tenantId]: tenantId,
+          [A.sk]: seq,
+          [A.eventId]: eventId,
+          [A.type]: envelope.type,
+          [A.envelope]: JSON.stringify(envelope),
+          ...(audience ? { [A.audience]: JSON.stringify(audience) } : {}),
+          [A.ttl]: ttl,
+        },
+      }),
+    );
+    return { duplicate: !fresh };
+  }
+
+  async after(tenantId: string, lastEventId: string, limit: number, nowSeconds: number): Promise<LoggedEvent[] | undefined> {
+    const marker = await this.marker(tenantId, lastEventId);
+    // DynamoDB deletes expired items lazily (and dynalite never): treat them as gone.
+    if (!marker || marker.ttl <= nowSeconds) return undefined;
+    const events: LoggedEvent[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#tenant = :tenant AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#tenant': A.tenantId, '#sk': A.sk },
+          ExpressionAttributeValues: { ':tenant': tenantId, ':from': marker.seq, ':to': EVENT_LOG_END },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+          Limit: limit + 1,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (item[A.sk] === marker.seq || Number(item[A.ttl]) <= nowSeconds) continue;
+        const audience = item[A.audience] === undefined ? undefined : (JSON.parse(String(item[A.audience])) as Audience);
+        events.push({ envelope: JSON.parse(String(item[A.envelope])) as Envelope, ...(audience ? { audience } : {}) });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && events.length < limit);
+    return events.slice(0, limit);
+  }
+}

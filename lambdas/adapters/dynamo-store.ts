@@ -1,0 +1,170 @@
+/** ConnectionStore on DynamoDB: the connections table, its sparse tenant index and sweep index. */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  ConnectionAttr as A,
+  SWEEP_INDEX,
+  SWEEP_SHARDS,
+  TENANT_INDEX,
+  type ConnectionRecord,
+  type Recipient,
+} from '../contract/index.js';
+import type { ConnectionStore, Identity } from '../core/ports.js';
+import { sweepShardFor } from '../core/sweep.js';
+
+export function isConditionFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Runs a conditional write; resolves false when its condition failed. */
+export async function conditional(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+}
+
+export class DynamoConnectionStore implements ConnectionStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async putPending(r: { connectionId: string; connectedAt: number; authDeadline: number; ttl: number }): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [A.connectionId]: r.connectionId,
+          [A.connectedAt]: r.connectedAt,
+          [A.authDeadline]: r.authDeadline,
+          [A.sweepShard]: sweepShardFor(r.connectionId),
+          [A.sweepAt]: r.authDeadline,
+          [A.ttl]: r.ttl,
+        },
+      }),
+    );
+  }
+
+  async get(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { [A.connectionId]: connectionId }, ConsistentRead: true }));
+    return out.Item as ConnectionRecord | undefined;
+  }
+
+  authenticate(connectionId: string, identity: Identity, ttl: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.connectionId]: connectionId },
+          UpdateExpression:
+            'SET #tenant = :tenant, #user = :user, #roles = :roles, #exp = :exp, #sweepAt = :exp, ' +
+            '#shard = if_not_exists(#shard, :shard), #ttl = if_not_exists(#ttl, :ttl), #connectedAt = if_not_exists(#connectedAt, :now) ' +
+            'REMOVE #deadline',
+          ConditionExpression: 'attribute_not_exists(#tenant) OR (#tenant = :tenant AND #user = :user)',
+          ExpressionAttributeNames: {
+            '#tenant': A.tenantId,
+            '#user': A.userId,
+            '#roles': A.roles,
+            '#exp': A.tokenExpiresAt,
+            '#sweepAt': A.sweepAt,
+            '#shard': A.sweepShard,
+            '#ttl': A.ttl,
+            '#connectedAt': A.connectedAt,
+            '#deadline': A.authDeadline,
+          },
+          ExpressionAttributeValues: {
+            ':tenant': identity.tenantId,
+            ':user': identity.userId,
+            ':roles': identity.roles,
+            ':exp': identity.expiresAt,
+            ':shard': sweepShardFor(connectionId),
+            ':ttl': ttl,
+            ':now': Math.floor(Date.now() / 1000),
+          },
+        }),
+      ),
+    );
+  }
+
+  setSubscriptions(connectionId: string, subscriptions: string[]): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.connectionId]: connectionId },
+          UpdateExpression: 'SET #subs = :subs',
+          ConditionExpression: 'attribute_exists(#tenant)',
+          ExpressionAttributeNames: { '#subs': A.subscriptions, '#tenant': A.tenantId },
+          ExpressionAttributeValues: { ':subs': subscriptions },
+        }),
+      ),
+    );
+  }
+
+  async delete(connectionId: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { [A.connectionId]: connectionId } }));
+  }
+
+  deleteIfDue(connectionId: string, nowSeconds: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [A.connectionId]: connectionId },
+          ConditionExpression: '#sweepAt <= :now',
+          ExpressionAttributeNames: { '#sweepAt': A.sweepAt },
+          ExpressionAttributeValues: { ':now': nowSeconds },
+        }),
+      ),
+    );
+  }
+
+  async *recipients(tenantId: string): AsyncIterable<Recipient[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TENANT_INDEX,
+          KeyConditionExpression: '#tenant = :tenant',
+          ExpressionAttributeNames: { '#tenant': A.tenantId },
+          ExpressionAttributeValues: { ':tenant': tenantId },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      if (out.Items && out.Items.length > 0) yield out.Items as Recipient[];
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  async *due(nowSeconds: number): AsyncIterable<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[]> {
+    for (let shard = 0; shard < SWEEP_SHARDS; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const out = await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: SWEEP_INDEX,
+            KeyConditionExpression: '#shard = :shard AND #sweepAt <= :now',
+            ExpressionAttributeNames: { '#shard': A.sweepShard, '#sweepAt': A.sweepAt },
+            ExpressionAttributeValues: { ':shard': `s${shard}`, ':now': nowSeconds },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        if (out.Items && out.Items.length > 0) yield out.Items as Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[];
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+    }
+  }
+}

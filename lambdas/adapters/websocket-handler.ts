@@ -1,0 +1,34 @@
+/**
+ * The shared shape of a WebSocket route handler: parse the API Gateway event with the
+ * contract's schema, run the route's logic, turn the reply into the route response, and turn an
+ * unexpected failure into an `error` reply (logged, never with a token) so the socket stays usable.
+ */
+import { ErrorCode, WebSocketEventSchema, serverMessage, type ServerMessage, type WebSocketEvent, type WebSocketResult } from '../contract/index.js';
+import { clock } from './deps.js';
+import { describeError, logger } from './observability.js';
+
+export function reply(message: ServerMessage | undefined): WebSocketResult {
+  return message === undefined ? { statusCode: 200 } : { statusCode: 200, body: JSON.stringify(message) };
+}
+
+export function webSocketHandler(
+  logic: (event: WebSocketEvent) => Promise<WebSocketResult>,
+): (event: unknown) => Promise<WebSocketResult> {
+  return async (raw) => {
+    const parsed = WebSocketEventSchema.safeParse(raw);
+    if (!parsed.success) {
+      logger.error('not an API Gateway WebSocket event');
+      return { statusCode: 400 };
+    }
+    const { connectionId, routeKey } = parsed.data.requestContext;
+    logger.appendKeys({ connectionId, routeKey });
+    try {
+      return await logic(parsed.data);
+    } catch (err) {
+      logger.error('route failed', { error: describeError(err) });
+      return reply(serverMessage.error(clock(), ErrorCode.internal, 'the server could not process this message; try again'));
+    } finally {
+      logger.resetKeys();
+    }
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The broadcaster's logic: validate an EventBridge event, build the envelope, log it once for
+ * resume, and fan it out to the tenant.
+ */
+import {
+  AUDIENCE_KEY,
+  AudienceSchema,
+  EVENT_ID_PREFIX,
+  EventBridgeEventSchema,
+  EventTypeSchema,
+  MAX_MESSAGE_BYTES,
+  TenantIdSchema,
+  detailSchemaFor,
+  type Audience,
+  type Envelope,
+} from '../contract/index.js';
+import { fanOut, type FanoutDeps, type FanoutStats } from './fanout.js';
+import { describeIssues } from './frames.js';
+import type { EventLog } from './ports.js';
+
+export const RejectReason = {
+  malformedEvent: 'malformed_event',
+  invalidDetailType: 'invalid_detail_type',
+  invalidDetail: 'invalid_detail',
+  invalidTenant: 'invalid_tenant',
+  invalidAudience: 'invalid_audience',
+  tooLarge: 'too_large',
+} as const;
+export type RejectReasonName = (typeof RejectReason)[keyof typeof RejectReason];
+
+export type Prepared =
+  | { ok: true; envelope: Envelope; payload: string; audience?: Audience }
+  | { ok: false; reason: RejectReasonName; message: string };
+
+const reject = (reason: RejectReasonName, message: string): Prepared => ({ ok: false, reason, message });
+
+/** The stable event id of an EventBridge event: the same for every retry of it. */
+export function eventIdOf(eventBridgeId: string): string {
+  return `${EVENT_ID_PREFIX}${eventBridgeId}`;
+}
+
+/**
+ * Validates an EventBridge event and builds the client envelope. Never throws: a malformed
+ * event is a rejection with a reason, so it is not retried forever.
+ */
+export function prepareEnvelope(event: unknown): Prepared {
+  const outer = EventBridgeEventSchema.safeParse(event);
+  if (!outer.success) return reject(RejectReason.malformedEvent, describeIssues(outer.error));
+  const { id, time, detail } = outer.data;
+  const type = outer.data['detail-type'];
+  const typeCheck = EventTypeSchema.safeParse(type);
+  if (!typeCheck.success) return reject(RejectReason.invalidDetailType, `detail-type: ${describeIssues(typeCheck.error)}`);
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+    return reject(RejectReason.invalidDetail, 'detail must be a JSON object');
+  }
+  const record = detail as Record<string, unknown>;
+  const tenant = TenantIdSchema.safeParse(record.tenantId);
+  if (!tenant.success) {
+    return reject(RejectReason.invalidTenant, record.tenantId === undefined ? 'detail.tenantId is missing' : `detail.tenantId: ${describeIssues(tenant.error)}`);
+  }
+  let audience: Audience | undefined;
+  if (record[AUDIENCE_KEY] !== undefined) {
+    const parsed = AudienceSchema.safeParse(record[AUDIENCE_KEY]);
+    if (!parsed.success) return reject(RejectReason.invalidAudience, `detail.${AUDIENCE_KEY}: ${describeIssues(parsed.error)}`);
+    audience = parsed.data;
+  }
+  const schemaCheck = detailSchemaFor(type).safeParse(record);
+  if (!schemaCheck.success) return reject(RejectReason.invalidDetail, `detail of ${type}: ${describeIssues(schemaCheck.error)}`);
+
+  const { [AUDIENCE_KEY]: _audience, ...data } = record;
+  const when = new Date(time);
+  const envelope: Envelope = {
+    type,
+    data,
+    timestamp: Number.isNaN(when.getTime()) ? new Date().toISOString() : when.toISOString(),
+    eventId: eventIdOf(id),
+    tenantId: tenant.data,
+  };
+  const payload = JSON.stringify(envelope);
+  const bytes = Buffer.byteLength(payload, 'utf8');
+  if (bytes > MAX_MESSAGE_BYTES) return reject(RejectReason.tooLarge, `envelope is ${bytes} bytes; the WebSocket message limit is ${MAX_MESSAGE_BYTES}`);
+  return { ok: true, envelope, payload, ...(audience ? { audience } : {}) };
+}
+
+export interface BroadcastDeps extends FanoutDeps {
+  log: EventLog;
+  retentionSeconds: number;
+}
+
+export type BroadcastResult =
+  | { status: 'rejected'; reason: RejectReasonName; message: string }
+  | { status: 'delivered'; eventId: string; tenantId: string; type: string; duplicate: boolean; stats: FanoutStats; durationMs: number };
+
+/**
+ * Processes one event. Storage failures propagate (the invocation fails, EventBridge retries,
+ * then dead-letters); a retried event is logged once and keeps its eventId.
+ */
+export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<BroadcastResult> {
+  const started = deps.clock();
+  const prepared = prepareEnvelope(event);
+  if (!prepared.ok) return { status: 'rejected', reason: prepared.reason, message: prepared.message };
+  const { envelope, payload, audience } = prepared;
+  const ttl = Math.floor(started / 1000) + deps.retentionSeconds;
+  const { duplicate } = await deps.log.append({ envelope, ...(audience ? { audience } : {}) }, started, ttl);
+  const stats = await fanOut(deps, envelope.tenantId, { type: envelope.type, payload, ...(audience ? { audience } : {}) });
+  return { status: 'delivered', eventId: envelope.eventId, tenantId: envelope.tenantId, type: envelope.type, duplicate, stats, durationMs: deps.clock() - started };
+}

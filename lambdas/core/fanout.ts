@@ -1,0 +1,156 @@
+/**
+ * Fan-out: deliver one envelope to every matching recipient of a tenant with bounded
+ * concurrency, an optional send-rate cap, retries with backoff and jitter for 429/5xx, and
+ * cleanup of gone and expired connections. One failing connection never stops the others.
+ */
+import { serverMessage, type Audience, type Recipient } from '../contract/index.js';
+import { SendError } from './errors.js';
+import { inAudience, matchesSubscriptions } from './matching.js';
+import type { Clock, ConnectionStore, Sender } from './ports.js';
+
+export interface RetryPolicy {
+  /** Attempts per recipient, including the first. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
+
+export interface FanoutDeps {
+  store: ConnectionStore;
+  sender: Sender;
+  clock: Clock;
+  /** PostToConnection calls in flight at most. */
+  concurrency: number;
+  /** Optional cap on send attempts per second. */
+  maxRps?: number;
+  retry?: RetryPolicy;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Told about each delivery that failed for good (for logging). */
+  onFailure?: (connectionId: string, error: unknown) => void;
+}
+
+export interface FanoutStats {
+  /** Recipients read from the tenant index. */
+  recipients: number;
+  delivered: number;
+  /** 410 Gone: record removed. */
+  gone: number;
+  /** Token expired: told, closed and removed. */
+  expired: number;
+  /** Excluded by subscriptions or audience. */
+  filtered: number;
+  /** Still failing after retries, or failed with a non-retryable error. */
+  failed: number;
+  /** Retries made after 429/5xx. */
+  retries: number;
+}
+
+export interface FanoutEvent {
+  type: string;
+  /** The serialized envelope. */
+  payload: string;
+  audience?: Audience;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)). */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
+  return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
+}
+
+/** Spaces calls at least 1/rps apart (a steady-rate limiter shared by all workers). */
+export function rateLimiter(maxRps: number | undefined, clock: Clock, sleep: (ms: number) => Promise<void>): () => Promise<void> {
+  if (!maxRps || maxRps <= 0) return async () => {};
+  const interval = 1000 / maxRps;
+  let next = 0;
+  return async () => {
+    const now = clock();
+    const slot = Math.max(now, next);
+    next = slot + interval;
+    if (slot > now) await sleep(slot - now);
+  };
+}
+
+export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEvent): Promise<FanoutStats> {
+  const stats: FanoutStats = { recipients: 0, delivered: 0, gone: 0, expired: 0, filtered: 0, failed: 0, retries: 0 };
+  const sleep = deps.sleep ?? defaultSleep;
+  const random = deps.random ?? Math.random;
+  const retry = deps.retry ?? DEFAULT_RETRY;
+  const throttle = rateLimiter(deps.maxRps, deps.clock, sleep);
+  const nowSeconds = Math.floor(deps.clock() / 1000);
+
+  const post = async (connectionId: string, payload: string): Promise<'sent' | 'gone' | 'failed'> => {
+    for (let attempt = 0; ; attempt++) {
+      await throttle();
+      try {
+        return await deps.sender.post(connectionId, payload);
+      } catch (err) {
+        const retryable = err instanceof SendError && err.retryable;
+        if (!retryable || attempt + 1 >= retry.maxAttempts) {
+          deps.onFailure?.(connectionId, err);
+          return 'failed';
+        }
+        stats.retries++;
+        await sleep(backoffDelay(attempt, retry, random));
+      }
+    }
+  };
+
+  const forget = async (connectionId: string) => {
+    try {
+      await deps.store.delete(connectionId);
+    } catch (err) {
+      deps.onFailure?.(connectionId, err); // the TTL removes it later
+    }
+  };
+
+  const deliver = async (r: Recipient): Promise<void> => {
+    if (r.tokenExpiresAt !== undefined && r.tokenExpiresAt <= nowSeconds && (await deps.store.deleteIfDue(r.connectionId, nowSeconds))) {
+      stats.expired++;
+      if ((await post(r.connectionId, JSON.stringify(serverMessage.authExpired(deps.clock())))) === 'sent') {
+        await deps.sender.close(r.connectionId).catch((err: unknown) => deps.onFailure?.(r.connectionId, err));
+      }
+      return;
+    }
+    const outcome = await post(r.connectionId, event.payload);
+    if (outcome === 'sent') stats.delivered++;
+    else if (outcome === 'failed') stats.failed++;
+    else {
+      stats.gone++;
+      await forget(r.connectionId);
+    }
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  const run = (r: Recipient) => {
+    const p: Promise<void> = deliver(r)
+      .catch((err: unknown) => {
+        stats.failed++;
+        deps.onFailure?.(r.connectionId, err);
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  try {
+    for await (const page of deps.store.recipients(tenantId)) {
+      for (const r of page) {
+        stats.recipients++;
+        if (!matchesSubscriptions(r.subscriptions, event.type) || !inAudience(event.audience, r)) {
+          stats.filtered++;
+          continue;
+        }
+        while (inFlight.size >= deps.concurrency) await Promise.race(inFlight);
+        run(r);
+      }
+    }
+  } finally {
+    // Even when reading recipients fails, let started sends finish before reporting.
+    await Promise.all(inFlight);
+  }
+  return stats;
+}

@@ -1,0 +1,16 @@
+/** `auth`: verify the JWT and authenticate (or refresh) the connection. Never logs the token. */
+import { clock, connectionStore, verifier } from '../adapters/deps.js';
+import { logger } from '../adapters/observability.js';
+import { reply, webSocketHandler } from '../adapters/websocket-handler.js';
+import { AuthErrorCode, Route, ServerMessageType, serverMessage } from '../contract/index.js';
+import { parseAction } from '../core/frames.js';
+import { authenticate } from '../core/session.js';
+
+export const handler = webSocketHandler(async (event) => {
+  const frame = parseAction(event.body, Route.auth);
+  if (!frame.ok) return reply(serverMessage.authError(clock(), AuthErrorCode.invalidToken, frame.message));
+  const result = await authenticate({ store: connectionStore(), verifier: verifier(), clock }, event.requestContext.connectionId, frame.message.token);
+  if (result.type === ServerMessageType.authError) logger.info('auth refused', { code: (result.data as { code: string }).code });
+  else logger.info('authenticated', { tenantId: (result.data as { tenantId: string }).tenantId });
+  return reply(result);
+});

@@ -1,0 +1,45 @@
+/**
+ * EventBridge → every authenticated, subscribed connection of the event's tenant.
+ * Rejected events are logged and counted, not retried; storage failures throw so EventBridge
+ * retries and finally dead-letters the event.
+ */
+import { broadcastConfig, clock, connectionStore, eventLog, sender } from '../adapters/deps.js';
+import { MetricUnit, describeError, logger, metrics } from '../adapters/observability.js';
+import { broadcast, type BroadcastResult } from '../core/broadcast.js';
+
+export async function handler(event: unknown): Promise<BroadcastResult> {
+  try {
+    const result = await broadcast(
+      {
+        store: connectionStore(),
+        log: eventLog(),
+        sender: sender(),
+        clock,
+        ...broadcastConfig(),
+        onFailure: (connectionId, error) => logger.warn('delivery failed', { connectionId, error: describeError(error) }),
+      },
+      event,
+    );
+    if (result.status === 'rejected') {
+      metrics.singleMetric().addDimension('reason', result.reason).addMetric('rejected', MetricUnit.Count, 1);
+      logger.warn('event rejected', { reason: result.reason, message: result.message });
+    } else {
+      const { stats } = result;
+      metrics.addMetric('delivered', MetricUnit.Count, stats.delivered);
+      metrics.addMetric('gone', MetricUnit.Count, stats.gone);
+      metrics.addMetric('expired', MetricUnit.Count, stats.expired);
+      metrics.addMetric('failed', MetricUnit.Count, stats.failed);
+      metrics.addMetric('filtered', MetricUnit.Count, stats.filtered);
+      metrics.addMetric('recipients', MetricUnit.Count, stats.recipients);
+      metrics.addMetric('fanoutDuration', MetricUnit.Milliseconds, result.durationMs);
+      logger.info('event fanned out', { eventId: result.eventId, tenantId: result.tenantId, type: result.type, duplicate: result.duplicate, durationMs: result.durationMs, ...stats });
+    }
+    return result;
+  } catch (err) {
+    metrics.addMetric('processingErrors', MetricUnit.Count, 1);
+    logger.error('event could not be processed; EventBridge will retry', { error: describeError(err) });
+    throw err;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}
