@@ -4,6 +4,7 @@
  */
 import {
   DEFAULT_AUTH_TIMEOUT_SECONDS,
+  DEFAULT_TENANT_CLAIM,
   DEFAULT_EVENT_RETENTION_HOURS,
   DEFAULT_FANOUT_CONCURRENCY,
   Env,
@@ -62,7 +63,7 @@ export const verifier = once(
   () =>
     new JoseVerifier({
       key: keySourceFromEnv(),
-      tenantClaim: optionalEnv(Env.tenantClaim) ?? 'tenantId',
+      tenantClaim: optionalEnv(Env.tenantClaim) ?? DEFAULT_TENANT_CLAIM,
       ...(optionalEnv(Env.jwtIssuer) ? { issuer: optionalEnv(Env.jwtIssuer) } : {}),
       ...(optionalEnv(Env.jwtAudience) ? { audience: optionalEnv(Env.jwtAudience) } : {}),
     }),

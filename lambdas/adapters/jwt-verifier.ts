@@ -54,7 +54,6 @@ export function toAuthError(err: unknown): AuthError | undefined {
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JOSENotSupported) {
     return new AuthError(AuthErrorCode.invalidToken, 'token is malformed', { cause: err });
   }
-  if (err instanceof TypeError || err instanceof SyntaxError) return new AuthError(AuthErrorCode.invalidToken, 'token is malformed', { cause: err });
   return undefined;
 }
 

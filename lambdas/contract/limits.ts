@@ -38,3 +38,8 @@ export const DEFAULT_FANOUT_CONCURRENCY = 100;
 export const TOKEN_CLOCK_TOLERANCE_SECONDS = 5;
 /** Connection records are spread over this many sweep partitions (GSI write sharding). */
 export const SWEEP_SHARDS = 8;
+
+/** Token claim holding the tenant id, unless configured otherwise. */
+export const DEFAULT_TENANT_CLAIM = 'tenantId';
+/** Token claim holding the user's roles (optional string array). */
+export const ROLES_CLAIM = 'roles';

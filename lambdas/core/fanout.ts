@@ -75,6 +75,38 @@ export function rateLimiter(maxRps: number | undefined, clock: Clock, sleep: (ms
   };
 }
 
+export interface RetryingPostDeps {
+  sender: Sender;
+  retry: RetryPolicy;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  /** Awaited before each attempt (a rate limiter). */
+  throttle?: () => Promise<void>;
+  onRetry?: () => void;
+  onFailure?: (connectionId: string, error: unknown) => void;
+}
+
+/**
+ * PostToConnection with retries: 429 and 5xx (retryable SendErrors) are retried with full-jitter
+ * backoff up to `retry.maxAttempts`; anything else, or the last failure, is 'failed'. Never throws.
+ */
+export async function postWithRetry(deps: RetryingPostDeps, connectionId: string, payload: string): Promise<'sent' | 'gone' | 'failed'> {
+  for (let attempt = 0; ; attempt++) {
+    await deps.throttle?.();
+    try {
+      return await deps.sender.post(connectionId, payload);
+    } catch (err) {
+      const retryable = err instanceof SendError && err.retryable;
+      if (!retryable || attempt + 1 >= deps.retry.maxAttempts) {
+        deps.onFailure?.(connectionId, err);
+        return 'failed';
+      }
+      deps.onRetry?.();
+      await deps.sleep(backoffDelay(attempt, deps.retry, deps.random));
+    }
+  }
+}
+
 export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEvent): Promise<FanoutStats> {
   const stats: FanoutStats = { recipients: 0, delivered: 0, gone: 0, expired: 0, filtered: 0, failed: 0, retries: 0 };
   const sleep = deps.sleep ?? defaultSleep;
@@ -83,22 +115,8 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
   const throttle = rateLimiter(deps.maxRps, deps.clock, sleep);
   const nowSeconds = Math.floor(deps.clock() / 1000);
 
-  const post = async (connectionId: string, payload: string): Promise<'sent' | 'gone' | 'failed'> => {
-    for (let attempt = 0; ; attempt++) {
-      await throttle();
-      try {
-        return await deps.sender.post(connectionId, payload);
-      } catch (err) {
-        const retryable = err instanceof SendError && err.retryable;
-        if (!retryable || attempt + 1 >= retry.maxAttempts) {
-          deps.onFailure?.(connectionId, err);
-          return 'failed';
-        }
-        stats.retries++;
-        await sleep(backoffDelay(attempt, retry, random));
-      }
-    }
-  };
+  const post = (connectionId: string, payload: string) =>
+    postWithRetry({ sender: deps.sender, retry, sleep, random, throttle, onFailure: deps.onFailure, onRetry: () => stats.retries++ }, connectionId, payload);
 
   const forget = async (connectionId: string) => {
     try {

@@ -1,5 +1,5 @@
 /** Token claims → identity, with client-safe errors. */
-import { AuthErrorCode, MAX_ROLES, TenantIdSchema, UserIdSchema } from '../contract/index.js';
+import { AuthErrorCode, MAX_ROLES, ROLES_CLAIM, TenantIdSchema, UserIdSchema } from '../contract/index.js';
 import { AuthError } from './errors.js';
 import { describeIssues } from './frames.js';
 import type { Identity } from './ports.js';
@@ -19,9 +19,9 @@ export function identityFromClaims(claims: Record<string, unknown>, tenantClaim:
     const why = claims.sub === undefined ? 'is missing' : `is invalid (${describeIssues(user.error)})`;
     throw new AuthError(AuthErrorCode.invalidClaims, `claim "sub" ${why}`);
   }
-  const roles = claims.roles;
+  const roles = claims[ROLES_CLAIM];
   if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string') && roles.length <= MAX_ROLES)) {
-    throw new AuthError(AuthErrorCode.invalidClaims, `claim "roles" must be an array of at most ${MAX_ROLES} strings`);
+    throw new AuthError(AuthErrorCode.invalidClaims, `claim "${ROLES_CLAIM}" must be an array of at most ${MAX_ROLES} strings`);
   }
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) {
     throw new AuthError(AuthErrorCode.invalidClaims, 'claim "exp" is required');

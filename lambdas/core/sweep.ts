@@ -1,5 +1,6 @@
 /** The sweeper: closes pending connections past their auth deadline and expired sessions. */
 import { AuthErrorCode, SWEEP_SHARDS, serverMessage } from '../contract/index.js';
+import { DEFAULT_RETRY, postWithRetry, type RetryPolicy } from './fanout.js';
 import type { Clock, ConnectionStore, Sender } from './ports.js';
 
 /** Stable shard of a connection in the sweep index (spreads index writes over partitions). */
@@ -13,6 +14,11 @@ export interface SweepDeps {
   store: ConnectionStore;
   sender: Sender;
   clock: Clock;
+  retry?: RetryPolicy;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Told about each connection that could not be told or closed (for logging). */
+  onFailure?: (connectionId: string, error: unknown) => void;
 }
 
 export interface SweepStats {
@@ -22,6 +28,8 @@ export interface SweepStats {
   expired: number;
   /** Due a moment ago but refreshed or gone since: left alone. */
   skipped: number;
+  /** Record removed but the socket could not be told or closed (it idles out on its own). */
+  failed: number;
 }
 
 /**
@@ -30,7 +38,14 @@ export interface SweepStats {
  */
 export async function sweep(deps: SweepDeps): Promise<SweepStats> {
   const now = Math.floor(deps.clock() / 1000);
-  const stats: SweepStats = { timedOut: 0, expired: 0, skipped: 0 };
+  const stats: SweepStats = { timedOut: 0, expired: 0, skipped: 0, failed: 0 };
+  const retrying = {
+    sender: deps.sender,
+    retry: deps.retry ?? DEFAULT_RETRY,
+    sleep: deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    random: deps.random ?? Math.random,
+    onFailure: deps.onFailure,
+  };
   for await (const page of deps.store.due(now)) {
     await Promise.all(
       page.map(async ({ connectionId, tenantId }) => {
@@ -44,7 +59,15 @@ export async function sweep(deps: SweepDeps): Promise<SweepStats> {
             : serverMessage.authExpired(deps.clock());
         if (tenantId === undefined) stats.timedOut++;
         else stats.expired++;
-        if ((await deps.sender.post(connectionId, JSON.stringify(notice))) === 'sent') await deps.sender.close(connectionId);
+        // One connection failing (429, 5xx) never stops the sweep of the others.
+        const told = await postWithRetry(retrying, connectionId, JSON.stringify(notice));
+        if (told === 'gone') return;
+        try {
+          await deps.sender.close(connectionId);
+        } catch (err) {
+          stats.failed++;
+          deps.onFailure?.(connectionId, err);
+        }
       }),
     );
   }

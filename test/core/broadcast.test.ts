@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import { EnvelopeSchema, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
+import { broadcast, eventIdOf, prepareEnvelope, type BroadcastDeps, type Prepared } from '../../lambdas/core/broadcast.js';
+import type { EventLog } from '../../lambdas/core/ports.js';
+import { FakeClock, InMemoryConnectionStore, InMemoryEventLog, ScriptedSender, recordingSleep, seedAuthenticated } from './fakes.js';
+import { eventBridgeFixture, type EventBridgeFixture } from './fixtures.js';
+
+function rejection(prepared: Prepared): { reason: string; message: string } {
+  if (prepared.ok) throw new Error(`expected a rejection, got ${prepared.payload}`);
+  return { reason: prepared.reason, message: prepared.message };
+}
+
+const withDetail = (detail: unknown, base = eventBridgeFixture('goal-created')) => ({ ...base, detail });
+
+describe('prepareEnvelope', () => {
+  it('builds the envelope of a valid EventBridge event', () => {
+    // Prepare
+    const event = eventBridgeFixture('goal-created');
+    // Act
+    const prepared = prepareEnvelope(event);
+    // Assess
+    expect(prepared.ok).toBe(true);
+    if (!prepared.ok) return;
+    expect(prepared.envelope).toEqual({
+      type: 'goal.created',
+      data: event.detail,
+      timestamp: '2025-01-15T11:59:58.000Z',
+      eventId: 'evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+      tenantId: 'acme',
+    });
+    expect(EnvelopeSchema.parse(prepared.envelope)).toEqual(prepared.envelope);
+    expect(JSON.parse(prepared.payload)).toEqual(prepared.envelope);
+    expect(prepared.audience).toBeUndefined();
+    expect('audience' in prepared).toBe(false);
+  });
+
+  it('removes the audience from the data and returns it separately', () => {
+    const event = eventBridgeFixture('goal-created-with-audience');
+    const prepared = prepareEnvelope(event);
+    expect(prepared.ok).toBe(true);
+    if (!prepared.ok) return;
+    expect(prepared.audience).toEqual({ userIds: ['user-7'], roles: ['admin'] });
+    expect(prepared.envelope.data).toEqual({ tenantId: 'acme', goalId: 'goal-43', title: 'Private goal' });
+    expect(prepared.payload).not.toContain('audience');
+    expect(prepared.payload).not.toContain('user-7');
+  });
+
+  it('accepts an unknown dot-notation type with any detail fields', () => {
+    const prepared = prepareEnvelope(eventBridgeFixture('billing-invoice-paid'));
+    expect(prepared).toMatchObject({
+      ok: true,
+      envelope: { type: 'billing.invoice.paid', timestamp: '2025-01-15T12:00:02.123Z', eventId: 'evt_f3b1c9d2-2222-4e4e-9999-1234567890ab', tenantId: 'acme', data: { invoiceId: 'inv-1001' } },
+    });
+  });
+
+  it('gives every delivery of one EventBridge event the same eventId', () => {
+    const a = prepareEnvelope(eventBridgeFixture('goal-created'));
+    const b = prepareEnvelope(eventBridgeFixture('goal-created'));
+    expect(a.ok && b.ok && a.envelope.eventId === b.envelope.eventId).toBe(true);
+    expect(eventIdOf('abc')).toBe('evt_abc');
+  });
+
+  it('uses the current time when the event time is not a date', () => {
+    const prepared = prepareEnvelope({ ...eventBridgeFixture('goal-created'), time: 'yesterday' });
+    expect(prepared.ok).toBe(true);
+    if (prepared.ok) expect(Number.isNaN(Date.parse(prepared.envelope.timestamp))).toBe(false);
+  });
+
+  it.each(['GoalCreated', 'goal.', '.x', 'goal', 'goal..created', 'goal created', '1goal.created', `goal.${'x'.repeat(130)}`])(
+    'rejects the detail-type %j as invalid_detail_type',
+    (detailType) => {
+      const { reason, message } = rejection(prepareEnvelope({ ...eventBridgeFixture('goal-created'), 'detail-type': detailType }));
+      expect(reason).toBe('invalid_detail_type');
+      expect(message).toMatch(/^detail-type: /);
+    },
+  );
+
+  it.each([
+    ['missing', { goalId: 'g' }, 'detail.tenantId is missing'],
+    ['a number', { tenantId: 42, goalId: 'g' }, 'detail.tenantId: '],
+    ['empty', { tenantId: '', goalId: 'g' }, 'detail.tenantId: '],
+    ['containing #', { tenantId: 'acme#admin', goalId: 'g' }, 'detail.tenantId: '],
+    ['containing a control character', { tenantId: 'acme\u0001', goalId: 'g' }, 'detail.tenantId: '],
+  ])('rejects a tenantId %s as invalid_tenant', (_label, detail, message) => {
+    const result = rejection(prepareEnvelope(withDetail(detail)));
+    expect(result.reason).toBe('invalid_tenant');
+    expect(result.message.startsWith(message)).toBe(true);
+  });
+
+  it.each([
+    ['an array', [{ tenantId: 'acme' }]],
+    ['a string', '{"tenantId":"acme"}'],
+    ['null', null],
+    ['a number', 7],
+    ['missing', undefined],
+  ])('rejects a detail that is %s as invalid_detail', (_label, detail) => {
+    expect(rejection(prepareEnvelope(withDetail(detail)))).toEqual({ reason: 'invalid_detail', message: 'detail must be a JSON object' });
+  });
+
+  it.each([
+    ['userIds not an array', { userIds: 'user-7' }],
+    ['a role that is a number', { roles: [1] }],
+    ['an empty user id', { userIds: [''] }],
+    ['an unknown key', { groups: ['a'] }],
+    ['not an object', 'everyone'],
+    ['null', null],
+  ])('rejects an audience with %s as invalid_audience', (_label, audience) => {
+    const { reason, message } = rejection(prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', audience })));
+    expect(reason).toBe('invalid_audience');
+    expect(message).toMatch(/^detail\.audience: /);
+  });
+
+  it('rejects a catalog type whose detail lacks its id field, naming the field', () => {
+    const { reason, message } = rejection(prepareEnvelope(withDetail({ tenantId: 'acme', title: 'no id' })));
+    expect(reason).toBe('invalid_detail');
+    expect(message).toMatch(/^detail of goal\.created: goalId: /);
+    const issue = rejection(prepareEnvelope({ ...withDetail({ tenantId: 'acme', issueId: 5 }), 'detail-type': 'issue.resolved' }));
+    expect(issue.reason).toBe('invalid_detail');
+    expect(issue.message).toContain('issueId');
+  });
+
+  it.each([
+    ['without an id', (e: EventBridgeFixture) => ({ ...e, id: undefined })],
+    ['with an empty id', (e: EventBridgeFixture) => ({ ...e, id: '' })],
+    ['without a detail-type', (e: EventBridgeFixture) => ({ ...e, 'detail-type': undefined })],
+    ['that is not an object', () => 'goal.created'],
+    ['that is null', () => null],
+  ])('rejects an event %s as malformed_event', (_label, mutate) => {
+    expect(rejection(prepareEnvelope(mutate(eventBridgeFixture('goal-created')))).reason).toBe('malformed_event');
+  });
+
+  it(`rejects an envelope over ${MAX_MESSAGE_BYTES} bytes as too_large, counting UTF-8 bytes`, () => {
+    const base = eventBridgeFixture('goal-created');
+    const overhead = Buffer.byteLength(JSON.stringify({ ...prepareOk(withDetail({ tenantId: 'acme', goalId: 'g', pad: '' }, base)) }), 'utf8');
+    const fits = MAX_MESSAGE_BYTES - overhead;
+
+    const atLimit = prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', pad: 'x'.repeat(fits) }, base));
+    const overLimit = prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', pad: 'x'.repeat(fits + 1) }, base));
+    // 'é' is one character but two UTF-8 bytes: 70,000 of them are well over the limit.
+    const multiByte = prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', pad: 'é'.repeat(70_000) }, base));
+
+    expect(atLimit.ok).toBe(true);
+    if (atLimit.ok) expect(Buffer.byteLength(atLimit.payload, 'utf8')).toBe(MAX_MESSAGE_BYTES);
+    expect(rejection(overLimit)).toEqual({ reason: 'too_large', message: expect.stringContaining(`${MAX_MESSAGE_BYTES + 1} bytes`) });
+    expect(rejection(multiByte).reason).toBe('too_large');
+  });
+});
+
+function prepareOk(event: unknown) {
+  const prepared = prepareEnvelope(event);
+  if (!prepared.ok) throw new Error(`fixture rejected: ${prepared.message}`);
+  return prepared.envelope;
+}
+
+describe('broadcast', () => {
+  async function setup(overrides: Partial<BroadcastDeps> = {}) {
+    const clock = new FakeClock();
+    const store = new InMemoryConnectionStore({ clock: clock.now });
+    const log = new InMemoryEventLog();
+    const sender = new ScriptedSender(clock.now);
+    await seedAuthenticated(store, 'c1', { tenantId: 'acme', userId: 'user-7', roles: ['admin'] }, clock.seconds);
+    await seedAuthenticated(store, 'c2', { tenantId: 'acme', userId: 'user-8' }, clock.seconds);
+    await seedAuthenticated(store, 'c3', { tenantId: 'globex', userId: 'user-9' }, clock.seconds);
+    const deps: BroadcastDeps = { store, log, sender, clock: clock.now, concurrency: 4, retentionSeconds: 86_400, sleep: recordingSleep().sleep, ...overrides };
+    return { clock, store, log, sender, deps };
+  }
+
+  it("logs the envelope once and delivers it to the tenant's connections", async () => {
+    // Prepare
+    const { clock, log, sender, deps } = await setup();
+    const event = eventBridgeFixture('goal-created');
+    // Act
+    const result = await broadcast(deps, event);
+    // Assess
+    expect(result).toMatchObject({ status: 'delivered', eventId: `evt_${event.id}`, tenantId: 'acme', type: 'goal.created', duplicate: false });
+    if (result.status !== 'delivered') return;
+    expect(result.stats).toMatchObject({ recipients: 2, delivered: 2 });
+    expect(log.envelopes('acme')).toEqual([prepareOk(event)]);
+    expect(log.entries.get('acme')?.[0]?.ttl).toBe(clock.seconds + 86_400);
+    expect(sender.received('c1')).toEqual([prepareOk(event)]);
+    expect(sender.received('c2')).toEqual([prepareOk(event)]);
+    expect(sender.attemptsFor('c3')).toBe(0);
+  });
+
+  it('reports a retried EventBridge event as a duplicate, logs it once, and still fans it out', async () => {
+    const { log, sender, deps } = await setup();
+    const event = eventBridgeFixture('goal-created');
+
+    const first = await broadcast(deps, event);
+    const second = await broadcast(deps, eventBridgeFixture('goal-created'));
+
+    expect(first).toMatchObject({ status: 'delivered', duplicate: false });
+    expect(second).toMatchObject({ status: 'delivered', duplicate: true, eventId: first.status === 'delivered' ? first.eventId : 'x' });
+    expect(log.envelopes('acme')).toHaveLength(1);
+    expect(sender.received('c1').map((e) => e.eventId)).toEqual([`evt_${event.id}`, `evt_${event.id}`]);
+  });
+
+  it('logs the audience with the event and delivers only to the audience', async () => {
+    const { log, sender, deps } = await setup();
+
+    const result = await broadcast(deps, eventBridgeFixture('goal-created-with-audience'));
+
+    expect(result).toMatchObject({ status: 'delivered', stats: { recipients: 2, delivered: 1, filtered: 1 } });
+    expect(log.entries.get('acme')?.[0]?.event.audience).toEqual({ userIds: ['user-7'], roles: ['admin'] });
+    expect(sender.received('c1')).toHaveLength(1);
+    expect(sender.received('c1')[0]?.data).not.toHaveProperty('audience');
+    expect(sender.attemptsFor('c2')).toBe(0);
+  });
+
+  it('rejects an invalid event without logging or sending anything', async () => {
+    const { log, sender, deps } = await setup();
+
+    const result = await broadcast(deps, { ...eventBridgeFixture('goal-created'), 'detail-type': 'GoalCreated' });
+
+    expect(result).toEqual({ status: 'rejected', reason: 'invalid_detail_type', message: expect.any(String) });
+    expect(log.appendCalls).toBe(0);
+    expect(sender.attempts).toEqual([]);
+  });
+
+  it('rejects (so EventBridge retries) when the log append fails, before sending anything', async () => {
+    const failure = new Error('PutItem failed');
+    const brokenLog: EventLog = { append: async () => Promise.reject(failure), after: async () => undefined };
+    const { sender, deps } = await setup({ log: brokenLog });
+
+    await expect(broadcast(deps, eventBridgeFixture('goal-created'))).rejects.toBe(failure);
+    expect(sender.attempts).toEqual([]);
+  });
+
+  it('reports how long the fan-out took on its clock', async () => {
+    const { clock, deps } = await setup();
+    const slowClock = () => {
+      const now = clock.nowMs;
+      clock.advance(7);
+      return now;
+    };
+    const result = await broadcast({ ...deps, clock: slowClock }, eventBridgeFixture('goal-created'));
+    expect(result.status === 'delivered' && result.durationMs > 0).toBe(true);
+  });
+});

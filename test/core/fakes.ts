@@ -1,0 +1,328 @@
+/**
+ * In-memory implementations of the ports in `lambdas/core/ports.ts`, for unit tests.
+ *
+ * They follow the documented semantics of the DynamoDB adapters, conditions included
+ * (`test/core/store-contract.ts` runs the same checks against both), and stay small:
+ * - InMemoryConnectionStore: a Map; `authenticate` succeeds on a pending (or absent) record or the
+ *   same tenant and user, `setSubscriptions` only on an authenticated record, `deleteIfDue` only
+ *   when `sweepAt <= now`; `recipients`/`due` page like index queries.
+ * - InMemoryEventLog: an id marker per (tenant, eventId) and a time-ordered list per tenant.
+ * - ScriptedSender: per-connection scripts of outcomes (ok, gone, throw, delay), recording
+ *   attempts, completions, closes and the maximum number of posts in flight.
+ */
+import {
+  SWEEP_SHARDS,
+  eventLogSortKey,
+  type ConnectionRecord,
+  type Envelope,
+  type Recipient,
+} from '../../lambdas/contract/index.js';
+import { SendError } from '../../lambdas/core/errors.js';
+import type { Clock, ConnectionStore, EventLog, Identity, LoggedEvent, SendResult, Sender } from '../../lambdas/core/ports.js';
+import { sweepShardFor } from '../../lambdas/core/sweep.js';
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** Drops keys whose value is undefined (what a DynamoDB item looks like). */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// ---------------------------------------------------------------- clock and sleep
+
+/** A clock that only moves when told to. */
+export class FakeClock {
+  constructor(public nowMs = Date.UTC(2025, 0, 15, 12, 0, 0)) {}
+  readonly now: Clock = () => this.nowMs;
+  get seconds(): number {
+    return Math.floor(this.nowMs / 1000);
+  }
+  advance(ms: number): void {
+    this.nowMs += ms;
+  }
+}
+
+/** A `sleep` that resolves at once and records the requested delays (optionally moving a clock). */
+export function recordingSleep(clock?: FakeClock): { sleep: (ms: number) => Promise<void>; delays: number[] } {
+  const delays: number[] = [];
+  return {
+    delays,
+    sleep: async (ms: number) => {
+      delays.push(ms);
+      clock?.advance(ms);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- ConnectionStore
+
+export class InMemoryConnectionStore implements ConnectionStore {
+  readonly records = new Map<string, ConnectionRecord>();
+
+  constructor(private readonly options: { pageSize?: number; clock?: Clock } = {}) {}
+
+  private get pageSize(): number {
+    return this.options.pageSize ?? 25;
+  }
+
+  async putPending(r: { connectionId: string; connectedAt: number; authDeadline: number; ttl: number }): Promise<void> {
+    this.records.set(r.connectionId, {
+      connectionId: r.connectionId,
+      connectedAt: r.connectedAt,
+      authDeadline: r.authDeadline,
+      sweepShard: sweepShardFor(r.connectionId),
+      sweepAt: r.authDeadline,
+      ttl: r.ttl,
+    });
+  }
+
+  async get(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const record = this.records.get(connectionId);
+    return record && copy(record);
+  }
+
+  /** Like the UpdateItem it mirrors, an absent record is created (the condition holds on it). */
+  async authenticate(connectionId: string, identity: Identity, ttl: number): Promise<boolean> {
+    const current = this.records.get(connectionId);
+    if (current?.tenantId !== undefined && (current.tenantId !== identity.tenantId || current.userId !== identity.userId)) return false;
+    const { authDeadline: _removed, ...kept } = current ?? { connectionId };
+    this.records.set(connectionId, {
+      ...kept,
+      connectionId,
+      tenantId: identity.tenantId,
+      userId: identity.userId,
+      roles: [...identity.roles],
+      tokenExpiresAt: identity.expiresAt,
+      sweepAt: identity.expiresAt,
+      sweepShard: current?.sweepShard ?? sweepShardFor(connectionId),
+      ttl: current?.ttl ?? ttl,
+      connectedAt: current?.connectedAt ?? Math.floor((this.options.clock ?? Date.now)() / 1000),
+    });
+    return true;
+  }
+
+  async setSubscriptions(connectionId: string, subscriptions: string[]): Promise<boolean> {
+    const current = this.records.get(connectionId);
+    if (current?.tenantId === undefined) return false;
+    this.records.set(connectionId, { ...current, subscriptions: [...subscriptions] });
+    return true;
+  }
+
+  async delete(connectionId: string): Promise<void> {
+    this.records.delete(connectionId);
+  }
+
+  async deleteIfDue(connectionId: string, nowSeconds: number): Promise<boolean> {
+    const current = this.records.get(connectionId);
+    if (current?.sweepAt === undefined || current.sweepAt > nowSeconds) return false;
+    this.records.delete(connectionId);
+    return true;
+  }
+
+  async *recipients(tenantId: string): AsyncIterable<Recipient[]> {
+    const matching = [...this.records.values()]
+      .filter((r): r is ConnectionRecord & { tenantId: string } => r.tenantId === tenantId)
+      .map(
+        (r): Recipient =>
+          compact({
+            connectionId: r.connectionId,
+            tenantId: r.tenantId,
+            userId: r.userId,
+            roles: r.roles && [...r.roles],
+            subscriptions: r.subscriptions && [...r.subscriptions],
+            tokenExpiresAt: r.tokenExpiresAt,
+          }),
+      );
+    for (const page of chunks(matching, this.pageSize)) yield page;
+  }
+
+  async *due(nowSeconds: number): AsyncIterable<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[]> {
+    for (let shard = 0; shard < SWEEP_SHARDS; shard++) {
+      const matching = [...this.records.values()]
+        .filter((r) => r.sweepShard === `s${shard}` && r.sweepAt !== undefined && r.sweepAt <= nowSeconds)
+        .sort((a, b) => a.sweepAt! - b.sweepAt!)
+        .map((r) => compact({ connectionId: r.connectionId, tenantId: r.tenantId }));
+      for (const page of chunks(matching, this.pageSize)) yield page;
+    }
+  }
+}
+
+/** A ConnectionStore that delegates to `store` except for the methods given. */
+export function withOverrides(store: ConnectionStore, overrides: Partial<ConnectionStore>): ConnectionStore {
+  return {
+    putPending: (r) => store.putPending(r),
+    get: (id) => store.get(id),
+    authenticate: (id, identity, ttl) => store.authenticate(id, identity, ttl),
+    setSubscriptions: (id, subs) => store.setSubscriptions(id, subs),
+    delete: (id) => store.delete(id),
+    deleteIfDue: (id, now) => store.deleteIfDue(id, now),
+    recipients: (tenantId) => store.recipients(tenantId),
+    due: (now) => store.due(now),
+    ...overrides,
+  };
+}
+
+// ---------------------------------------------------------------- EventLog
+
+interface LogEntry {
+  sk: string;
+  eventId: string;
+  event: LoggedEvent;
+  ttl: number;
+}
+
+export class InMemoryEventLog implements EventLog {
+  /** Per tenant, ordered by sort key. */
+  readonly entries = new Map<string, LogEntry[]>();
+  /** `${tenantId}\u0000${eventId}` → the entry's sort key and TTL. */
+  private readonly markers = new Map<string, { seq: string; ttl: number }>();
+  appendCalls = 0;
+
+  async append(event: LoggedEvent, receivedAtMs: number, ttl: number): Promise<{ duplicate: boolean }> {
+    this.appendCalls++;
+    const { tenantId, eventId } = event.envelope;
+    const markerKey = `${tenantId}\u0000${eventId}`;
+    if (this.markers.has(markerKey)) return { duplicate: true };
+    const sk = eventLogSortKey(receivedAtMs, eventId);
+    this.markers.set(markerKey, { seq: sk, ttl });
+    const list = this.entries.get(tenantId) ?? [];
+    list.push({ sk, eventId, event: copy(event), ttl });
+    list.sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
+    this.entries.set(tenantId, list);
+    return { duplicate: false };
+  }
+
+  async after(tenantId: string, lastEventId: string, limit: number, nowSeconds: number): Promise<LoggedEvent[] | undefined> {
+    const marker = this.markers.get(`${tenantId}\u0000${lastEventId}`);
+    if (!marker || marker.ttl <= nowSeconds) return undefined;
+    return (this.entries.get(tenantId) ?? [])
+      .filter((e) => e.sk > marker.seq && e.ttl > nowSeconds)
+      .slice(0, limit)
+      .map((e) => copy(e.event));
+  }
+
+  /** Every logged envelope of a tenant, in log order. */
+  envelopes(tenantId: string): Envelope[] {
+    return (this.entries.get(tenantId) ?? []).map((e) => e.event.envelope);
+  }
+}
+
+// ---------------------------------------------------------------- Sender
+
+/** One scripted outcome of a post: delivered, 410 Gone, a thrown error, or a delay first. */
+export type SendStep = 'ok' | 'gone' | { throw: unknown } | { delayMs: number; then?: 'ok' | 'gone' };
+
+export const throttled = (): SendStep => ({ throw: new SendError('LimitExceededException (HTTP 429)', 429, true) });
+export const serverError = (status = 500): SendStep => ({ throw: new SendError(`InternalServerErrorException (HTTP ${status})`, status, true) });
+export const forbidden = (): SendError => new SendError('ForbiddenException (HTTP 403)', 403, false);
+
+export interface Completion {
+  connectionId: string;
+  payload: string;
+  result: SendResult;
+}
+
+/**
+ * Each connection has a script of steps, used in order; the last step repeats. Connections
+ * without a script get 'ok'.
+ */
+export class ScriptedSender implements Sender {
+  /** Every post attempt, in call order, with the clock reading at the call. */
+  readonly attempts: { connectionId: string; payload: string; at: number }[] = [];
+  /** Posts that resolved ('sent' or 'gone'), in completion order. */
+  readonly completions: Completion[] = [];
+  readonly closes: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  private readonly scripts = new Map<string, SendStep[]>();
+  private readonly closeErrors = new Map<string, unknown>();
+
+  constructor(private readonly clock: Clock = Date.now) {}
+
+  script(connectionId: string, ...steps: SendStep[]): this {
+    this.scripts.set(connectionId, steps);
+    return this;
+  }
+
+  failClose(connectionId: string, error: unknown): this {
+    this.closeErrors.set(connectionId, error);
+    return this;
+  }
+
+  private next(connectionId: string): SendStep {
+    const steps = this.scripts.get(connectionId);
+    if (!steps || steps.length === 0) return 'ok';
+    return steps.length > 1 ? steps.shift()! : steps[0]!;
+  }
+
+  async post(connectionId: string, payload: string): Promise<SendResult> {
+    this.attempts.push({ connectionId, payload, at: this.clock() });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      let step = this.next(connectionId);
+      if (typeof step === 'object' && 'delayMs' in step) {
+        const ms = step.delayMs;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        step = step.then ?? 'ok';
+      }
+      if (typeof step === 'object') throw step.throw;
+      const result: SendResult = step === 'ok' ? 'sent' : 'gone';
+      this.completions.push({ connectionId, payload, result });
+      return result;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async close(connectionId: string): Promise<void> {
+    this.closes.push(connectionId);
+    if (this.closeErrors.has(connectionId)) throw this.closeErrors.get(connectionId);
+  }
+
+  /** Attempts made for one connection. */
+  attemptsFor(connectionId: string): number {
+    return this.attempts.filter((a) => a.connectionId === connectionId).length;
+  }
+
+  /** Parsed payloads delivered ('sent') to one connection, in order. */
+  received(connectionId: string): Array<{ type: string; data: Record<string, unknown>; [k: string]: unknown }> {
+    return this.completions.filter((c) => c.connectionId === connectionId && c.result === 'sent').map((c) => JSON.parse(c.payload));
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+export function identity(overrides: Partial<Identity> = {}): Identity {
+  return { tenantId: 't1', userId: 'u1', roles: [], expiresAt: Math.floor(Date.UTC(2025, 0, 15, 13) / 1000), ...overrides };
+}
+
+/** Puts an authenticated connection in the store (pending first, as the handlers do). */
+export async function seedAuthenticated(
+  store: ConnectionStore,
+  connectionId: string,
+  who: Partial<Identity> & { subscriptions?: string[] } = {},
+  nowSeconds = Math.floor(Date.UTC(2025, 0, 15, 12) / 1000),
+): Promise<void> {
+  const { subscriptions, ...rest } = who;
+  await store.putPending({ connectionId, connectedAt: nowSeconds, authDeadline: nowSeconds + 30, ttl: nowSeconds + 7800 });
+  if (!(await store.authenticate(connectionId, identity(rest), nowSeconds + 7800))) throw new Error(`seed: cannot authenticate ${connectionId}`);
+  if (subscriptions && !(await store.setSubscriptions(connectionId, subscriptions))) throw new Error(`seed: cannot subscribe ${connectionId}`);
+}
+
+export function envelope(n: number, overrides: Partial<Envelope> = {}): Envelope {
+  return {
+    type: 'goal.created',
+    data: { tenantId: overrides.tenantId ?? 't1', goalId: `g${n}` },
+    timestamp: new Date(Date.UTC(2025, 0, 15, 12, 0, n)).toISOString(),
+    eventId: `evt_${n}`,
+    tenantId: 't1',
+    ...overrides,
+  };
+}

@@ -1,0 +1,306 @@
+import { describe, expect, it } from 'vitest';
+import { CONNECTION_TTL_SECONDS, MAX_SUBSCRIPTIONS, type Audience, type Envelope } from '../../lambdas/contract/index.js';
+import { AuthError } from '../../lambdas/core/errors.js';
+import type { Identity, TokenVerifier } from '../../lambdas/core/ports.js';
+import { authenticate, changeSubscriptions, connect, resume, type ResumeDeps } from '../../lambdas/core/session.js';
+import { FakeClock, InMemoryConnectionStore, InMemoryEventLog, ScriptedSender, envelope, identity, seedAuthenticated, withOverrides } from './fakes.js';
+
+/** A verifier that maps known tokens to identities or errors. */
+class FakeVerifier implements TokenVerifier {
+  readonly seen: string[] = [];
+  constructor(private readonly answers: Record<string, Identity | Error>) {}
+  async verify(token: string): Promise<Identity> {
+    this.seen.push(token);
+    const answer = this.answers[token];
+    if (answer === undefined) throw new AuthError('invalid_token', 'token is malformed');
+    if (answer instanceof Error) throw answer;
+    return answer;
+  }
+}
+
+function setup() {
+  const clock = new FakeClock();
+  const store = new InMemoryConnectionStore({ clock: clock.now });
+  return { clock, store };
+}
+
+describe('connect', () => {
+  it('records a pending connection with its auth deadline', async () => {
+    // Prepare
+    const { clock, store } = setup();
+    // Act
+    const verdict = await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'c1', undefined);
+    // Assess
+    expect(verdict).toEqual({ accepted: true });
+    const record = await store.get('c1');
+    expect(record).toMatchObject({ connectionId: 'c1', connectedAt: clock.seconds, authDeadline: clock.seconds + 30, sweepAt: clock.seconds + 30, ttl: clock.seconds + CONNECTION_TTL_SECONDS });
+    expect(record?.tenantId).toBeUndefined();
+  });
+
+  it('accepts any Origin when the allowlist is empty', async () => {
+    const { clock, store } = setup();
+    const verdict = await connect({ store, clock: clock.now, authTimeoutSeconds: 10, allowedOrigins: [] }, 'c1', 'https://evil.example');
+    expect(verdict).toEqual({ accepted: true });
+    expect((await store.get('c1'))?.authDeadline).toBe(clock.seconds + 10);
+  });
+
+  it('accepts an allowed Origin', async () => {
+    const { clock, store } = setup();
+    const deps = { store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: ['https://app.example', 'https://admin.example'] };
+    expect(await connect(deps, 'c1', 'https://admin.example')).toEqual({ accepted: true });
+    expect(await store.get('c1')).toBeDefined();
+  });
+
+  it.each([
+    ['another Origin', 'https://evil.example', 'Origin not allowed'],
+    ['a look-alike Origin', 'https://app.example.evil.example', 'Origin not allowed'],
+    ['an Origin differing in case', 'https://APP.example', 'Origin not allowed'],
+    ['a missing Origin', undefined, 'missing Origin'],
+  ])('refuses %s with 403 and records nothing', async (_label, origin, reason) => {
+    const { clock, store } = setup();
+    const verdict = await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: ['https://app.example'] }, 'c1', origin);
+    expect(verdict).toEqual({ accepted: false, statusCode: 403, reason });
+    expect(store.records.size).toBe(0);
+  });
+});
+
+describe('authenticate', () => {
+  const acme = identity({ tenantId: 'acme', userId: 'ada', roles: ['admin'], expiresAt: 1_736_946_000 });
+
+  async function pendingConnection() {
+    const { clock, store } = setup();
+    await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'c1', undefined);
+    return { clock, store };
+  }
+
+  it('authenticates a pending connection and replies auth.success', async () => {
+    const { clock, store } = await pendingConnection();
+    const verifier = new FakeVerifier({ good: acme });
+
+    const reply = await authenticate({ store, verifier, clock: clock.now }, 'c1', 'good');
+
+    expect(reply).toEqual({
+      type: 'auth.success',
+      data: { connectionId: 'c1', tenantId: 'acme', userId: 'ada', expiresAt: new Date(1_736_946_000 * 1000).toISOString() },
+      timestamp: new Date(clock.nowMs).toISOString(),
+    });
+    expect(await store.get('c1')).toMatchObject({ tenantId: 'acme', userId: 'ada', roles: ['admin'], tokenExpiresAt: 1_736_946_000, sweepAt: 1_736_946_000 });
+    expect((await store.get('c1'))?.authDeadline).toBeUndefined();
+  });
+
+  it.each([
+    ['invalid_token', 'signature verification failed'],
+    ['token_expired', 'token has expired (exp)'],
+    ['invalid_claims', 'tenant claim "tenantId" is missing'],
+  ] as const)('replies auth.error %s with the verifier message, leaving the record pending', async (code, message) => {
+    const { clock, store } = await pendingConnection();
+    const before = await store.get('c1');
+    const verifier = new FakeVerifier({ bad: new AuthError(code, message) });
+
+    const reply = await authenticate({ store, verifier, clock: clock.now }, 'c1', 'bad');
+
+    expect(reply).toEqual({ type: 'auth.error', data: { code, message }, timestamp: new Date(clock.nowMs).toISOString() });
+    expect(await store.get('c1')).toEqual(before);
+  });
+
+  it('rethrows a verifier failure that is not an AuthError (a server-side problem)', async () => {
+    const { clock, store } = await pendingConnection();
+    const outage = new Error('JWKS endpoint unreachable');
+    const verifier = new FakeVerifier({ any: outage });
+    await expect(authenticate({ store, verifier, clock: clock.now }, 'c1', 'any')).rejects.toBe(outage);
+  });
+
+  it('refreshes an authenticated connection with a new token of the same tenant and user', async () => {
+    const { clock, store } = await pendingConnection();
+    const later = { ...acme, expiresAt: acme.expiresAt + 3600 };
+    const verifier = new FakeVerifier({ first: acme, second: later });
+    const deps = { store, verifier, clock: clock.now };
+    await authenticate(deps, 'c1', 'first');
+    const ttlBefore = (await store.get('c1'))?.ttl;
+
+    const reply = await authenticate(deps, 'c1', 'second');
+
+    expect(reply).toMatchObject({ type: 'auth.success', data: { expiresAt: new Date(later.expiresAt * 1000).toISOString() } });
+    expect(await store.get('c1')).toMatchObject({ tokenExpiresAt: later.expiresAt, sweepAt: later.expiresAt, ttl: ttlBefore });
+  });
+
+  it.each([
+    ['another tenant', { tenantId: 'globex' }],
+    ['another user', { userId: 'bob' }],
+  ])('refuses a token of %s on an authenticated connection (tenant_mismatch) and keeps the record', async (_label, other) => {
+    const { clock, store } = await pendingConnection();
+    const verifier = new FakeVerifier({ first: acme, other: { ...acme, ...other, expiresAt: acme.expiresAt + 3600 } });
+    const deps = { store, verifier, clock: clock.now };
+    await authenticate(deps, 'c1', 'first');
+    const before = await store.get('c1');
+
+    const reply = await authenticate(deps, 'c1', 'other');
+
+    expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'tenant_mismatch' } });
+    expect(await store.get('c1')).toEqual(before);
+  });
+
+  it('answers tenant_mismatch when the conditional write loses a race with another identity', async () => {
+    const { clock, store } = await pendingConnection();
+    const racing = withOverrides(store, {
+      authenticate: async (id, _who, ttl) => {
+        await store.authenticate(id, identity({ tenantId: 'globex', userId: 'mallory' }), ttl); // another auth got there first
+        return store.authenticate(id, acme, ttl);
+      },
+    });
+    const reply = await authenticate({ store: racing, verifier: new FakeVerifier({ t: acme }), clock: clock.now }, 'c1', 't');
+    expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'tenant_mismatch' } });
+    expect((await store.get('c1'))?.tenantId).toBe('globex');
+  });
+});
+
+describe('changeSubscriptions', () => {
+  it('answers not_authenticated on a pending or unknown connection', async () => {
+    const { clock, store } = setup();
+    await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'pending', undefined);
+    for (const id of ['pending', 'unknown']) {
+      const reply = await changeSubscriptions({ store, clock: clock.now }, id, 'subscribe', ['goal.*']);
+      expect(reply).toMatchObject({ type: 'error', data: { code: 'not_authenticated' } });
+    }
+    expect((await store.get('pending'))?.subscriptions).toBeUndefined();
+  });
+
+  it('adds patterns without duplicates and replies with the resulting set', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*'] }, clock.seconds);
+
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', ['issue.created', 'goal.*']);
+
+    expect(reply).toEqual({ type: 'subscribe.success', data: { eventTypes: ['goal.*', 'issue.created'] }, timestamp: new Date(clock.nowMs).toISOString() });
+    expect((await store.get('c1'))?.subscriptions).toEqual(['goal.*', 'issue.created']);
+  });
+
+  it('removes patterns and replies unsubscribe.success with what remains', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*', 'issue.created', 'action.*'] }, clock.seconds);
+
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'unsubscribe', ['issue.created', 'never.subscribed']);
+
+    expect(reply).toMatchObject({ type: 'unsubscribe.success', data: { eventTypes: ['goal.*', 'action.*'] } });
+    expect((await store.get('c1'))?.subscriptions).toEqual(['goal.*', 'action.*']);
+  });
+
+  it('unsubscribing everything leaves an empty set (which means every type)', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*'] }, clock.seconds);
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'unsubscribe', ['goal.*']);
+    expect(reply).toMatchObject({ type: 'unsubscribe.success', data: { eventTypes: [] } });
+    expect((await store.get('c1'))?.subscriptions).toEqual([]);
+  });
+
+  it(`refuses to grow past ${MAX_SUBSCRIPTIONS} patterns (bad_request) and keeps the set`, async () => {
+    const { clock, store } = setup();
+    const existing = Array.from({ length: MAX_SUBSCRIPTIONS - 1 }, (_, i) => `goal.t${i}`);
+    await seedAuthenticated(store, 'c1', { subscriptions: existing }, clock.seconds);
+
+    const fits = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', ['goal.t0', 'issue.created']);
+    const tooMany = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', ['action.created']);
+
+    expect(fits).toMatchObject({ type: 'subscribe.success' });
+    expect(tooMany).toMatchObject({ type: 'error', data: { code: 'bad_request', message: expect.stringMatching(/^eventTypes: /) } });
+    expect((await store.get('c1'))?.subscriptions).toHaveLength(MAX_SUBSCRIPTIONS);
+  });
+
+  it('answers not_authenticated when the record stopped being authenticated before the write', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', {}, clock.seconds);
+    const racing = withOverrides(store, { setSubscriptions: async () => false });
+    const reply = await changeSubscriptions({ store: racing, clock: clock.now }, 'c1', 'subscribe', ['goal.*']);
+    expect(reply).toMatchObject({ type: 'error', data: { code: 'not_authenticated' } });
+  });
+});
+
+describe('resume', () => {
+  const T0 = Date.UTC(2025, 0, 15, 11);
+  const RETAIN = Math.floor(Date.UTC(2025, 0, 16) / 1000);
+
+  async function setupResume(events: Array<{ env: Envelope; audience?: Audience }>, who: Parameters<typeof seedAuthenticated>[2] = {}) {
+    const { clock, store } = setup();
+    const log = new InMemoryEventLog();
+    const sender = new ScriptedSender(clock.now);
+    for (const [i, e] of events.entries()) await log.append({ envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) }, T0 + i * 1000, RETAIN);
+    await seedAuthenticated(store, 'c1', { userId: 'ada', roles: ['viewer'], ...who }, clock.seconds);
+    const deps: ResumeDeps = { store, log, sender, clock: clock.now, maxReplay: 1000 };
+    return { clock, store, log, sender, deps };
+  }
+
+  it('answers not_authenticated on a pending connection', async () => {
+    const { clock, store } = setup();
+    await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'p1', undefined);
+    const deps: ResumeDeps = { store, log: new InMemoryEventLog(), sender: new ScriptedSender(), clock: clock.now, maxReplay: 10 };
+    expect(await resume(deps, 'p1', 'evt_1')).toMatchObject({ type: 'error', data: { code: 'not_authenticated' } });
+  });
+
+  it('answers resume.error gap for an unknown id', async () => {
+    const { sender, deps } = await setupResume([{ env: envelope(1) }]);
+    const reply = await resume(deps, 'c1', 'evt_unknown');
+    expect(reply).toMatchObject({ type: 'resume.error', data: { code: 'gap' } });
+    expect(sender.attempts).toEqual([]);
+  });
+
+  it("answers gap for another tenant's event id", async () => {
+    const { sender, deps } = await setupResume([{ env: envelope(1, { tenantId: 'globex', data: { tenantId: 'globex', goalId: 'g1' } }) }, { env: envelope(2, { tenantId: 'globex', data: { tenantId: 'globex', goalId: 'g2' } }) }]);
+    expect(await resume(deps, 'c1', 'evt_1')).toMatchObject({ type: 'resume.error', data: { code: 'gap' } });
+    expect(sender.attempts).toEqual([]);
+  });
+
+  it('answers gap for an id past its retention', async () => {
+    const { deps, clock } = await setupResume([{ env: envelope(1) }, { env: envelope(2) }]);
+    clock.nowMs = RETAIN * 1000;
+    expect(await resume(deps, 'c1', 'evt_1')).toMatchObject({ type: 'resume.error', data: { code: 'gap' } });
+  });
+
+  it('replays the later events in log order, filtered by subscriptions and audience, then replies resume.success', async () => {
+    const action = envelope(3, { type: 'action.created', data: { tenantId: 't1', actionId: 'a3' } });
+    const { sender, deps } = await setupResume(
+      [
+        { env: envelope(1) },
+        { env: envelope(2) },
+        { env: action },
+        { env: envelope(4, { type: 'goal.updated' }), audience: { userIds: ['bob'] } },
+        { env: envelope(5, { type: 'goal.completed' }), audience: { roles: ['viewer'] } },
+        { env: envelope(6, { type: 'issue.created', data: { tenantId: 't1', issueId: 'i6' } }) },
+      ],
+      { subscriptions: ['goal.*'] },
+    );
+
+    const reply = await resume(deps, 'c1', 'evt_1');
+
+    expect(sender.received('c1')).toEqual([envelope(2), envelope(5, { type: 'goal.completed' })]);
+    expect(reply).toEqual({ type: 'resume.success', data: { replayed: 2, lastEventId: 'evt_6' }, timestamp: expect.any(String) });
+  });
+
+  it('replays nothing and echoes the id when nothing was missed', async () => {
+    const { sender, deps } = await setupResume([{ env: envelope(1) }, { env: envelope(2) }]);
+    const reply = await resume(deps, 'c1', 'evt_2');
+    expect(reply).toMatchObject({ type: 'resume.success', data: { replayed: 0, lastEventId: 'evt_2' } });
+    expect(sender.attempts).toEqual([]);
+  });
+
+  it('answers gap when more than maxReplay events were missed, and replays nothing', async () => {
+    const events = [1, 2, 3, 4, 5].map((n) => ({ env: envelope(n) }));
+    const { sender, deps } = await setupResume(events);
+
+    const tooMany = await resume({ ...deps, maxReplay: 3 }, 'c1', 'evt_1');
+    const exactly = await resume({ ...deps, maxReplay: 4 }, 'c1', 'evt_1');
+
+    expect(tooMany).toMatchObject({ type: 'resume.error', data: { code: 'gap', message: expect.stringContaining('3') } });
+    expect(exactly).toMatchObject({ type: 'resume.success', data: { replayed: 4, lastEventId: 'evt_5' } });
+    expect(sender.received('c1').map((e) => e.eventId)).toEqual(['evt_2', 'evt_3', 'evt_4', 'evt_5']);
+  });
+
+  it('stops and replies nothing when the connection is gone mid-replay', async () => {
+    const { sender, deps } = await setupResume([1, 2, 3, 4].map((n) => ({ env: envelope(n) })));
+    sender.script('c1', 'ok', 'gone');
+
+    const reply = await resume(deps, 'c1', 'evt_1');
+
+    expect(reply).toBeUndefined();
+    expect(sender.attemptsFor('c1')).toBe(2);
+  });
+});
