@@ -1,0 +1,296 @@
+/**
+ * The local runtime: DynamoDB (dynalite), the API Gateway WebSocket emulator and a local
+ * EventBridge, wired to the SAME handler modules the stack deploys. Handlers read their
+ * configuration from process.env at first invocation, so the environment is set before the
+ * modules are imported.
+ *
+ * One runtime per process: handler modules keep SDK clients and configuration at module scope
+ * (as in Lambda), so a second runtime in the same process would talk to the first one's ports.
+ * Test files each get their own process (vitest isolates them).
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  broadcastEventPattern,
+  DEFAULT_STAGE,
+  Env,
+  Handler,
+  IDLE_TIMEOUT_SECONDS,
+  MAX_CONNECTION_SECONDS,
+  ROUTE_KEYS,
+  ROUTES,
+  type EnvName,
+  type HandlerName,
+} from '../../lambdas/contract/index.js';
+import { DEFAULT_EVENTS_PORT, DEFAULT_HOST, DEFAULT_SWEEP_INTERVAL_SECONDS, DEFAULT_WS_PORT, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from './defaults.js';
+import { silenceSdkNodeVersionWarning } from './cli.js';
+import { startDynamo, type LocalDynamo } from './dynamo.js';
+import { buildEvent, startEventBridge, type LocalEventBridge, type LocalEventBridgeEvent } from './eventbridge.js';
+import { emptyFaultPlan } from './faults.js';
+import { startGateway, type Gateway, type RouteTable } from './gateway.js';
+import { invokeLambda, type LambdaHandler } from './lambda.js';
+import { errorMessage, log as defaultLog, type Log } from './log.js';
+import { settlesWithin } from './queue.js';
+
+export interface LocalRuntimeOptions {
+  host: string;
+  /** WebSocket + management API port (WS_PORT); 0 = any free port. */
+  wsPort: number;
+  /** EventBridge port (EVENTS_PORT); 0 = any free port. */
+  eventsPort: number;
+  stage: string;
+  idleTimeoutSeconds: number;
+  maxConnectionSeconds: number;
+  /** How often the sweeper runs (SWEEP_INTERVAL_SECONDS); 0 disables it. */
+  sweepIntervalSeconds: number;
+  /** Fault injection on the management API, controlled at `/_local/faults` (LOCAL_FAULTS=1). */
+  faults: boolean;
+  /** An external DynamoDB (DYNAMODB_ENDPOINT); dynalite in memory when unset. */
+  dynamodbEndpoint?: string;
+  /** Broadcaster delivery attempts and first backoff (EventBridge retry policy, shortened). */
+  deliveryAttempts: number;
+  deliveryBaseDelayMs: number;
+  /** Handler configuration overriding process.env (tests), e.g. `{ AUTH_TIMEOUT_SECONDS: '2' }`. */
+  handlerEnv: Partial<Record<EnvName, string>>;
+  /** Folder of the handler modules (`<name>.ts`, each exporting `handler`); LOCAL_HANDLERS_DIR. */
+  handlersDir: URL;
+  log: Log;
+}
+
+export interface LocalRuntime {
+  wsUrl: string;
+  managementUrl: string;
+  eventsUrl: string;
+  dynamodbEndpoint: string;
+  tables: { connections: string; events: string };
+  stage: string;
+  gateway: Gateway;
+  eventBridge: LocalEventBridge;
+  /** Runs the sweeper once now (as its schedule would). */
+  sweep(): Promise<unknown>;
+  /** Resolves when no WebSocket handler or event delivery is pending. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** API Gateway's integration timeout; also the route handlers' Lambda timeout locally. */
+const ROUTE_TIMEOUT_MS = 29_000;
+/** Timeout of the broadcaster and the sweeper. */
+const BACKGROUND_TIMEOUT_MS = 60_000;
+
+const HANDLERS_DIR = new URL('../../lambdas/handlers/', import.meta.url);
+
+function numberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, check: (n: number) => boolean, rule: string): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || !check(value)) throw new Error(`${name} must be ${rule}, got "${raw}"`);
+  return value;
+}
+
+const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n <= 65535;
+const isPositive = (n: number) => n > 0;
+
+/** Options from the environment, with the defaults of `npm start`. */
+export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalRuntimeOptions {
+  const options: LocalRuntimeOptions = {
+    host: env.HOST?.trim() || DEFAULT_HOST,
+    wsPort: numberFromEnv(env, 'WS_PORT', DEFAULT_WS_PORT, isPort, 'a port number (0 = any free port)'),
+    eventsPort: numberFromEnv(env, 'EVENTS_PORT', DEFAULT_EVENTS_PORT, isPort, 'a port number (0 = any free port)'),
+    stage: env.STAGE?.trim() || DEFAULT_STAGE,
+    idleTimeoutSeconds: numberFromEnv(env, 'IDLE_TIMEOUT_SECONDS', IDLE_TIMEOUT_SECONDS, isPositive, 'a positive number of seconds'),
+    maxConnectionSeconds: numberFromEnv(env, 'MAX_CONNECTION_SECONDS', MAX_CONNECTION_SECONDS, isPositive, 'a positive number of seconds'),
+    sweepIntervalSeconds: numberFromEnv(env, 'SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, (n) => n >= 0, 'a number of seconds (0 disables)'),
+    faults: env.LOCAL_FAULTS === '1' || env.LOCAL_FAULTS === 'true',
+    deliveryAttempts: 3,
+    deliveryBaseDelayMs: 100,
+    handlerEnv: {},
+    handlersDir: env.LOCAL_HANDLERS_DIR?.trim() ? pathToFileURL(`${resolve(env.LOCAL_HANDLERS_DIR.trim())}/`) : HANDLERS_DIR,
+    log: defaultLog,
+  };
+  const dynamodbEndpoint = env[Env.dynamodbEndpoint]?.trim();
+  if (dynamodbEndpoint) options.dynamodbEndpoint = dynamodbEndpoint;
+  return options;
+}
+
+function setDefault(name: string, value: string): void {
+  if (process.env[name] === undefined || process.env[name] === '') process.env[name] = value;
+}
+
+/**
+ * The handlers' environment. The runtime owns the tables and endpoints; the JWT secret defaults
+ * to the documented dev secret unless another key source is configured; every other variable
+ * (JWT_ISSUER, JWT_AUDIENCE, TENANT_CLAIM, AUTH_TIMEOUT_SECONDS, ALLOWED_ORIGINS,
+ * EVENT_RETENTION_HOURS, FANOUT_CONCURRENCY, FANOUT_MAX_RPS) passes through from the shell.
+ */
+function configureHandlerEnv(options: LocalRuntimeOptions, dynamo: LocalDynamo, managementUrl: string): void {
+  for (const [name, value] of Object.entries(options.handlerEnv)) if (value !== undefined) process.env[name] = value;
+  process.env[Env.connectionsTable] = dynamo.tables.connections;
+  process.env[Env.eventLogTable] = dynamo.tables.events;
+  process.env[Env.managementEndpoint] = managementUrl;
+  process.env[Env.dynamodbEndpoint] = dynamo.endpoint;
+  const keySources = [Env.jwtSecret, Env.jwtSecretArn, Env.jwksUrl].filter((name) => process.env[name]);
+  if (keySources.length === 0) process.env[Env.jwtSecret] = LOCAL_DEV_JWT_SECRET;
+  if (process.env[Env.jwtSecretArn]) options.log.warn(`${Env.jwtSecretArn} is set: the auth handler will call AWS Secrets Manager`);
+  setDefault('AWS_REGION', LOCAL_REGION);
+  setDefault('AWS_ACCESS_KEY_ID', LOCAL_CREDENTIALS.accessKeyId);
+  setDefault('AWS_SECRET_ACCESS_KEY', LOCAL_CREDENTIALS.secretAccessKey);
+  setDefault('POWERTOOLS_LOG_LEVEL', 'WARN');
+  setDefault('POWERTOOLS_METRICS_DISABLED', 'true');
+}
+
+type Handlers = Record<HandlerName, LambdaHandler>;
+
+/** Imports every handler module; one error names all modules that failed. */
+async function loadHandlers(dir: URL): Promise<Handlers> {
+  const names = [...new Set(Object.values(Handler))];
+  const failures: string[] = [];
+  const loaded = await Promise.all(
+    names.map(async (name) => {
+      // `.js` specifiers resolve to the `.ts` sources under tsx and vitest.
+      const url = new URL(`${name}.js`, dir);
+      try {
+        const mod: unknown = await import(url.href);
+        const handler = (mod as { handler?: unknown } | null)?.handler;
+        if (typeof handler !== 'function') throw new Error('does not export a `handler` function');
+        return [name, handler as LambdaHandler] as const;
+      } catch (err) {
+        failures.push(`  ${name}: ${errorMessage(err)}`);
+        return undefined;
+      }
+    }),
+  );
+  if (failures.length > 0) throw new Error(`cannot load handler modules from ${dir.pathname}:\n${failures.join('\n')}`);
+  return Object.fromEntries(loaded.filter((entry) => entry !== undefined)) as Handlers;
+}
+
+function functionName(stage: string, name: HandlerName): string {
+  return `tenant-realtime-${stage}-${name}`;
+}
+
+/** The gateway's routes, straight from the contract's ROUTES. */
+function routeTable(handlers: Handlers, stage: string): RouteTable {
+  const table: RouteTable = {};
+  for (const key of ROUTE_KEYS) {
+    const spec = ROUTES[key];
+    table[key] = { handler: handlers[spec.handler], returnResponse: spec.returnResponse, functionName: functionName(stage, spec.handler) };
+  }
+  return table;
+}
+
+/** EventBridge's scheduled event, as a rule with `rate(1 minute)` sends it. */
+function scheduledEvent(stage: string): LocalEventBridgeEvent {
+  return buildEvent({
+    source: 'aws.events',
+    detailType: 'Scheduled Event',
+    detail: {},
+    resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${functionName(stage, Handler.sweeper)}`],
+  });
+}
+
+let started = false;
+
+export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> = {}): Promise<LocalRuntime> {
+  if (started) throw new Error('a local runtime was already started in this process; handler modules cache their configuration, so start one per process');
+  started = true;
+  const options: LocalRuntimeOptions = { ...runtimeOptionsFromEnv(), ...overrides };
+  const { log, stage } = options;
+  silenceSdkNodeVersionWarning();
+
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        log.warn('error while closing', err);
+      }
+    }
+  };
+
+  try {
+    const dynamo = await startDynamo({ stage, host: options.host, ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}) });
+    closers.push(() => dynamo.close());
+
+    // The gateway listens first (its port is the management endpoint); it holds requests until
+    // the handlers are loaded.
+    let resolveRoutes: (table: RouteTable) => void = () => undefined;
+    let rejectRoutes: (err: unknown) => void = () => undefined;
+    const routes = new Promise<RouteTable>((resolve, reject) => {
+      resolveRoutes = resolve;
+      rejectRoutes = reject;
+    });
+    const gateway = await startGateway({
+      host: options.host,
+      port: options.wsPort,
+      stage,
+      routes,
+      idleTimeoutSeconds: options.idleTimeoutSeconds,
+      maxConnectionSeconds: options.maxConnectionSeconds,
+      handlerTimeoutMs: ROUTE_TIMEOUT_MS,
+      ...(options.faults ? { faults: emptyFaultPlan() } : {}),
+      log,
+    });
+    closers.push(() => gateway.close());
+    if (options.faults) log.warn(`fault injection enabled: ${gateway.managementUrl}/_local/faults`);
+
+    configureHandlerEnv(options, dynamo, gateway.managementUrl);
+    let handlers: Handlers;
+    try {
+      handlers = await loadHandlers(options.handlersDir);
+    } catch (err) {
+      rejectRoutes(err);
+      throw err;
+    }
+    resolveRoutes(routeTable(handlers, stage));
+
+    const eventBridge = await startEventBridge({
+      host: options.host,
+      port: options.eventsPort,
+      pattern: broadcastEventPattern(),
+      target: (event) => invokeLambda(handlers[Handler.broadcaster], event, functionName(stage, Handler.broadcaster), BACKGROUND_TIMEOUT_MS),
+      attempts: options.deliveryAttempts,
+      baseDelayMs: options.deliveryBaseDelayMs,
+      log,
+    });
+    closers.push(() => eventBridge.close());
+
+    const sweep = () => invokeLambda(handlers[Handler.sweeper], scheduledEvent(stage), functionName(stage, Handler.sweeper), BACKGROUND_TIMEOUT_MS);
+    if (options.sweepIntervalSeconds > 0) {
+      let running: Promise<void> | undefined;
+      const timer = setInterval(() => {
+        if (running) return; // no overlapping sweeps
+        running = sweep()
+          .then(
+            () => undefined,
+            (err: unknown) => log.error('sweeper failed', err),
+          )
+          .finally(() => (running = undefined));
+      }, options.sweepIntervalSeconds * 1000);
+      closers.push(async () => {
+        clearInterval(timer);
+        if (running) await settlesWithin(running, 5000);
+      });
+    }
+
+    return {
+      wsUrl: gateway.url,
+      managementUrl: gateway.managementUrl,
+      eventsUrl: eventBridge.url,
+      dynamodbEndpoint: dynamo.endpoint,
+      tables: dynamo.tables,
+      stage,
+      gateway,
+      eventBridge,
+      sweep,
+      idle: async () => {
+        await eventBridge.idle();
+        await gateway.idle();
+      },
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Drives the real local runtime from outside, as a frontend and a domain service would: the
+ * runtime (`bin/local.ts`) in a child process on free loopback ports, real `ws` clients, and the
+ * real AWS SDK EventBridge client. Used by the e2e tests, `npm run bench` and `npm run load`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from '../local/defaults.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Runtime {
+  wsUrl: string;
+  eventsUrl: string;
+  managementUrl: string;
+  dynamodbEndpoint: string;
+  pid: number;
+  /** Everything the runtime printed so far (stdout and stderr). */
+  output(): string;
+  events: EventBridgeClient;
+  stop(): Promise<void>;
+}
+
+/** Starts `bin/local.ts` with WS_PORT=0 / EVENTS_PORT=0 and waits for its READY line. */
+export async function startRuntime(env: Record<string, string> = {}, options: { quiet?: boolean } = {}): Promise<Runtime> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, WS_PORT: '0', EVENTS_PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`runtime not ready after 20 s:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      // Quiet runtimes (bench, load) keep only the start-up output, so memory stays flat.
+      if (options.quiet && output.includes('READY ')) return;
+      output += chunk.toString();
+      const line = output.split('\n').find((l) => l.startsWith('READY '));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line.slice('READY '.length)) as Record<string, string>);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`runtime exited with ${code}:\n${output}`));
+    });
+  });
+  const urls = await ready;
+  const events = new EventBridgeClient({ endpoint: urls.eventsUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return {
+    wsUrl: urls.wsUrl!,
+    eventsUrl: urls.eventsUrl!,
+    managementUrl: urls.managementUrl!,
+    dynamodbEndpoint: urls.dynamodbEndpoint!,
+    pid: child.pid!,
+    output: () => output,
+    events,
+    async stop() {
+      events.destroy();
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const exited = once(child, 'exit');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface TokenOptions {
+  tenant?: unknown;
+  user?: unknown;
+  roles?: unknown;
+  /** Seconds until exp (negative: already expired). */
+  ttl?: number;
+  secret?: string;
+  claims?: Record<string, unknown>;
+}
+
+/** A dev HS256 token like `npm run token` makes. */
+export async function token(opts: TokenOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const claims: Record<string, unknown> = { tenantId: opts.tenant ?? 't1', ...(opts.roles !== undefined ? { roles: opts.roles } : {}), ...opts.claims };
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + (opts.ttl ?? 3600));
+  if (opts.user !== null) jwt.setSubject(String(opts.user ?? 'u1'));
+  return jwt.sign(new TextEncoder().encode(opts.secret ?? LOCAL_DEV_JWT_SECRET));
+}
+
+export type Frame = { type: string; data: Record<string, unknown>; timestamp?: string; eventId?: string; tenantId?: string; [k: string]: unknown };
+
+/** A `ws` client that records every frame and lets tests wait for one. */
+export class Client {
+  readonly frames: Frame[] = [];
+  readonly raw: string[] = [];
+  closeCode: number | undefined;
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const text = data.toString();
+      this.raw.push(text);
+      try {
+        this.frames.push(JSON.parse(text) as Frame);
+      } catch {
+        this.frames.push({ type: '<non-json>', data: { text } });
+      }
+      this.notify();
+    });
+    ws.on('close', (code) => {
+      this.closeCode = code;
+      this.notify();
+    });
+  }
+
+  private notify() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  static async connect(url: string, options: WebSocket.ClientOptions = {}): Promise<Client> {
+    const ws = new WebSocket(url, options);
+    const client = new Client(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+    });
+    return client;
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** Waits until a frame satisfies `pred` (checking frames already received first). */
+  async waitFor(pred: (f: Frame) => boolean, timeoutMs = 5_000, label = 'frame'): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends a message and waits for the next frame of one of `types`. */
+  async request(message: unknown, types: string[], timeoutMs = 5_000): Promise<Frame> {
+    const seen = this.frames.length;
+    this.send(message);
+    return this.waitFor((f) => this.frames.indexOf(f) >= seen && types.includes(f.type), timeoutMs, types.join('|'));
+  }
+
+  async waitClosed(timeoutMs = 5_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.closeCode === undefined) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for close');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.closeCode;
+  }
+
+  /** Domain events received (frames carrying an eventId). */
+  events(): Frame[] {
+    return this.frames.filter((f) => typeof f.eventId === 'string');
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Connects and authenticates; fails the test if auth does not succeed. */
+export async function authedClient(rt: Runtime, opts: TokenOptions = {}, wsOptions: WebSocket.ClientOptions = {}): Promise<Client> {
+  const client = await Client.connect(rt.wsUrl, wsOptions);
+  const reply = await client.request({ action: 'auth', token: await token(opts) }, ['auth.success', 'auth.error']);
+  if (reply.type !== 'auth.success') throw new Error(`auth failed: ${JSON.stringify(reply)}`);
+  return client;
+}
+
+/** Puts events through the real EventBridge SDK client. */
+export async function putEvents(rt: Runtime, entries: PutEventsRequestEntry[]) {
+  return rt.events.send(new PutEventsCommand({ Entries: entries }));
+}
+
+export function entry(type: string, detail: unknown, source = 'test.e2e'): PutEventsRequestEntry {
+  return { Source: source, DetailType: type, Detail: typeof detail === 'string' ? detail : JSON.stringify(detail), EventBusName: 'default' };
+}
+
+/** Waits until the local EventBridge endpoint has delivered everything it accepted. */
+export async function settled(rt: Runtime): Promise<void> {
+  const res = await fetch(`${rt.eventsUrl}/_local/idle`);
+  if (!res.ok) throw new Error(`idle endpoint answered ${res.status}`);
+  await res.text();
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,2 @@
+/** The e2e tests drive the runtime with the same tools as the bench and load scripts. */
+export * from '../../bin/tools/harness.js';
