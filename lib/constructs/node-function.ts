@@ -1,0 +1,121 @@
+/**
+ * The one place that holds the shared Lambda defaults: Node.js 22 on ARM, an ESM bundle with the
+ * AWS SDK inside, source maps, Powertools settings, and a log group with a retention.
+ */
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { HandlerName } from '../../lambdas/contract/index.js';
+
+/** Handler sources: `lambdas/handlers/<HandlerName>.ts`, each exporting `handler`. */
+const HANDLERS_DIR = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
+const LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
+
+export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+
+/** Environment every function gets; a caller's value for the same name wins. */
+export const SHARED_ENVIRONMENT: Readonly<Record<string, string>> = {
+  NODE_OPTIONS: '--enable-source-maps',
+  POWERTOOLS_SERVICE_NAME: 'tenant-realtime',
+  POWERTOOLS_METRICS_NAMESPACE: 'TenantRealtime',
+};
+
+/** ESM bundles have no `require`; some CommonJS dependencies still call it. */
+const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+export interface NodeFunctionProps {
+  /** Which handler to deploy: bundles `lambdas/handlers/<handlerName>.ts`. */
+  readonly handlerName: HandlerName;
+  /**
+   * What the function does, shown in the console.
+   * @default - no description
+   */
+  readonly description?: string;
+  /**
+   * Environment variables, merged over `SHARED_ENVIRONMENT` (the caller wins).
+   * @default - only the shared environment
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Memory in MB.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Retention of the function's log group.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when the stack is deleted.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A `NodejsFunction` with the project's defaults, its own log group, and a role that may write
+ * to that log group and nothing else until a caller grants more.
+ */
+export class NodeFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+  public readonly role: iam.Role;
+  public readonly handlerName: HandlerName;
+
+  constructor(scope: Construct, id: string, props: NodeFunctionProps) {
+    super(scope, id);
+    this.handlerName = props.handlerName;
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
+
+    // Our own role instead of the default one with AWSLambdaBasicExecutionRole, whose
+    // logs:CreateLogGroup/CreateLogStream/PutLogEvents apply to every log group in the account.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.handlerName} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: `${HANDLERS_DIR}${props.handlerName}.ts`,
+      handler: 'handler',
+      depsLockFilePath: LOCK_FILE,
+      runtime: FUNCTION_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      ...(props.description ? { description: props.description } : {}),
+      environment: { ...SHARED_ENVIRONMENT, ...props.environment },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        bundleAwsSDK: true,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+      },
+    });
+
+    Validations.of(this.function.node.defaultChild as CfnFunction).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is pinned on purpose and is in Lambda standard support: the bundles are built with esbuild target node22, ' +
+        'and a newer major (nodejs24.x) is adopted as a tested upgrade of runtime and bundle target together, not as synth-time drift.',
+    });
+  }
+}

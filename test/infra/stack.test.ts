@@ -1,0 +1,385 @@
+/**
+ * The stack with every option at its default: routes, tables, rule pattern and environment are
+ * checked against the contract module, permissions against the least-privilege list.
+ */
+import type { CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  CONNECTIONS_TABLE,
+  ConnectionAttr,
+  EVENT_LOG_TABLE,
+  Env,
+  Handler,
+  ROUTES,
+  ROUTE_KEYS,
+  ROUTE_SELECTION_EXPRESSION,
+  SWEEP_INDEX,
+  TENANT_INDEX,
+  broadcastEventPattern,
+  type HandlerName,
+} from '../../lambdas/contract/index.js';
+import type { NodeFunction } from '../../lib/constructs/node-function.js';
+import type { RealtimeStack } from '../../lib/realtime-stack.js';
+import { actionsOf, buildStack, policyStatements, referencedIds, resourcesOf } from './helpers.js';
+
+let stack: RealtimeStack;
+let template: Template;
+let idOf: (construct: IConstruct) => string;
+let fnFor: (handler: HandlerName) => NodeFunction;
+
+beforeAll(() => {
+  ({ stack, template } = buildStack());
+  idOf = (construct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+  fnFor = (handler) =>
+    handler === Handler.broadcaster ? stack.fanout.broadcaster : handler === Handler.sweeper ? stack.fanout.sweeper : stack.gateway.functionFor(handler);
+});
+
+const ALL_HANDLERS = Object.values(Handler);
+const CONTRACT_ENV_NAMES = new Set<string>(Object.values(Env));
+
+function functionProps(handler: HandlerName): Record<string, any> {
+  const resource = template.toJSON().Resources[idOf(fnFor(handler).function)];
+  expect(resource, `function for ${handler}`).toBeDefined();
+  return resource.Properties;
+}
+
+describe('WebSocket API', () => {
+  it('selects routes with the contract expression', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: ROUTE_SELECTION_EXPRESSION,
+    });
+  });
+
+  it('has exactly the contract routes', () => {
+    const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    expect(keys.sort()).toEqual([...ROUTE_KEYS].sort());
+  });
+
+  it.each(ROUTE_KEYS)('routes %s to the function of its contract handler', (routeKey) => {
+    const [routeId, route] = Object.entries(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }))[0]!;
+    const [integrationId] = [...referencedIds(route.Properties.Target)];
+    const integration = template.toJSON().Resources[integrationId!];
+    expect(integration.Type).toBe('AWS::ApiGatewayV2::Integration');
+    expect(integration.Properties.IntegrationType).toBe('AWS_PROXY');
+    expect([...referencedIds(integration.Properties.IntegrationUri)]).toEqual([idOf(fnFor(ROUTES[routeKey].handler).function)]);
+
+    const responses = template.findResources('AWS::ApiGatewayV2::RouteResponse', { Properties: { RouteId: { Ref: routeId } } });
+    if (ROUTES[routeKey].returnResponse) {
+      expect(Object.values(responses).map((r) => r.Properties.RouteResponseKey)).toEqual(['$default']);
+      expect(route.Properties.RouteResponseSelectionExpression).toBe('$default');
+    } else {
+      expect(responses).toEqual({});
+    }
+  });
+
+  it('lets API Gateway invoke each route function', () => {
+    for (const handler of new Set(Object.values(ROUTES).map((r) => r.handler))) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [idOf(fnFor(handler).function), 'Arn'] },
+      });
+    }
+  });
+
+  it('deploys the stage automatically, throttled, with JSON access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'dev',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [idOf(stack.gateway.accessLogGroup), 'Arn'] }, Format: Match.anyValue() },
+    });
+    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', connectionId: '$context.connectionId', status: '$context.status' });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('DynamoDB tables', () => {
+  const keySchema = (def: typeof CONNECTIONS_TABLE) => [
+    { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+    ...(def.sortKey ? [{ AttributeName: def.sortKey.name, KeyType: 'RANGE' }] : []),
+  ];
+
+  it.each([
+    ['connections', CONNECTIONS_TABLE],
+    ['event log', EVENT_LOG_TABLE],
+  ] as const)('builds the %s table from its contract definition', (_name, def) => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: keySchema(def),
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: def.timeToLiveAttribute, Enabled: true },
+    });
+  });
+
+  it('gives the connections table exactly the contract indexes, INCLUDE-projected', () => {
+    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    expect(table.GlobalSecondaryIndexes).toEqual(
+      CONNECTIONS_TABLE.globalSecondaryIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: keySchema(index as unknown as typeof CONNECTIONS_TABLE),
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
+      })),
+    );
+  });
+
+  it('keys the sparse tenant index on tenantId', () => {
+    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    const tenantIndex = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === TENANT_INDEX);
+    expect(tenantIndex.KeySchema).toEqual([{ AttributeName: ConnectionAttr.tenantId, KeyType: 'HASH' }]);
+  });
+
+  it('deletes the tables with a non-prod stack', () => {
+    template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete', Properties: { DeletionProtectionEnabled: false } });
+  });
+});
+
+describe('event fan-out', () => {
+  it('creates an event bus and attaches the contract rule pattern to it', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    const rule = template.toJSON().Resources[idOf(stack.fanout.broadcastRule)].Properties;
+    expect(rule.EventPattern).toEqual(broadcastEventPattern());
+    expect(rule.EventBusName).toEqual({ Ref: idOf(stack.fanout.eventBus as unknown as IConstruct) });
+  });
+
+  it('retries delivery to the broadcaster for 24 hours, then dead-letters', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.anyValue(),
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [idOf(stack.fanout.broadcaster.function), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [idOf(stack.fanout.deadLetterQueue), 'Arn'] } },
+        },
+      ],
+    });
+  });
+
+  it('sends broadcaster invocations that keep failing to the same queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: idOf(stack.fanout.broadcaster.function) },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [idOf(stack.fanout.deadLetterQueue), 'Arn'] } } },
+    });
+  });
+
+  it('encrypts the dead-letter queue, keeps messages 14 days and refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: idOf(stack.fanout.deadLetterQueue) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' } }),
+        ]),
+      },
+    });
+  });
+
+  it('runs the sweeper every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [idOf(stack.fanout.sweeper.function), 'Arn'] } })],
+    });
+  });
+});
+
+describe('functions', () => {
+  it('creates one function per handler', () => {
+    template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length);
+  });
+
+  it.each(ALL_HANDLERS)('runs %s on nodejs22.x, arm64, with the shared environment and its own log group', (handler) => {
+    const props = functionProps(handler);
+    expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+    expect(props.Environment.Variables).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'tenant-realtime',
+      POWERTOOLS_METRICS_NAMESPACE: 'TenantRealtime',
+    });
+    expect(props.LoggingConfig).toEqual({ LogGroup: { Ref: idOf(fnFor(handler).logGroup) } });
+  });
+
+  it('sizes the broadcaster and sweeper for their work, route functions for a quick reply', () => {
+    expect(functionProps(Handler.broadcaster)).toMatchObject({ MemorySize: 1024, Timeout: 60 });
+    expect(functionProps(Handler.sweeper)).toMatchObject({ Timeout: 60 });
+    expect(functionProps(Handler.connect)).toMatchObject({ MemorySize: 256, Timeout: 10 });
+  });
+
+  const EXPECTED_ENV: Record<HandlerName, string[]> = {
+    [Handler.connect]: [Env.connectionsTable, Env.authTimeoutSeconds],
+    [Handler.auth]: [Env.connectionsTable, Env.tenantClaim, Env.jwtSecretArn],
+    [Handler.ping]: [],
+    [Handler.default]: [],
+    [Handler.subscribe]: [Env.connectionsTable],
+    [Handler.resume]: [Env.connectionsTable, Env.eventLogTable, Env.managementEndpoint],
+    [Handler.disconnect]: [Env.connectionsTable],
+    [Handler.broadcaster]: [Env.connectionsTable, Env.eventLogTable, Env.managementEndpoint, Env.eventRetentionHours, Env.fanoutConcurrency],
+    [Handler.sweeper]: [Env.connectionsTable, Env.managementEndpoint],
+  };
+
+  it.each(ALL_HANDLERS)('gives %s exactly the contract variables it reads', (handler) => {
+    const names = Object.keys(functionProps(handler).Environment.Variables).filter((name) => CONTRACT_ENV_NAMES.has(name));
+    expect(names.sort()).toEqual([...EXPECTED_ENV[handler]].sort());
+  });
+
+  it('fills the variables with this stack’s resources and defaults', () => {
+    const connections = { Ref: idOf(stack.store.connections) };
+    const managementEndpoint = {
+      'Fn::Join': ['', ['https://', { Ref: idOf(stack.gateway.api) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev']],
+    };
+    expect(functionProps(Handler.connect).Environment.Variables).toMatchObject({ [Env.connectionsTable]: connections, [Env.authTimeoutSeconds]: '30' });
+    expect(functionProps(Handler.auth).Environment.Variables).toMatchObject({
+      [Env.tenantClaim]: 'tenantId',
+      [Env.jwtSecretArn]: { Ref: idOf(stack.gateway.jwtSecret!) },
+    });
+    expect(functionProps(Handler.broadcaster).Environment.Variables).toMatchObject({
+      [Env.connectionsTable]: connections,
+      [Env.eventLogTable]: { Ref: idOf(stack.store.eventLog) },
+      [Env.managementEndpoint]: managementEndpoint,
+      [Env.eventRetentionHours]: '24',
+      [Env.fanoutConcurrency]: '100',
+    });
+    expect(functionProps(Handler.sweeper).Environment.Variables[Env.managementEndpoint]).toEqual(managementEndpoint);
+    expect(functionProps(Handler.resume).Environment.Variables[Env.managementEndpoint]).toEqual(managementEndpoint);
+  });
+});
+
+describe('permissions', () => {
+  const roleOf = (handler: HandlerName) => idOf(fnFor(handler).role);
+  const tableName = (resource: unknown): string => {
+    const text = JSON.stringify(resource);
+    const table = text.includes(idOf(stack.store.connections)) ? 'connections' : text.includes(idOf(stack.store.eventLog)) ? 'eventLog' : text;
+    const index = /\/index\/([^"]+)"/.exec(text)?.[1];
+    return index ? `${table}/index/${index}` : table;
+  };
+  /** `dynamodb:Action on table[/index/name]`, for every DynamoDB statement of a function's role. */
+  const dynamoGrants = (handler: HandlerName): string[] =>
+    policyStatements(template)
+      .filter(({ roles, statement }) => roles.includes(roleOf(handler)) && actionsOf(statement).some((a) => a.startsWith('dynamodb:')))
+      .flatMap(({ statement }) => actionsOf(statement).flatMap((action) => resourcesOf(statement).map((r) => `${action} on ${tableName(r)}`)))
+      .sort();
+
+  const EXPECTED_DYNAMO: Record<HandlerName, string[]> = {
+    [Handler.connect]: ['dynamodb:PutItem on connections'],
+    [Handler.auth]: ['dynamodb:GetItem on connections', 'dynamodb:PutItem on connections', 'dynamodb:UpdateItem on connections'],
+    [Handler.ping]: [],
+    [Handler.default]: [],
+    [Handler.subscribe]: ['dynamodb:GetItem on connections', 'dynamodb:UpdateItem on connections'],
+    [Handler.resume]: ['dynamodb:GetItem on connections', 'dynamodb:GetItem on eventLog', 'dynamodb:Query on eventLog'],
+    [Handler.disconnect]: ['dynamodb:DeleteItem on connections'],
+    [Handler.broadcaster]: [
+      'dynamodb:DeleteItem on connections',
+      `dynamodb:Query on connections/index/${TENANT_INDEX}`,
+      'dynamodb:GetItem on eventLog',
+      'dynamodb:PutItem on eventLog',
+      'dynamodb:Query on eventLog',
+    ],
+    [Handler.sweeper]: ['dynamodb:DeleteItem on connections', `dynamodb:Query on connections/index/${SWEEP_INDEX}`],
+  };
+
+  it.each(ALL_HANDLERS)('grants %s exactly its DynamoDB operations', (handler) => {
+    expect(dynamoGrants(handler)).toEqual([...EXPECTED_DYNAMO[handler]].sort());
+  });
+
+  it('never grants a wildcard action, nor DynamoDB on every resource', () => {
+    for (const { statement } of policyStatements(template)) {
+      for (const action of actionsOf(statement)) {
+        expect(action === '*' || action.endsWith(':*'), `action ${action}`).toBe(false);
+      }
+      if (actionsOf(statement).some((a) => a.startsWith('dynamodb:'))) expect(resourcesOf(statement)).not.toContain('*');
+    }
+  });
+
+  it('attaches no AWS managed policy to any role', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('lets only resume, broadcaster and sweeper manage connections, on this stage only', () => {
+    const grants = policyStatements(template).filter(({ statement }) => actionsOf(statement).includes('execute-api:ManageConnections'));
+    expect(grants.flatMap((g) => g.roles).sort()).toEqual([Handler.resume, Handler.broadcaster, Handler.sweeper].map(roleOf).sort());
+    for (const { statement } of grants) {
+      expect(statement.Resource).toEqual({
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', { Ref: idOf(stack.gateway.api) }, '/dev/*/@connections/*'],
+        ],
+      });
+    }
+  });
+
+  it('lets only the auth function read the generated secret', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 64 },
+    });
+    const readers = policyStatements(template).filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'));
+    expect(readers.map((r) => r.roles)).toEqual([[roleOf(Handler.auth)]]);
+    expect(readers[0]!.statement.Resource).toEqual({ Ref: idOf(stack.gateway.jwtSecret!) });
+  });
+});
+
+describe('observability', () => {
+  it('alarms on the first dead-lettered event', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(stack.fanout.deadLetterQueue), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it('alarms on broadcaster errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: idOf(stack.fanout.broadcaster.function) } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it.each(ALL_HANDLERS)('alarms when %s is throttled', (handler) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Throttles',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: idOf(fnFor(handler).function) } }],
+      Threshold: 0,
+    });
+  });
+
+  it('has a dashboard and, without alarmEmail, no topic', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+  });
+});
+
+describe('stack', () => {
+  it('has no circular dependency (the function environment needs the stage URL)', () => {
+    // Template.fromStack refuses a template whose resources form a cycle, so beforeAll already
+    // checked this stack; here is the same guard refusing a cyclic template.
+    const cyclic = {
+      Resources: {
+        Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: { URL: { 'Fn::GetAtt': ['Stage', 'Url'] } } } } },
+        Stage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Api' } } },
+        Api: { Type: 'AWS::ApiGatewayV2::Api', DependsOn: ['Fn'] },
+      },
+    };
+    expect(() => Template.fromJSON(cyclic)).toThrow(/dependency cycle/);
+    expect(() => Template.fromStack(stack)).not.toThrow();
+  });
+
+  it('outputs what clients and producers need', () => {
+    template.hasOutput('WebSocketUrl', {
+      Value: { 'Fn::Join': ['', ['wss://', { Ref: idOf(stack.gateway.api) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev']] },
+    });
+    template.hasOutput('EventBusName', { Value: { Ref: idOf(stack.fanout.eventBus as unknown as IConstruct) } });
+    template.hasOutput('ConnectionsTableName', { Value: { Ref: idOf(stack.store.connections) } });
+    template.hasOutput('EventLogTableName', { Value: { Ref: idOf(stack.store.eventLog) } });
+    template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: idOf(stack.fanout.deadLetterQueue) } });
+  });
+});
