@@ -4,7 +4,7 @@
  * unexpected failure into an `error` reply (logged, never with a token) so the socket stays usable.
  */
 import { ErrorCode, WebSocketEventSchema, serverMessage, type ServerMessage, type WebSocketEvent, type WebSocketResult } from '../contract/index.js';
-import { clock } from './deps.js';
+import { clock } from './clock.js';
 import { describeError, logger } from './observability.js';
 
 export function reply(message: ServerMessage | undefined): WebSocketResult {

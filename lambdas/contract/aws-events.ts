@@ -2,7 +2,7 @@
  * The parts of the AWS event shapes the handlers read: API Gateway WebSocket events and
  * EventBridge events. The local runtime builds events of exactly these shapes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const WebSocketRequestContextSchema = z.looseObject({
   connectionId: z.string().min(1),

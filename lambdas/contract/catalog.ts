@@ -4,7 +4,7 @@
  * Unknown dot-notation types are still delivered (the catalog documents, it does not gate);
  * a known type whose detail fails its schema is rejected by the broadcaster.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_EVENT_TYPE_LENGTH, MAX_TENANT_ID_LENGTH, MAX_USER_ID_LENGTH } from './limits.js';
 
 /** A tenant id: 1–256 characters, no `#` (our key separator) and no control characters. */

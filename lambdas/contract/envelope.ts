@@ -1,5 +1,5 @@
 /** The envelope every client receives for a domain event. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EventTypeSchema, TenantIdSchema } from './catalog.js';
 
 export const EnvelopeSchema = z.object({

@@ -2,7 +2,7 @@
  * Client → server messages (schemas) and server → client control messages (builders).
  * Every control message is `{type, data, timestamp}`; errors carry `data.code` and `data.message`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SubscriptionPatternSchema } from './catalog.js';
 import { MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
 import { Route } from './routes.js';

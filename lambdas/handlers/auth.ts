@@ -1,5 +1,7 @@
 /** `auth`: verify the JWT and authenticate (or refresh) the connection. Never logs the token. */
-import { clock, connectionStore, verifier } from '../adapters/deps.js';
+import { verifier } from '../adapters/auth.js';
+import { clock } from '../adapters/clock.js';
+import { connectionStore } from '../adapters/dynamodb.js';
 import { logger } from '../adapters/observability.js';
 import { reply, webSocketHandler } from '../adapters/websocket-handler.js';
 import { AuthErrorCode, Route, ServerMessageType, serverMessage } from '../contract/index.js';

@@ -1,9 +1,14 @@
 /**
  * EventBridge → every authenticated, subscribed connection of the event's tenant.
- * Rejected events are logged and counted, not retried; storage failures throw so EventBridge
- * retries and finally dead-letters the event.
+ * Rejected events are logged and counted, not retried. When the event cannot be processed at
+ * all (storage unreachable) the handler throws: Lambda retries the asynchronous invocation, then
+ * its on-failure destination puts the invocation record in the dead-letter queue (events that
+ * EventBridge itself could not deliver land in the same queue).
  */
-import { broadcastConfig, clock, connectionStore, eventLog, sender } from '../adapters/deps.js';
+import { clock } from '../adapters/clock.js';
+import { connectionStore, eventLog } from '../adapters/dynamodb.js';
+import { sender } from '../adapters/management.js';
+import { broadcastSettings } from '../adapters/settings.js';
 import { MetricUnit, describeError, logger, metrics } from '../adapters/observability.js';
 import { broadcast, type BroadcastResult } from '../core/broadcast.js';
 
@@ -15,7 +20,7 @@ export async function handler(event: unknown): Promise<BroadcastResult> {
         log: eventLog(),
         sender: sender(),
         clock,
-        ...broadcastConfig(),
+        ...broadcastSettings(),
         onFailure: (connectionId, error) => logger.warn('delivery failed', { connectionId, error: describeError(error) }),
       },
       event,

@@ -1,5 +1,7 @@
 /** `$connect`: refuse a disallowed Origin (403), otherwise record the connection as pending. */
-import { clock, connectConfig, connectionStore } from '../adapters/deps.js';
+import { clock } from '../adapters/clock.js';
+import { connectionStore } from '../adapters/dynamodb.js';
+import { connectSettings } from '../adapters/settings.js';
 import { logger } from '../adapters/observability.js';
 import { webSocketHandler } from '../adapters/websocket-handler.js';
 import { connect } from '../core/session.js';
@@ -14,7 +16,7 @@ function header(headers: Record<string, string | undefined> | null | undefined, 
 export const handler = webSocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
   const verdict = await connect(
-    { store: connectionStore(), clock, ...connectConfig() },
+    { store: connectionStore(), clock, ...connectSettings() },
     connectionId,
     header(event.headers, 'origin'),
   );

@@ -1,5 +1,5 @@
 /** `$default`: frames that selected no route. Explains what was wrong; the socket stays usable. */
-import { clock } from '../adapters/deps.js';
+import { clock } from '../adapters/clock.js';
 import { reply, webSocketHandler } from '../adapters/websocket-handler.js';
 import { ErrorCode, serverMessage } from '../contract/index.js';
 import { diagnoseFrame } from '../core/frames.js';

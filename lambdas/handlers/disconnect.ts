@@ -1,5 +1,5 @@
 /** `$disconnect`: delete the record. Best-effort on AWS; TTL and 410 handling cover the rest. */
-import { connectionStore } from '../adapters/deps.js';
+import { connectionStore } from '../adapters/dynamodb.js';
 import { webSocketHandler } from '../adapters/websocket-handler.js';
 
 export const handler = webSocketHandler(async (event) => {

@@ -1,5 +1,5 @@
 /** `ping`: the application keep-alive (API Gateway ignores protocol ping frames). */
-import { clock } from '../adapters/deps.js';
+import { clock } from '../adapters/clock.js';
 import { reply, webSocketHandler } from '../adapters/websocket-handler.js';
 import { serverMessage } from '../contract/index.js';
 

@@ -1,5 +1,7 @@
 /** `resume`: replay the tenant's events logged after `lastEventId`, then `resume.success`. */
-import { clock, connectionStore, eventLog, sender } from '../adapters/deps.js';
+import { clock } from '../adapters/clock.js';
+import { connectionStore, eventLog } from '../adapters/dynamodb.js';
+import { sender } from '../adapters/management.js';
 import { reply, webSocketHandler } from '../adapters/websocket-handler.js';
 import { ErrorCode, MAX_REPLAY_EVENTS, Route, serverMessage } from '../contract/index.js';
 import { parseAction } from '../core/frames.js';

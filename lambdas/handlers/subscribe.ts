@@ -1,5 +1,6 @@
 /** `subscribe` and `unsubscribe` (one function, two routes): change the event-type set. */
-import { clock, connectionStore } from '../adapters/deps.js';
+import { clock } from '../adapters/clock.js';
+import { connectionStore } from '../adapters/dynamodb.js';
 import { reply, webSocketHandler } from '../adapters/websocket-handler.js';
 import { ErrorCode, Route, serverMessage } from '../contract/index.js';
 import { parseAction } from '../core/frames.js';

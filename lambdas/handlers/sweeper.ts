@@ -1,5 +1,7 @@
 /** Scheduled sweeper: closes pending connections past their deadline and expired sessions. */
-import { clock, connectionStore, sender } from '../adapters/deps.js';
+import { clock } from '../adapters/clock.js';
+import { connectionStore } from '../adapters/dynamodb.js';
+import { sender } from '../adapters/management.js';
 import { describeError, logger } from '../adapters/observability.js';
 import { sweep, type SweepStats } from '../core/sweep.js';
 

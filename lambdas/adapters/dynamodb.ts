@@ -1,0 +1,22 @@
+/**
+ * DynamoDB wiring: one document client per process (reused by warm invocations) and the store
+ * and event log built on it. The region and credentials come from the standard environment
+ * (Lambda sets them; the local runtime sets dummy ones); DYNAMODB_ENDPOINT points at a local
+ * DynamoDB.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Env } from '../contract/index.js';
+import { once, optionalEnv, requiredEnv } from './config.js';
+import { DynamoEventLog } from './dynamo-event-log.js';
+import { DynamoConnectionStore } from './dynamo-store.js';
+
+export const documentClient = once(() => {
+  const endpoint = optionalEnv(Env.dynamodbEndpoint);
+  return DynamoDBDocumentClient.from(new DynamoDBClient(endpoint ? { endpoint } : {}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+});
+
+export const connectionStore = once(() => new DynamoConnectionStore(documentClient(), requiredEnv(Env.connectionsTable)));
+export const eventLog = once(() => new DynamoEventLog(documentClient(), requiredEnv(Env.eventLogTable)));
