@@ -9,6 +9,7 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   EVENT_LOG_END,
+  EVENT_LOG_PREFIX,
   EventLogAttr as A,
   eventIdMarkerKey,
   eventLogSortKey,
@@ -67,6 +68,23 @@ export class DynamoEventLog implements EventLog {
       }),
     );
     return { duplicate: !fresh };
+  }
+
+  async latest(tenantId: string, nowSeconds: number): Promise<string | undefined> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#tenant = :tenant AND #sk BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#tenant': A.tenantId, '#sk': A.sk },
+        ExpressionAttributeValues: { ':tenant': tenantId, ':from': EVENT_LOG_PREFIX.event, ':to': EVENT_LOG_END },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const newest = out.Items?.[0];
+    // Newer events expire later, so an expired newest event means none is left.
+    return newest && Number(newest[A.ttl]) > nowSeconds ? String(newest[A.eventId]) : undefined;
   }
 
   async after(tenantId: string, lastEventId: string, limit: number, nowSeconds: number): Promise<LoggedEvent[] | undefined> {

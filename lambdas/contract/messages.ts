@@ -116,7 +116,11 @@ const at = (now: number) => new Date(now).toISOString();
 
 /** Builders for every control message; `now` is epoch milliseconds. */
 export const serverMessage = {
-  authSuccess: (now: number, data: { connectionId: string; tenantId: string; userId: string; expiresAt: string }) =>
+  /**
+   * `lastEventId` is the tenant's newest logged event when the connection became visible to
+   * fan-out (null if none): a resume point for a client that has not received anything yet.
+   */
+  authSuccess: (now: number, data: { connectionId: string; tenantId: string; userId: string; expiresAt: string; lastEventId: string | null }) =>
     ({ type: ServerMessageType.authSuccess, data, timestamp: at(now) }) satisfies ServerMessage,
   authError: (now: number, code: AuthErrorCodeName, message: string) =>
     ({ type: ServerMessageType.authError, data: { code, message }, timestamp: at(now) }) satisfies ServerMessage,

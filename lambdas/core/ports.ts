@@ -55,6 +55,8 @@ export interface EventLog {
    * Returns `undefined` when the id is unknown for this tenant (or has expired).
    */
   after(tenantId: string, lastEventId: string, limit: number, nowSeconds: number): Promise<LoggedEvent[] | undefined>;
+  /** The id of the tenant's newest unexpired logged event, if any. */
+  latest(tenantId: string, nowSeconds: number): Promise<string | undefined>;
 }
 
 export type SendResult = 'sent' | 'gone';

@@ -43,6 +43,7 @@ export async function connect(deps: ConnectDeps, connectionId: string, origin: s
 
 export interface AuthDeps {
   store: ConnectionStore;
+  log: EventLog;
   verifier: TokenVerifier;
   clock: Clock;
 }
@@ -63,12 +64,16 @@ export async function authenticate(deps: AuthDeps, connectionId: string, token: 
     return mismatch();
   }
   const ttl = record?.ttl ?? seconds(deps.clock()) + CONNECTION_TTL_SECONDS;
+  // Read the resume point before the connection becomes visible to fan-out: every later event
+  // is then either delivered live or replayable with `resume` from this id.
+  const lastEventId = (await deps.log.latest(identity.tenantId, seconds(deps.clock()))) ?? null;
   if (!(await deps.store.authenticate(connectionId, identity, ttl))) return mismatch();
   return serverMessage.authSuccess(deps.clock(), {
     connectionId,
     tenantId: identity.tenantId,
     userId: identity.userId,
     expiresAt: new Date(identity.expiresAt * 1000).toISOString(),
+    lastEventId,
   });
 }
 

@@ -1,7 +1,7 @@
 /** `auth`: verify the JWT and authenticate (or refresh) the connection. Never logs the token. */
 import { verifier } from '../adapters/auth.js';
 import { clock } from '../adapters/clock.js';
-import { connectionStore } from '../adapters/dynamodb.js';
+import { connectionStore, eventLog } from '../adapters/dynamodb.js';
 import { logger } from '../adapters/observability.js';
 import { reply, webSocketHandler } from '../adapters/websocket-handler.js';
 import { AuthErrorCode, Route, ServerMessageType, serverMessage } from '../contract/index.js';
@@ -11,7 +11,7 @@ import { authenticate } from '../core/session.js';
 export const handler = webSocketHandler(async (event) => {
   const frame = parseAction(event.body, Route.auth);
   if (!frame.ok) return reply(serverMessage.authError(clock(), AuthErrorCode.invalidToken, frame.message));
-  const result = await authenticate({ store: connectionStore(), verifier: verifier(), clock }, event.requestContext.connectionId, frame.message.token);
+  const result = await authenticate({ store: connectionStore(), log: eventLog(), verifier: verifier(), clock }, event.requestContext.connectionId, frame.message.token);
   if (result.type === ServerMessageType.authError) logger.info('auth refused', { code: (result.data as { code: string }).code });
   else logger.info('authenticated', { tenantId: (result.data as { tenantId: string }).tenantId });
   return reply(result);

@@ -124,6 +124,7 @@ const ROUTE_FUNCTIONS: { readonly [H in RouteHandlerName]: RouteFunctionSpec } =
     description: `${Route.auth}: verifies the JWT and authenticates the connection`,
     environment: (g) => ({
       [Env.connectionsTable]: g.store.connections.tableName,
+      [Env.eventLogTable]: g.store.eventLog.tableName,
       [Env.tenantClaim]: g.tokens.tenantClaim,
       ...(g.tokens.issuer ? { [Env.jwtIssuer]: g.tokens.issuer } : {}),
       ...(g.tokens.audience ? { [Env.jwtAudience]: g.tokens.audience } : {}),
@@ -131,6 +132,8 @@ const ROUTE_FUNCTIONS: { readonly [H in RouteHandlerName]: RouteFunctionSpec } =
     }),
     grant: (g, fn) => {
       g.store.grantConnections(fn.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+      // The tenant's newest event id, returned in auth.success as a resume point.
+      g.store.grantEventLog(fn.function, 'dynamodb:Query');
       g.jwtSecret?.grantRead(fn.function);
     },
   },

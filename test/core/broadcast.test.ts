@@ -219,7 +219,7 @@ describe('broadcast', () => {
 
   it('rejects (so EventBridge retries) when the log append fails, before sending anything', async () => {
     const failure = new Error('PutItem failed');
-    const brokenLog: EventLog = { append: async () => Promise.reject(failure), after: async () => undefined };
+    const brokenLog: EventLog = { append: async () => Promise.reject(failure), after: async () => undefined, latest: async () => undefined };
     const { sender, deps } = await setup({ log: brokenLog });
 
     await expect(broadcast(deps, eventBridgeFixture('goal-created'))).rejects.toBe(failure);

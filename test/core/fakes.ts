@@ -207,6 +207,11 @@ export class InMemoryEventLog implements EventLog {
       .map((e) => copy(e.event));
   }
 
+  async latest(tenantId: string, nowSeconds: number): Promise<string | undefined> {
+    const newest = (this.entries.get(tenantId) ?? []).at(-1);
+    return newest && newest.ttl > nowSeconds ? newest.eventId : undefined;
+  }
+
   /** Every logged envelope of a tenant, in log order. */
   envelopes(tenantId: string): Envelope[] {
     return (this.entries.get(tenantId) ?? []).map((e) => e.event.envelope);

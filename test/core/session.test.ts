@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONNECTION_TTL_SECONDS, MAX_SUBSCRIPTIONS, type Audience, type Envelope } from '../../lambdas/contract/index.js';
 import { AuthError } from '../../lambdas/core/errors.js';
-import type { Identity, TokenVerifier } from '../../lambdas/core/ports.js';
+import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
 import { authenticate, changeSubscriptions, connect, resume, type ResumeDeps } from '../../lambdas/core/session.js';
 import { FakeClock, InMemoryConnectionStore, InMemoryEventLog, ScriptedSender, envelope, identity, seedAuthenticated, withOverrides } from './fakes.js';
 
@@ -77,11 +77,11 @@ describe('authenticate', () => {
     const { clock, store } = await pendingConnection();
     const verifier = new FakeVerifier({ good: acme });
 
-    const reply = await authenticate({ store, verifier, clock: clock.now }, 'c1', 'good');
+    const reply = await authenticate({ store, log: new InMemoryEventLog(), verifier, clock: clock.now }, 'c1', 'good');
 
     expect(reply).toEqual({
       type: 'auth.success',
-      data: { connectionId: 'c1', tenantId: 'acme', userId: 'ada', expiresAt: new Date(1_736_946_000 * 1000).toISOString() },
+      data: { connectionId: 'c1', tenantId: 'acme', userId: 'ada', expiresAt: new Date(1_736_946_000 * 1000).toISOString(), lastEventId: null },
       timestamp: new Date(clock.nowMs).toISOString(),
     });
     expect(await store.get('c1')).toMatchObject({ tenantId: 'acme', userId: 'ada', roles: ['admin'], tokenExpiresAt: 1_736_946_000, sweepAt: 1_736_946_000 });
@@ -97,7 +97,7 @@ describe('authenticate', () => {
     const before = await store.get('c1');
     const verifier = new FakeVerifier({ bad: new AuthError(code, message) });
 
-    const reply = await authenticate({ store, verifier, clock: clock.now }, 'c1', 'bad');
+    const reply = await authenticate({ store, log: new InMemoryEventLog(), verifier, clock: clock.now }, 'c1', 'bad');
 
     expect(reply).toEqual({ type: 'auth.error', data: { code, message }, timestamp: new Date(clock.nowMs).toISOString() });
     expect(await store.get('c1')).toEqual(before);
@@ -107,14 +107,14 @@ describe('authenticate', () => {
     const { clock, store } = await pendingConnection();
     const outage = new Error('JWKS endpoint unreachable');
     const verifier = new FakeVerifier({ any: outage });
-    await expect(authenticate({ store, verifier, clock: clock.now }, 'c1', 'any')).rejects.toBe(outage);
+    await expect(authenticate({ store, log: new InMemoryEventLog(), verifier, clock: clock.now }, 'c1', 'any')).rejects.toBe(outage);
   });
 
   it('refreshes an authenticated connection with a new token of the same tenant and user', async () => {
     const { clock, store } = await pendingConnection();
     const later = { ...acme, expiresAt: acme.expiresAt + 3600 };
     const verifier = new FakeVerifier({ first: acme, second: later });
-    const deps = { store, verifier, clock: clock.now };
+    const deps = { store, log: new InMemoryEventLog(), verifier, clock: clock.now };
     await authenticate(deps, 'c1', 'first');
     const ttlBefore = (await store.get('c1'))?.ttl;
 
@@ -130,7 +130,7 @@ describe('authenticate', () => {
   ])('refuses a token of %s on an authenticated connection (tenant_mismatch) and keeps the record', async (_label, other) => {
     const { clock, store } = await pendingConnection();
     const verifier = new FakeVerifier({ first: acme, other: { ...acme, ...other, expiresAt: acme.expiresAt + 3600 } });
-    const deps = { store, verifier, clock: clock.now };
+    const deps = { store, log: new InMemoryEventLog(), verifier, clock: clock.now };
     await authenticate(deps, 'c1', 'first');
     const before = await store.get('c1');
 
@@ -138,6 +138,32 @@ describe('authenticate', () => {
 
     expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'tenant_mismatch' } });
     expect(await store.get('c1')).toEqual(before);
+  });
+
+  it("returns the tenant's newest event as a resume point, read before the connection becomes visible", async () => {
+    // Prepare: two events of acme and a newer one of another tenant are logged.
+    const { clock, store } = await pendingConnection();
+    const log = new InMemoryEventLog();
+    const ttl = clock.seconds + 3600;
+    await log.append({ envelope: envelope(1, { tenantId: 'acme' }) }, clock.nowMs - 2000, ttl);
+    await log.append({ envelope: envelope(2, { tenantId: 'acme' }) }, clock.nowMs - 1000, ttl);
+    await log.append({ envelope: envelope(3, { tenantId: 'globex' }) }, clock.nowMs - 500, ttl);
+    const calls: string[] = [];
+    const tracedLog: EventLog = { append: (...a) => log.append(...a), after: (...a) => log.after(...a), latest: async (t, now) => (calls.push('latest'), log.latest(t, now)) };
+    const tracedStore = withOverrides(store, { authenticate: async (...args) => (calls.push('authenticate'), store.authenticate(...args)) });
+    // Act
+    const reply = await authenticate({ store: tracedStore, log: tracedLog, verifier: new FakeVerifier({ t: acme }), clock: clock.now }, 'c1', 't');
+    // Assess
+    expect(reply).toMatchObject({ type: 'auth.success', data: { lastEventId: 'evt_2' } });
+    expect(calls).toEqual(['latest', 'authenticate']);
+  });
+
+  it('returns no resume point once the newest event has expired', async () => {
+    const { clock, store } = await pendingConnection();
+    const log = new InMemoryEventLog();
+    await log.append({ envelope: envelope(1, { tenantId: 'acme' }) }, clock.nowMs - 2000, clock.seconds - 1);
+    const reply = await authenticate({ store, log, verifier: new FakeVerifier({ t: acme }), clock: clock.now }, 'c1', 't');
+    expect(reply).toMatchObject({ type: 'auth.success', data: { lastEventId: null } });
   });
 
   it('answers tenant_mismatch when the conditional write loses a race with another identity', async () => {
@@ -148,7 +174,7 @@ describe('authenticate', () => {
         return store.authenticate(id, acme, ttl);
       },
     });
-    const reply = await authenticate({ store: racing, verifier: new FakeVerifier({ t: acme }), clock: clock.now }, 'c1', 't');
+    const reply = await authenticate({ store: racing, log: new InMemoryEventLog(), verifier: new FakeVerifier({ t: acme }), clock: clock.now }, 'c1', 't');
     expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'tenant_mismatch' } });
     expect((await store.get('c1'))?.tenantId).toBe('globex');
   });

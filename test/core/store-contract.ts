@@ -194,6 +194,19 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
       expect(none).toEqual([]);
     });
 
+    it("answers the newest unexpired event id of a tenant as its resume point", async () => {
+      const log = await make();
+      expect(await log.latest('t1', NOW)).toBeUndefined();
+      await seed(log, [
+        { env: envelope(9), at: T0 },
+        { env: envelope(1), at: T0 + 5 },
+        { env: envelope(7, { tenantId: 't2', data: { tenantId: 't2', goalId: 'g7' } }), at: T0 + 9 },
+      ]);
+      expect(await log.latest('t1', NOW)).toBe('evt_1');
+      expect(await log.latest('t2', NOW)).toBe('evt_7');
+      expect(await log.latest('t1', TTL)).toBeUndefined();
+    });
+
     it('orders by arrival time, not by event id', async () => {
       const log = await make();
       await seed(log, [

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, GetCommand } from '@a
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../bin/local/defaults.js';
 import { ConnectionAttr, Env, EventLogAttr, EVENT_LOG_PREFIX } from '../../lambdas/contract/index.js';
-import { Client, authedClient, entry, putEvents, settled, sleep, startRuntime, type Runtime } from './harness.js';
+import { Client, authedClient, entry, putEvents, settled, sleep, startRuntime, token, type Runtime } from './harness.js';
 
 const STAGE = 'bcast';
 
@@ -162,6 +162,27 @@ describe('broadcaster', () => {
     // Resuming from the newest event replays nothing.
     const none = await again.request({ action: 'resume', lastEventId: String(done.data.lastEventId) }, ['resume.success']);
     expect(none.data.replayed).toBe(0);
+  });
+
+  it('gives a resume point in auth.success, so a client that received nothing can catch up', async () => {
+    const t = freshTenant();
+    await emit('goal.created', { tenantId: t, goalId: 'before' });
+    const first = track(await Client.connect(rt.wsUrl));
+    const auth = await first.request({ action: 'auth', token: await token({ tenant: t }) }, ['auth.success']);
+    const resumePoint = auth.data.lastEventId;
+    expect(resumePoint).toMatch(/^evt_/);
+    first.close();
+    await first.waitClosed();
+
+    await emit('goal.updated', { tenantId: t, goalId: 'missed' });
+    const again = track(await authedClient(rt, { tenant: t }));
+    const done = await again.request({ action: 'resume', lastEventId: String(resumePoint) }, ['resume.success', 'resume.error']);
+    expect(done).toMatchObject({ type: 'resume.success', data: { replayed: 1 } });
+    expect(again.events().map((e) => e.data.goalId)).toEqual(['missed']);
+
+    const empty = track(await Client.connect(rt.wsUrl));
+    const fresh = await empty.request({ action: 'auth', token: await token({ tenant: freshTenant() }) }, ['auth.success']);
+    expect(fresh.data.lastEventId).toBeNull();
   });
 
   it('answers resume with an unknown or foreign id with resume.error gap', async () => {

@@ -213,7 +213,7 @@ describe('functions', () => {
 
   const EXPECTED_ENV: Record<HandlerName, string[]> = {
     [Handler.connect]: [Env.connectionsTable, Env.authTimeoutSeconds],
-    [Handler.auth]: [Env.connectionsTable, Env.tenantClaim, Env.jwtSecretArn],
+    [Handler.auth]: [Env.connectionsTable, Env.eventLogTable, Env.tenantClaim, Env.jwtSecretArn],
     [Handler.ping]: [],
     [Handler.default]: [],
     [Handler.subscribe]: [Env.connectionsTable],
@@ -267,7 +267,7 @@ describe('permissions', () => {
 
   const EXPECTED_DYNAMO: Record<HandlerName, string[]> = {
     [Handler.connect]: ['dynamodb:PutItem on connections'],
-    [Handler.auth]: ['dynamodb:GetItem on connections', 'dynamodb:PutItem on connections', 'dynamodb:UpdateItem on connections'],
+    [Handler.auth]: ['dynamodb:GetItem on connections', 'dynamodb:PutItem on connections', 'dynamodb:Query on eventLog', 'dynamodb:UpdateItem on connections'],
     [Handler.ping]: [],
     [Handler.default]: [],
     [Handler.subscribe]: ['dynamodb:GetItem on connections', 'dynamodb:UpdateItem on connections'],
