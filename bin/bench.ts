@@ -47,7 +47,16 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
   const fleet: Fleet = {
     ids,
     sockets,
-    waitAll: (marker) => new Promise((resolve) => waiting.set(marker, { left: sockets.length, resolve })),
+    waitAll: (marker) =>
+      new Promise((resolve, reject) => {
+        // Bounded: a missing delivery is reported, never waited for forever.
+        const timer = setTimeout(() => {
+          const w = waiting.get(marker);
+          waiting.delete(marker);
+          reject(new Error(`${marker}: ${w ? sockets.length - w.left : '?'} of ${sockets.length} clients received it within ${WAIT_MS / 1000} s`));
+        }, WAIT_MS);
+        waiting.set(marker, { left: sockets.length, resolve: (at) => (clearTimeout(timer), resolve(at)) });
+      }),
     close: () => sockets.forEach((s) => s.terminate()),
   };
   const markerOf = (text: string) => /"(?:eventId|bench)":"([^"]+)"/.exec(text)?.[1];
@@ -84,6 +93,9 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<unk
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => { while (next < items.length) await task(items[next++]!); }));
 }
+
+/** How long one fan-out may take before the bench reports it incomplete. */
+const WAIT_MS = 180_000;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;

@@ -13,6 +13,8 @@ import {
   SWEEP_INDEX,
   SWEEP_SHARDS,
   TENANT_INDEX,
+  sweepKey,
+  sweepKeyBefore,
   type ConnectionRecord,
   type Recipient,
 } from '../contract/index.js';
@@ -50,6 +52,7 @@ export class DynamoConnectionStore implements ConnectionStore {
           [A.authDeadline]: r.authDeadline,
           [A.sweepShard]: sweepShardFor(r.connectionId),
           [A.sweepAt]: r.authDeadline,
+          [A.sweepKey]: sweepKey(r.authDeadline, r.connectionId),
           [A.ttl]: r.ttl,
         },
       }),
@@ -68,7 +71,7 @@ export class DynamoConnectionStore implements ConnectionStore {
           TableName: this.tableName,
           Key: { [A.connectionId]: connectionId },
           UpdateExpression:
-            'SET #tenant = :tenant, #user = :user, #roles = :roles, #exp = :exp, #sweepAt = :exp, ' +
+            'SET #tenant = :tenant, #user = :user, #roles = :roles, #exp = :exp, #sweepAt = :exp, #sweepKey = :sweepKey, ' +
             '#shard = if_not_exists(#shard, :shard), #ttl = if_not_exists(#ttl, :ttl), #connectedAt = if_not_exists(#connectedAt, :now) ' +
             'REMOVE #deadline',
           ConditionExpression: 'attribute_not_exists(#tenant) OR (#tenant = :tenant AND #user = :user)',
@@ -78,6 +81,7 @@ export class DynamoConnectionStore implements ConnectionStore {
             '#roles': A.roles,
             '#exp': A.tokenExpiresAt,
             '#sweepAt': A.sweepAt,
+            '#sweepKey': A.sweepKey,
             '#shard': A.sweepShard,
             '#ttl': A.ttl,
             '#connectedAt': A.connectedAt,
@@ -88,6 +92,7 @@ export class DynamoConnectionStore implements ConnectionStore {
             ':user': identity.userId,
             ':roles': identity.roles,
             ':exp': identity.expiresAt,
+            ':sweepKey': sweepKey(identity.expiresAt, connectionId),
             ':shard': sweepShardFor(connectionId),
             ':ttl': ttl,
             ':now': Math.floor(Date.now() / 1000),
@@ -156,9 +161,9 @@ export class DynamoConnectionStore implements ConnectionStore {
           new QueryCommand({
             TableName: this.tableName,
             IndexName: SWEEP_INDEX,
-            KeyConditionExpression: '#shard = :shard AND #sweepAt <= :now',
-            ExpressionAttributeNames: { '#shard': A.sweepShard, '#sweepAt': A.sweepAt },
-            ExpressionAttributeValues: { ':shard': `s${shard}`, ':now': nowSeconds },
+            KeyConditionExpression: '#shard = :shard AND #sweepKey < :before',
+            ExpressionAttributeNames: { '#shard': A.sweepShard, '#sweepKey': A.sweepKey },
+            ExpressionAttributeValues: { ':shard': `s${shard}`, ':before': sweepKeyBefore(nowSeconds) },
             ExclusiveStartKey: startKey,
           }),
         );

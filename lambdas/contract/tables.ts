@@ -41,6 +41,8 @@ export const ConnectionAttr = {
   sweepShard: 'sweepShard',
   /** Epoch seconds: when the sweeper acts (the auth deadline, then the token expiry). */
   sweepAt: 'sweepAt',
+  /** `sweepKey(sweepAt, connectionId)`: the sweep index's sort key, unique per connection. */
+  sweepKey: 'sweepKey',
   /** TTL, epoch seconds. */
   ttl: 'ttl',
 } as const;
@@ -53,15 +55,19 @@ export const CONNECTIONS_TABLE: TableDef = {
   timeToLiveAttribute: ConnectionAttr.ttl,
   globalSecondaryIndexes: [
     {
-      // Sparse: pending connections carry no tenantId, so fan-out never sees them.
+      // Sparse: pending connections carry no tenantId, so fan-out never sees them. The sort key
+      // makes every index key unique: emulators that key index entries by a short hash of the
+      // table key (dynalite uses 24 bits) would otherwise drop recipients of large tenants.
       indexName: TENANT_INDEX,
       partitionKey: { name: ConnectionAttr.tenantId, type: 'S' },
+      sortKey: { name: ConnectionAttr.connectionId, type: 'S' },
       nonKeyAttributes: [ConnectionAttr.userId, ConnectionAttr.roles, ConnectionAttr.subscriptions, ConnectionAttr.tokenExpiresAt],
     },
     {
+      // Sorted by time, unique per connection (many connections share one deadline second).
       indexName: SWEEP_INDEX,
       partitionKey: { name: ConnectionAttr.sweepShard, type: 'S' },
-      sortKey: { name: ConnectionAttr.sweepAt, type: 'N' },
+      sortKey: { name: ConnectionAttr.sweepKey, type: 'S' },
       nonKeyAttributes: [ConnectionAttr.tenantId],
     },
   ],
@@ -95,6 +101,15 @@ export const EVENT_LOG_PREFIX = { event: 'e#', idMarker: 'id#' } as const;
 /** Upper bound for a range query over logged events (`~` sorts after every digit). */
 export const EVENT_LOG_END = 'e#~';
 
+/** The sweep index sort key: zero-padded epoch seconds, then the connection id. */
+export function sweepKey(sweepAtSeconds: number, connectionId: string): string {
+  return `${String(sweepAtSeconds).padStart(12, '0')}#${connectionId}`;
+}
+/** Upper bound (exclusive) of the sweep keys due at `nowSeconds`. */
+export function sweepKeyBefore(nowSeconds: number): string {
+  return String(nowSeconds + 1).padStart(12, '0');
+}
+
 export function eventLogSortKey(receivedAtMs: number, eventId: string): string {
   return `${EVENT_LOG_PREFIX.event}${String(receivedAtMs).padStart(13, '0')}#${eventId}`;
 }
@@ -114,6 +129,7 @@ export interface ConnectionRecord {
   tokenExpiresAt?: number;
   sweepShard?: string;
   sweepAt?: number;
+  sweepKey?: string;
   ttl: number;
 }
 

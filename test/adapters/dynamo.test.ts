@@ -5,15 +5,11 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  type CreateTableCommandInput,
-  type KeySchemaElement,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, type KeyDef, type TableDef } from '../../lambdas/contract/index.js';
+import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, type TableDef } from '../../lambdas/contract/index.js';
+import { createTableInput } from '../../bin/local/dynamo.js';
 import { DynamoEventLog } from '../../lambdas/adapters/dynamo-event-log.js';
 import { DynamoConnectionStore, conditional } from '../../lambdas/adapters/dynamo-store.js';
 import { connectionStoreContract, eventLogContract } from '../core/store-contract.js';
@@ -43,31 +39,10 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-function keySchema(pk: KeyDef, sk?: KeyDef): KeySchemaElement[] {
-  return [{ AttributeName: pk.name, KeyType: 'HASH' }, ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : [])];
-}
-
-/** A fresh table from a contract TableDef (on-demand, INCLUDE-projected GSIs). */
+/** A fresh table from a contract TableDef, created exactly as the local runtime creates it. */
 async function createTable(prefix: string, def: TableDef): Promise<string> {
   const name = `${prefix}-${++tables}`;
-  const attributes = new Map<string, KeyDef>();
-  for (const key of [def.partitionKey, def.sortKey, ...def.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])]) if (key) attributes.set(key.name, key);
-  const input: CreateTableCommandInput = {
-    TableName: name,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [...attributes.values()].map((k) => ({ AttributeName: k.name, AttributeType: k.type })),
-    KeySchema: keySchema(def.partitionKey, def.sortKey),
-    ...(def.globalSecondaryIndexes.length > 0
-      ? {
-          GlobalSecondaryIndexes: def.globalSecondaryIndexes.map((i) => ({
-            IndexName: i.indexName,
-            KeySchema: keySchema(i.partitionKey, i.sortKey),
-            Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...i.nonKeyAttributes] },
-          })),
-        }
-      : {}),
-  };
-  await raw.send(new CreateTableCommand(input));
+  await raw.send(new CreateTableCommand(createTableInput(name, def)));
   return name;
 }
 
@@ -81,6 +56,34 @@ describe('conditional', () => {
     expect(await conditional(Promise.resolve({}))).toBe(true);
     expect(await conditional(Promise.reject(conditionFailed))).toBe(false);
     await expect(conditional(Promise.reject(throttled))).rejects.toBe(throttled);
+  });
+});
+
+describe('index keys stay unique on dynalite', () => {
+  // dynalite keys an index entry by the index key plus only 24 bits of an MD5 of the table key,
+  // so two connections with equal index keys and colliding hashes overwrite each other. These two
+  // ids collide (md5('Outliers' + id) starts with 963f48 for both): with the tenant index keyed on
+  // tenantId alone, or the sweep index on a shared deadline second, one of them vanished.
+  const colliding = ['conn-2549=', 'conn-7934='];
+
+  it('finds every recipient of a tenant and every due connection', async () => {
+    const store = new DynamoConnectionStore(db, await createTable('collide', CONNECTIONS_TABLE));
+    for (const connectionId of colliding) {
+      await store.putPending({ connectionId, connectedAt: 1_000, authDeadline: 1_030, ttl: 9_000 });
+    }
+    const due = [];
+    for await (const page of store.due(1_030)) due.push(...page.map((r) => r.connectionId));
+    expect(due.sort()).toEqual(colliding);
+
+    for (const connectionId of colliding) {
+      await store.authenticate(connectionId, { tenantId: 't1', userId: connectionId, roles: [], expiresAt: 5_000 }, 9_000);
+    }
+    const recipients = [];
+    for await (const page of store.recipients('t1')) recipients.push(...page.map((r) => r.connectionId));
+    expect(recipients.sort()).toEqual(colliding);
+    const expired = [];
+    for await (const page of store.due(5_000)) expired.push(...page.map((r) => r.connectionId));
+    expect(expired.sort()).toEqual(colliding);
   });
 });
 

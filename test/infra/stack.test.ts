@@ -129,10 +129,22 @@ describe('DynamoDB tables', () => {
     );
   });
 
-  it('keys the sparse tenant index on tenantId', () => {
+  it('keys the sparse tenant index on tenantId, sorted by connectionId (unique index keys)', () => {
     const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
     const tenantIndex = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === TENANT_INDEX);
-    expect(tenantIndex.KeySchema).toEqual([{ AttributeName: ConnectionAttr.tenantId, KeyType: 'HASH' }]);
+    expect(tenantIndex.KeySchema).toEqual([
+      { AttributeName: ConnectionAttr.tenantId, KeyType: 'HASH' },
+      { AttributeName: ConnectionAttr.connectionId, KeyType: 'RANGE' },
+    ]);
+  });
+
+  it('keys the sweep index on the shard, sorted by a per-connection time key', () => {
+    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    const sweepIndex = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === SWEEP_INDEX);
+    expect(sweepIndex.KeySchema).toEqual([
+      { AttributeName: ConnectionAttr.sweepShard, KeyType: 'HASH' },
+      { AttributeName: ConnectionAttr.sweepKey, KeyType: 'RANGE' },
+    ]);
   });
 
   it('deletes the tables with a non-prod stack', () => {
