@@ -25,8 +25,9 @@ import {
 import { DEFAULT_EVENTS_PORT, DEFAULT_HOST, DEFAULT_SWEEP_INTERVAL_SECONDS, DEFAULT_WS_PORT, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from './defaults.js';
 import { silenceSdkNodeVersionWarning } from './cli.js';
 import { startDynamo, type LocalDynamo } from './dynamo.js';
+import { startDynamoFaultProxy, type DynamoFaultProxy } from './dynamo-faults.js';
 import { buildEvent, startEventBridge, type LocalEventBridge, type LocalEventBridgeEvent } from './eventbridge.js';
-import { emptyFaultPlan } from './faults.js';
+import { emptyFaultPlan, type FaultPlan } from './faults.js';
 import { startGateway, type Gateway, type RouteTable } from './gateway.js';
 import { invokeLambda, type LambdaHandler } from './lambda.js';
 import { errorMessage, log as defaultLog, type Log } from './log.js';
@@ -43,7 +44,10 @@ export interface LocalRuntimeOptions {
   maxConnectionSeconds: number;
   /** How often the sweeper runs (SWEEP_INTERVAL_SECONDS); 0 disables it. */
   sweepIntervalSeconds: number;
-  /** Fault injection on the management API, controlled at `/_local/faults` (LOCAL_FAULTS=1). */
+  /**
+   * Fault injection (LOCAL_FAULTS=1), controlled at `{managementUrl}/_local/faults`: on the
+   * management API, and on DynamoDB through a proxy the handlers' DYNAMODB_ENDPOINT points at.
+   */
   faults: boolean;
   /** An external DynamoDB (DYNAMODB_ENDPOINT); dynalite in memory when unset. */
   dynamodbEndpoint?: string;
@@ -61,10 +65,17 @@ export interface LocalRuntime {
   wsUrl: string;
   managementUrl: string;
   eventsUrl: string;
+  /** DynamoDB itself (dynalite or DYNAMODB_ENDPOINT): never subject to injected faults. */
   dynamodbEndpoint: string;
+  /** The handlers' DYNAMODB_ENDPOINT: the fault proxy when faults are on, else `dynamodbEndpoint`. */
+  handlerDynamodbEndpoint: string;
   tables: { connections: string; events: string };
   stage: string;
   gateway: Gateway;
+  /** The fault plan shared by the gateway and the DynamoDB proxy (only with faults on). */
+  faults?: FaultPlan;
+  /** The DynamoDB fault proxy (only with faults on). */
+  dynamoFaultProxy?: DynamoFaultProxy;
   eventBridge: LocalEventBridge;
   /** Runs the sweeper once now (as its schedule would). */
   sweep(): Promise<unknown>;
@@ -123,12 +134,12 @@ function setDefault(name: string, value: string): void {
  * (JWT_ISSUER, JWT_AUDIENCE, TENANT_CLAIM, AUTH_TIMEOUT_SECONDS, ALLOWED_ORIGINS,
  * EVENT_RETENTION_HOURS, FANOUT_CONCURRENCY, FANOUT_MAX_RPS) passes through from the shell.
  */
-function configureHandlerEnv(options: LocalRuntimeOptions, dynamo: LocalDynamo, managementUrl: string): void {
+function configureHandlerEnv(options: LocalRuntimeOptions, dynamo: LocalDynamo, dynamodbEndpoint: string, managementUrl: string): void {
   for (const [name, value] of Object.entries(options.handlerEnv)) if (value !== undefined) process.env[name] = value;
   process.env[Env.connectionsTable] = dynamo.tables.connections;
   process.env[Env.eventLogTable] = dynamo.tables.events;
   process.env[Env.managementEndpoint] = managementUrl;
-  process.env[Env.dynamodbEndpoint] = dynamo.endpoint;
+  process.env[Env.dynamodbEndpoint] = dynamodbEndpoint;
   const keySources = [Env.jwtSecret, Env.jwtSecretArn, Env.jwksUrl].filter((name) => process.env[name]);
   if (keySources.length === 0) process.env[Env.jwtSecret] = LOCAL_DEV_JWT_SECRET;
   if (process.env[Env.jwtSecretArn]) options.log.warn(`${Env.jwtSecretArn} is set: the auth handler will call AWS Secrets Manager`);
@@ -212,6 +223,16 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
     const dynamo = await startDynamo({ stage, host: options.host, ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}) });
     closers.push(() => dynamo.close());
 
+    // Test-only: the handlers reach DynamoDB through a proxy that can fail their requests.
+    const faults = options.faults ? emptyFaultPlan() : undefined;
+    let dynamoFaultProxy: DynamoFaultProxy | undefined;
+    if (faults) {
+      const proxy = await startDynamoFaultProxy({ host: options.host, upstream: dynamo.endpoint, plan: faults, log });
+      dynamoFaultProxy = proxy;
+      closers.push(() => proxy.close());
+    }
+    const handlerDynamodbEndpoint = dynamoFaultProxy?.url ?? dynamo.endpoint;
+
     // The gateway listens first (its port is the management endpoint); it holds requests until
     // the handlers are loaded.
     let resolveRoutes: (table: RouteTable) => void = () => undefined;
@@ -228,13 +249,18 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
       idleTimeoutSeconds: options.idleTimeoutSeconds,
       maxConnectionSeconds: options.maxConnectionSeconds,
       handlerTimeoutMs: ROUTE_TIMEOUT_MS,
-      ...(options.faults ? { faults: emptyFaultPlan() } : {}),
+      ...(faults ? { faults } : {}),
       log,
     });
     closers.push(() => gateway.close());
-    if (options.faults) log.warn(`fault injection enabled: ${gateway.managementUrl}/_local/faults`);
+    if (dynamoFaultProxy) {
+      log.warn(
+        `fault injection enabled: ${gateway.managementUrl}/_local/faults; ` +
+          `handlers reach DynamoDB through the fault proxy ${dynamoFaultProxy.url} (stats: ${dynamoFaultProxy.url}/_local/stats)`,
+      );
+    }
 
-    configureHandlerEnv(options, dynamo, gateway.managementUrl);
+    configureHandlerEnv(options, dynamo, handlerDynamodbEndpoint, gateway.managementUrl);
     let handlers: Handlers;
     try {
       handlers = await loadHandlers(options.handlersDir);
@@ -278,9 +304,12 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
       managementUrl: gateway.managementUrl,
       eventsUrl: eventBridge.url,
       dynamodbEndpoint: dynamo.endpoint,
+      handlerDynamodbEndpoint,
       tables: dynamo.tables,
       stage,
       gateway,
+      ...(faults ? { faults } : {}),
+      ...(dynamoFaultProxy ? { dynamoFaultProxy } : {}),
       eventBridge,
       sweep,
       idle: async () => {

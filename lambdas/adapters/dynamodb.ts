@@ -4,16 +4,25 @@
  * (Lambda sets them; the local runtime sets dummy ones); DYNAMODB_ENDPOINT points at a local
  * DynamoDB.
  */
+import { Agent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Env } from '../contract/index.js';
 import { once, optionalEnv, requiredEnv } from './config.js';
 import { DynamoEventLog } from './dynamo-event-log.js';
 import { DynamoConnectionStore } from './dynamo-store.js';
 
+/**
+ * Bounded calls: a DynamoDB that stops answering fails the call (and the SDK retries it) instead
+ * of holding the invocation until the Lambda timeout.
+ */
+const requestHandler = () =>
+  new NodeHttpHandler({ httpsAgent: new Agent({ keepAlive: true }), connectionTimeout: 2_000, requestTimeout: 5_000 });
+
 export const documentClient = once(() => {
   const endpoint = optionalEnv(Env.dynamodbEndpoint);
-  return DynamoDBDocumentClient.from(new DynamoDBClient(endpoint ? { endpoint } : {}), {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: requestHandler(), ...(endpoint ? { endpoint } : {}) }), {
     marshallOptions: { removeUndefinedValues: true },
   });
 });

@@ -1,7 +1,7 @@
 /** The runtime wired to stand-in handler modules (test/local/fixtures/handlers). */
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionAttr, Env, Route } from '../../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from '../../bin/local/defaults.js';
@@ -47,7 +47,11 @@ describe('local runtime', () => {
     expect(process.env[Env.connectionsTable]).toBe('tenant-realtime-rt-connections');
     expect(process.env[Env.eventLogTable]).toBe('tenant-realtime-rt-events');
     expect(process.env[Env.managementEndpoint]).toBe(runtime.managementUrl);
-    expect(process.env[Env.dynamodbEndpoint]).toBe(runtime.dynamodbEndpoint);
+    // LOCAL_FAULTS: the handlers reach the runtime's DynamoDB through the fault proxy.
+    expect(process.env[Env.dynamodbEndpoint]).toBe(runtime.handlerDynamodbEndpoint);
+    expect(runtime.handlerDynamodbEndpoint).toBe(runtime.dynamoFaultProxy?.url);
+    expect(runtime.handlerDynamodbEndpoint).not.toBe(runtime.dynamodbEndpoint);
+    expect(runtime.dynamoFaultProxy?.upstream).toBe(runtime.dynamodbEndpoint);
     expect(process.env[Env.jwtSecret]).toBe(LOCAL_DEV_JWT_SECRET);
     expect(LOCAL_DEV_JWT_SECRET.length).toBeGreaterThanOrEqual(32);
     expect(process.env[Env.jwtIssuer]).toBe('https://issuer.test');
@@ -119,6 +123,50 @@ describe('local runtime', () => {
     } finally {
       management.destroy();
       await closeClient(client);
+    }
+  });
+
+  it('fails the handlers\' DynamoDB calls per the plan, through the proxy, and recovers', async () => {
+    const faults = `${runtime.managementUrl}/_local/faults`;
+    const proxy = runtime.dynamoFaultProxy!;
+    const events = new EventBridgeClient({ endpoint: runtime.eventsUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    try {
+      // $connect writes with PutItem: refused while PutItem is unavailable.
+      const set = await fetch(faults, { method: 'POST', body: JSON.stringify({ dynamodb: { unavailable: true, operations: ['PutItem'] } }) });
+      expect(await set.json()).toMatchObject({ dynamodb: { unavailable: true, failNext: 0, operations: ['PutItem'] } });
+      const injectedBefore = proxy.stats().operations.PutItem?.injected ?? 0;
+      const refused = await connect(runtime.wsUrl).then(
+        () => undefined,
+        (e: unknown) => e as { status?: number },
+      );
+      expect(refused?.status).toBe(500);
+      // The SDK retried (its default attempts, 4 for DynamoDB in this SDK version); every one failed.
+      const sdk = new DynamoDBClient({ region: LOCAL_REGION });
+      const sdkAttempts = await sdk.config.maxAttempts();
+      sdk.destroy();
+      expect(sdkAttempts).toBeGreaterThanOrEqual(2);
+      expect((proxy.stats().operations.PutItem?.injected ?? 0) - injectedBefore).toBe(sdkAttempts);
+
+      // The fake broadcaster scans: with Scan unavailable the event is retried, then dead-lettered.
+      await fetch(faults, { method: 'POST', body: JSON.stringify({ dynamodb: { unavailable: true, operations: ['Scan'] } }) });
+      const dlqBefore = runtime.eventBridge.deadLetters().length;
+      const out = await events.send(new PutEventsCommand({ Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"lost?"}' }] }));
+      await runtime.idle();
+      const dead = runtime.eventBridge.deadLetters().slice(dlqBefore);
+      expect(dead).toHaveLength(1);
+      expect(dead[0]).toMatchObject({ event: { id: out.Entries?.[0]?.EventId, detail: { goalId: 'lost?' } }, attempts: 3 });
+      expect(dead[0]?.error).toMatch(/^InternalServerError: DynamoDB is unavailable/);
+
+      // Cleared: everything works again.
+      await fetch(faults, { method: 'DELETE' });
+      const client = await connect(runtime.wsUrl);
+      await events.send(new PutEventsCommand({ Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"ok"}' }] }));
+      expect(JSON.parse(await client.nth(1))).toMatchObject({ data: { goalId: 'ok' } });
+      await closeClient(client);
+      await runtime.idle();
+    } finally {
+      await fetch(faults, { method: 'DELETE' });
+      events.destroy();
     }
   });
 
