@@ -26,6 +26,10 @@ export const MAX_ROLES = 50;
 export const MAX_SUBSCRIPTIONS = 100;
 /** Longest event type (EventBridge allows a detail-type of up to 128 characters). */
 export const MAX_EVENT_TYPE_LENGTH = 128;
+/** Latest accepted token `exp`: the end of year 9999 (later values are not valid dates). */
+export const MAX_TOKEN_EXP_SECONDS = 253_402_300_799;
+/** Longest `lastEventId` looked up, in UTF-8 bytes (well under DynamoDB's 1 KB sort-key limit). */
+export const MAX_EVENT_ID_BYTES = 512;
 /** Most events one `resume` replays; a longer gap answers `resume.error` with code `gap`. */
 export const MAX_REPLAY_EVENTS = 1000;
 /** Default auth deadline for a pending connection. */

@@ -9,15 +9,15 @@ export function matchesSubscriptions(patterns: readonly string[] | undefined, ty
 
 /**
  * True when the recipient is in the audience: listed by user id, or holding one of the roles.
- * No audience (or one with no non-empty list) means the whole tenant.
+ * No audience means the whole tenant; an audience that lists no one matches no one.
  */
 export function inAudience(
   audience: Audience | undefined,
   recipient: { userId?: string; roles?: readonly string[] },
 ): boolean {
-  const userIds = audience?.userIds ?? [];
-  const roles = audience?.roles ?? [];
-  if (userIds.length === 0 && roles.length === 0) return true;
+  if (audience === undefined) return true;
+  const userIds = audience.userIds ?? [];
+  const roles = audience.roles ?? [];
   if (recipient.userId !== undefined && userIds.includes(recipient.userId)) return true;
   return (recipient.roles ?? []).some((r) => roles.includes(r));
 }

@@ -6,6 +6,7 @@ import {
   AuthErrorCode,
   CONNECTION_TTL_SECONDS,
   ErrorCode,
+  MAX_EVENT_ID_BYTES,
   MAX_SUBSCRIPTIONS,
   serverMessage,
   type ServerMessage,
@@ -67,14 +68,16 @@ export async function authenticate(deps: AuthDeps, connectionId: string, token: 
   // Read the resume point before the connection becomes visible to fan-out: every later event
   // is then either delivered live or replayable with `resume` from this id.
   const lastEventId = (await deps.log.latest(identity.tenantId, seconds(deps.clock()))) ?? null;
-  if (!(await deps.store.authenticate(connectionId, identity, ttl))) return mismatch();
-  return serverMessage.authSuccess(deps.clock(), {
+  // Build the reply before changing state, so nothing can fail between the write and the reply.
+  const success = serverMessage.authSuccess(deps.clock(), {
     connectionId,
     tenantId: identity.tenantId,
     userId: identity.userId,
     expiresAt: new Date(identity.expiresAt * 1000).toISOString(),
     lastEventId,
   });
+  if (!(await deps.store.authenticate(connectionId, identity, ttl))) return mismatch();
+  return success;
 }
 
 // ---------------------------------------------------------------- subscribe / unsubscribe
@@ -124,7 +127,11 @@ export interface ResumeDeps {
 export async function resume(deps: ResumeDeps, connectionId: string, lastEventId: string): Promise<ServerMessage | undefined> {
   const record = await deps.store.get(connectionId);
   if (record?.tenantId === undefined) return notAuthenticated(deps.clock);
-  const events = await deps.log.after(record.tenantId, lastEventId, deps.maxReplay + 1, seconds(deps.clock()));
+  // An id longer than any we issue is unknown by definition (and must not reach the key limit).
+  const events =
+    new TextEncoder().encode(lastEventId).length > MAX_EVENT_ID_BYTES
+      ? undefined
+      : await deps.log.after(record.tenantId, lastEventId, deps.maxReplay + 1, seconds(deps.clock()));
   if (events === undefined) {
     return serverMessage.resumeError(deps.clock(), 'unknown or expired lastEventId for this tenant: refetch state, then resume from a newer event');
   }

@@ -10,7 +10,10 @@ import { authenticate } from '../core/session.js';
 
 export const handler = webSocketHandler(async (event) => {
   const frame = parseAction(event.body, Route.auth);
-  if (!frame.ok) return reply(serverMessage.authError(clock(), AuthErrorCode.invalidToken, frame.message));
+  if (!frame.ok) {
+    logger.info('auth refused', { code: AuthErrorCode.invalidToken, reason: 'malformed auth message' });
+    return reply(serverMessage.authError(clock(), AuthErrorCode.invalidToken, frame.message));
+  }
   const result = await authenticate({ store: connectionStore(), log: eventLog(), verifier: verifier(), clock }, event.requestContext.connectionId, frame.message.token);
   if (result.type === ServerMessageType.authError) logger.info('auth refused', { code: (result.data as { code: string }).code });
   else logger.info('authenticated', { tenantId: (result.data as { tenantId: string }).tenantId });

@@ -104,6 +104,8 @@ describe('prepareEnvelope', () => {
     ['an unknown key', { groups: ['a'] }],
     ['not an object', 'everyone'],
     ['null', null],
+    ['no one listed', {}],
+    ['empty lists', { userIds: [], roles: [] }],
   ])('rejects an audience with %s as invalid_audience', (_label, audience) => {
     const { reason, message } = rejection(prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', audience })));
     expect(reason).toBe('invalid_audience');

@@ -45,9 +45,15 @@ describe('inAudience', () => {
   const bob = { userId: 'bob', roles: ['admin', 'viewer'] };
   const nobody = {};
 
-  it.each([undefined, {}, { userIds: [] }, { roles: [] }, { userIds: [], roles: [] }])('treats audience %j as the whole tenant', (audience) => {
-    expect(inAudience(audience, alice)).toBe(true);
-    expect(inAudience(audience, nobody)).toBe(true);
+  it('treats no audience as the whole tenant', () => {
+    expect(inAudience(undefined, alice)).toBe(true);
+    expect(inAudience(undefined, nobody)).toBe(true);
+  });
+
+  it.each([{}, { userIds: [] }, { roles: [] }, { userIds: [], roles: [] }])('fails closed: audience %j reaches no one', (audience) => {
+    expect(inAudience(audience, alice)).toBe(false);
+    expect(inAudience(audience, bob)).toBe(false);
+    expect(inAudience(audience, nobody)).toBe(false);
   });
 
   it('targets listed user ids', () => {

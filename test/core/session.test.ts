@@ -269,6 +269,18 @@ describe('resume', () => {
     expect(sender.attempts).toEqual([]);
   });
 
+  it('answers gap for an id longer than any issued, without a lookup', async () => {
+    const { sender, deps } = await setupResume([{ env: envelope(1) }]);
+    let lookups = 0;
+    const counting: ResumeDeps = { ...deps, log: { ...deps.log, append: deps.log.append.bind(deps.log), latest: deps.log.latest.bind(deps.log), after: (...a) => (lookups++, deps.log.after(...a)) } };
+    // 200 three-byte characters: 600 bytes, over the 512-byte bound though under 512 characters.
+    expect(await resume(counting, 'c1', '€'.repeat(200))).toMatchObject({ type: 'resume.error', data: { code: 'gap' } });
+    expect(lookups).toBe(0);
+    expect(sender.attempts).toEqual([]);
+    expect(await resume(counting, 'c1', 'evt_1')).toMatchObject({ type: 'resume.success' });
+    expect(lookups).toBe(1);
+  });
+
   it("answers gap for another tenant's event id", async () => {
     const { sender, deps } = await setupResume([{ env: envelope(1, { tenantId: 'globex', data: { tenantId: 'globex', goalId: 'g1' } }) }, { env: envelope(2, { tenantId: 'globex', data: { tenantId: 'globex', goalId: 'g2' } }) }]);
     expect(await resume(deps, 'c1', 'evt_1')).toMatchObject({ type: 'resume.error', data: { code: 'gap' } });
