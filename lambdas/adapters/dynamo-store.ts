@@ -13,7 +13,9 @@ import {
   SWEEP_INDEX,
   SWEEP_SHARDS,
   TENANT_INDEX,
+  USER_INDEX,
   sweepKey,
+  tenantUserKey,
   sweepKeyBefore,
   type ConnectionRecord,
   type Recipient,
@@ -71,13 +73,14 @@ export class DynamoConnectionStore implements ConnectionStore {
           TableName: this.tableName,
           Key: { [A.connectionId]: connectionId },
           UpdateExpression:
-            'SET #tenant = :tenant, #user = :user, #roles = :roles, #exp = :exp, #sweepAt = :exp, #sweepKey = :sweepKey, ' +
+            'SET #tenant = :tenant, #user = :user, #tenantUser = :tenantUser, #roles = :roles, #exp = :exp, #sweepAt = :exp, #sweepKey = :sweepKey, ' +
             '#shard = if_not_exists(#shard, :shard), #ttl = if_not_exists(#ttl, :ttl), #connectedAt = if_not_exists(#connectedAt, :now) ' +
             'REMOVE #deadline',
           ConditionExpression: 'attribute_not_exists(#tenant) OR (#tenant = :tenant AND #user = :user)',
           ExpressionAttributeNames: {
             '#tenant': A.tenantId,
             '#user': A.userId,
+            '#tenantUser': A.tenantUser,
             '#roles': A.roles,
             '#exp': A.tokenExpiresAt,
             '#sweepAt': A.sweepAt,
@@ -90,6 +93,7 @@ export class DynamoConnectionStore implements ConnectionStore {
           ExpressionAttributeValues: {
             ':tenant': identity.tenantId,
             ':user': identity.userId,
+            ':tenantUser': tenantUserKey(identity.tenantId, identity.userId),
             ':roles': identity.roles,
             ':exp': identity.expiresAt,
             ':sweepKey': sweepKey(identity.expiresAt, connectionId),
@@ -135,16 +139,32 @@ export class DynamoConnectionStore implements ConnectionStore {
     );
   }
 
-  async *recipients(tenantId: string): AsyncIterable<Recipient[]> {
+  recipients(tenantId: string): AsyncIterable<Recipient[]> {
+    return this.queryIndex(TENANT_INDEX, A.tenantId, tenantId);
+  }
+
+  /** One query per distinct user, all in flight at once; pages come back as they arrive. */
+  async *recipientsOf(tenantId: string, userIds: readonly string[]): AsyncIterable<Recipient[]> {
+    const pages = await Promise.all(
+      [...new Set(userIds)].map(async (userId) => {
+        const found: Recipient[] = [];
+        for await (const page of this.queryIndex(USER_INDEX, A.tenantUser, tenantUserKey(tenantId, userId))) found.push(...page);
+        return found;
+      }),
+    );
+    for (const page of pages) if (page.length > 0) yield page;
+  }
+
+  private async *queryIndex(indexName: string, keyName: string, keyValue: string): AsyncIterable<Recipient[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: TENANT_INDEX,
-          KeyConditionExpression: '#tenant = :tenant',
-          ExpressionAttributeNames: { '#tenant': A.tenantId },
-          ExpressionAttributeValues: { ':tenant': tenantId },
+          IndexName: indexName,
+          KeyConditionExpression: '#key = :key',
+          ExpressionAttributeNames: { '#key': keyName },
+          ExpressionAttributeValues: { ':key': keyValue },
           ExclusiveStartKey: startKey,
         }),
       );

@@ -29,6 +29,8 @@ export const ConnectionAttr = {
   /** Set only once authenticated: makes the record visible in the sparse tenant index. */
   tenantId: 'tenantId',
   userId: 'userId',
+  /** `tenantUserKey(tenantId, userId)`, set with tenantId: keys the sparse user index. */
+  tenantUser: 'tenantUser',
   roles: 'roles',
   /** Subscription patterns; empty or absent means every event type of the tenant. */
   subscriptions: 'subscriptions',
@@ -48,6 +50,7 @@ export const ConnectionAttr = {
 } as const;
 
 export const TENANT_INDEX = 'byTenant';
+export const USER_INDEX = 'byTenantUser';
 export const SWEEP_INDEX = 'bySweepAt';
 
 export const CONNECTIONS_TABLE: TableDef = {
@@ -62,6 +65,14 @@ export const CONNECTIONS_TABLE: TableDef = {
       partitionKey: { name: ConnectionAttr.tenantId, type: 'S' },
       sortKey: { name: ConnectionAttr.connectionId, type: 'S' },
       nonKeyAttributes: [ConnectionAttr.userId, ConnectionAttr.roles, ConnectionAttr.subscriptions, ConnectionAttr.tokenExpiresAt],
+    },
+    {
+      // Sparse too: a user's connections within a tenant, so an event addressed to a few users
+      // reads only their connections instead of the whole tenant.
+      indexName: USER_INDEX,
+      partitionKey: { name: ConnectionAttr.tenantUser, type: 'S' },
+      sortKey: { name: ConnectionAttr.connectionId, type: 'S' },
+      nonKeyAttributes: [ConnectionAttr.tenantId, ConnectionAttr.userId, ConnectionAttr.roles, ConnectionAttr.subscriptions, ConnectionAttr.tokenExpiresAt],
     },
     {
       // Sorted by time, unique per connection (many connections share one deadline second).
@@ -100,6 +111,11 @@ export const EVENT_LOG_TABLE: TableDef = {
 export const EVENT_LOG_PREFIX = { event: 'e#', idMarker: 'id#' } as const;
 /** Upper bound for a range query over logged events (`~` sorts after every digit). */
 export const EVENT_LOG_END = 'e#~';
+
+/** The user index key. Tenant and user ids never contain `#`, so the pair is unambiguous. */
+export function tenantUserKey(tenantId: string, userId: string): string {
+  return `${tenantId}#${userId}`;
+}
 
 /** The sweep index sort key: zero-padded epoch seconds, then the connection id. */
 export function sweepKey(sweepAtSeconds: number, connectionId: string): string {

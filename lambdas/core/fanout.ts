@@ -3,7 +3,7 @@
  * concurrency, an optional send-rate cap, retries with backoff and jitter for 429/5xx, and
  * cleanup of gone and expired connections. One failing connection never stops the others.
  */
-import { serverMessage, type Audience, type Recipient } from '../contract/index.js';
+import { MAX_AUDIENCE_USER_LOOKUPS, serverMessage, type Audience, type Recipient } from '../contract/index.js';
 import { SendError } from './errors.js';
 import { inAudience, matchesSubscriptions } from './matching.js';
 import type { Clock, ConnectionStore, Sender } from './ports.js';
@@ -107,6 +107,19 @@ export async function postWithRetry(deps: RetryingPostDeps, connectionId: string
   }
 }
 
+/**
+ * Where an event's recipients are read from: an audience of a few user ids (and no roles) reads
+ * only those users' connections; anything else reads the whole tenant and filters.
+ */
+export function recipientsFor(store: ConnectionStore, tenantId: string, audience: Audience | undefined): AsyncIterable<Recipient[]> {
+  const userIds = audience?.userIds ?? [];
+  const roles = audience?.roles ?? [];
+  if (audience !== undefined && roles.length === 0 && userIds.length > 0 && userIds.length <= MAX_AUDIENCE_USER_LOOKUPS) {
+    return store.recipientsOf(tenantId, userIds);
+  }
+  return store.recipients(tenantId);
+}
+
 export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEvent): Promise<FanoutStats> {
   const stats: FanoutStats = { recipients: 0, delivered: 0, gone: 0, expired: 0, filtered: 0, failed: 0, retries: 0 };
   const sleep = deps.sleep ?? defaultSleep;
@@ -155,7 +168,7 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
   };
 
   try {
-    for await (const page of deps.store.recipients(tenantId)) {
+    for await (const page of recipientsFor(deps.store, tenantId, event.audience)) {
       for (const r of page) {
         stats.recipients++;
         if (!matchesSubscriptions(r.subscriptions, event.type) || !inAudience(event.audience, r)) {

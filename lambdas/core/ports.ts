@@ -35,6 +35,8 @@ export interface ConnectionStore {
   deleteIfDue(connectionId: string, nowSeconds: number): Promise<boolean>;
   /** Authenticated connections of a tenant, a page at a time (tenant index query). */
   recipients(tenantId: string): AsyncIterable<Recipient[]>;
+  /** Authenticated connections of these users of a tenant (user index queries). */
+  recipientsOf(tenantId: string, userIds: readonly string[]): AsyncIterable<Recipient[]>;
   /** Connections whose `sweepAt` is at or before `nowSeconds` (sweep index query, all shards). */
   due(nowSeconds: number): AsyncIterable<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[]>;
 }

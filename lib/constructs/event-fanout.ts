@@ -18,6 +18,7 @@ import {
   Handler,
   SWEEP_INDEX,
   TENANT_INDEX,
+  USER_INDEX,
   broadcastEventPattern,
 } from '../../lambdas/contract/index.js';
 import type { ConnectionStore } from './connection-store.js';
@@ -120,6 +121,7 @@ export class EventFanout extends Construct {
       },
     });
     store.grantQueryConnectionIndex(this.broadcaster.function, TENANT_INDEX);
+    store.grantQueryConnectionIndex(this.broadcaster.function, USER_INDEX);
     store.grantConnections(this.broadcaster.function, 'dynamodb:DeleteItem');
     store.grantEventLog(this.broadcaster.function, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query');
     grantManageConnections(stage, this.broadcaster);

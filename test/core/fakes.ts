@@ -125,9 +125,17 @@ export class InMemoryConnectionStore implements ConnectionStore {
     return true;
   }
 
-  async *recipients(tenantId: string): AsyncIterable<Recipient[]> {
+  recipients(tenantId: string): AsyncIterable<Recipient[]> {
+    return this.recipientsWhere((r) => r.tenantId === tenantId);
+  }
+
+  recipientsOf(tenantId: string, userIds: readonly string[]): AsyncIterable<Recipient[]> {
+    return this.recipientsWhere((r) => r.tenantId === tenantId && r.userId !== undefined && userIds.includes(r.userId));
+  }
+
+  private async *recipientsWhere(pred: (r: ConnectionRecord) => boolean): AsyncIterable<Recipient[]> {
     const matching = [...this.records.values()]
-      .filter((r): r is ConnectionRecord & { tenantId: string } => r.tenantId === tenantId)
+      .filter((r): r is ConnectionRecord & { tenantId: string } => r.tenantId !== undefined && pred(r))
       .map(
         (r): Recipient =>
           compact({
@@ -163,6 +171,7 @@ export function withOverrides(store: ConnectionStore, overrides: Partial<Connect
     delete: (id) => store.delete(id),
     deleteIfDue: (id, now) => store.deleteIfDue(id, now),
     recipients: (tenantId) => store.recipients(tenantId),
+    recipientsOf: (tenantId, userIds) => store.recipientsOf(tenantId, userIds),
     due: (now) => store.due(now),
     ...overrides,
   };

@@ -109,6 +109,39 @@ describe('rateLimiter', () => {
   });
 });
 
+describe('fanOut read path', () => {
+  /** Counts which index the fan-out read. */
+  function tracing(store: InMemoryConnectionStore) {
+    const reads: string[] = [];
+    const traced = withOverrides(store, {
+      recipients: (t) => (reads.push(`tenant:${t}`), store.recipients(t)),
+      recipientsOf: (t, users) => (reads.push(`users:${t}:${users.join(',')}`), store.recipientsOf(t, users)),
+    });
+    return { traced, reads };
+  }
+
+  it('reads only the addressed users when the audience lists a few user ids', async () => {
+    const h = await harness(['a', 'b', 'c', 'd']);
+    const { traced, reads } = tracing(h.store);
+    const stats = await fanOut(h.deps({ store: traced }), 't1', { ...EVENT, audience: { userIds: ['user-b', 'user-d'] } });
+    expect(reads).toEqual(['users:t1:user-b,user-d']);
+    expect(stats).toMatchObject({ recipients: 2, delivered: 2, filtered: 0 });
+    expect(h.sender.completions.map((c) => c.connectionId).sort()).toEqual(['b', 'd']);
+  });
+
+  it.each([
+    ['no audience', undefined],
+    ['a role audience', { roles: ['admin'] }],
+    ['users and roles', { userIds: ['user-a'], roles: ['admin'] }],
+    ['more users than the lookup limit', { userIds: Array.from({ length: 26 }, (_, i) => `user-${i}`) }],
+  ])('reads the whole tenant for %s', async (_label, audience) => {
+    const h = await harness(['a', 'b']);
+    const { traced, reads } = tracing(h.store);
+    await fanOut(h.deps({ store: traced }), 't1', { ...EVENT, ...(audience ? { audience } : {}) });
+    expect(reads).toEqual(['tenant:t1']);
+  });
+});
+
 describe('fanOut', () => {
   it('delivers the payload to every recipient of the tenant, and no one else', async () => {
     // Prepare
@@ -316,7 +349,8 @@ describe('fanOut', () => {
     await seedAuthenticated(narrowed.store, 'in', { userId: 'target' }, now);
     await seedAuthenticated(narrowed.store, 'out', { userId: 'bystander', roles: ['viewer'] }, now);
     const onlyTarget = await fanOut(narrowed.deps(), 't1', { ...EVENT, audience: { userIds: ['target'] } });
-    expect(onlyTarget).toMatchObject({ recipients: 2, delivered: 1, filtered: 1 });
+    // A user-id audience reads only the addressed users' connections: the bystander is not read.
+    expect(onlyTarget).toMatchObject({ recipients: 1, delivered: 1, filtered: 0 });
     expect(narrowed.sender.completions.map((c) => c.connectionId)).toEqual(['in']);
   });
 

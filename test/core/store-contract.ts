@@ -132,6 +132,23 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       expect(await collect(store.recipients('t3'))).toEqual([]);
     });
 
+    it("lists the connections of some users of a tenant, never another tenant's user of the same id", async () => {
+      const store = await make();
+      for (const id of ['a1', 'a2', 'b', 'c', 'other', 'pending']) await pending(store, id);
+      await store.authenticate('a1', identity({ userId: 'ua' }), NOW + 7800);
+      await store.authenticate('a2', identity({ userId: 'ua', roles: ['admin'] }), NOW + 7800);
+      await store.authenticate('b', identity({ userId: 'ub' }), NOW + 7800);
+      await store.authenticate('c', identity({ userId: 'uc' }), NOW + 7800);
+      await store.authenticate('other', identity({ tenantId: 't2', userId: 'ua' }), NOW + 7800);
+
+      const found = byId(await collect(store.recipientsOf('t1', ['ua', 'ub', 'ua', 'nobody'])));
+
+      expect(found.map((r) => r.connectionId)).toEqual(['a1', 'a2', 'b']);
+      expect(found.every((r) => r.tenantId === 't1')).toBe(true);
+      expect(found.find((r) => r.connectionId === 'a2')).toMatchObject({ userId: 'ua', roles: ['admin'] });
+      expect(await collect(store.recipientsOf('t2', ['ub']))).toEqual([]);
+    });
+
     it('lists due connections: pending past the deadline and authenticated past expiry, not later ones', async () => {
       const store = await make();
       await pending(store, 'late-pending', NOW - 5);

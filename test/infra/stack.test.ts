@@ -17,6 +17,7 @@ import {
   ROUTE_SELECTION_EXPRESSION,
   SWEEP_INDEX,
   TENANT_INDEX,
+  USER_INDEX,
   broadcastEventPattern,
   type HandlerName,
 } from '../../lambdas/contract/index.js';
@@ -288,6 +289,7 @@ describe('permissions', () => {
     [Handler.broadcaster]: [
       'dynamodb:DeleteItem on connections',
       `dynamodb:Query on connections/index/${TENANT_INDEX}`,
+      `dynamodb:Query on connections/index/${USER_INDEX}`,
       'dynamodb:GetItem on eventLog',
       'dynamodb:PutItem on eventLog',
       'dynamodb:Query on eventLog',

@@ -1,6 +1,6 @@
 import { DescribeTableCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, SWEEP_INDEX, TENANT_INDEX } from '../../lambdas/contract/index.js';
+import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, SWEEP_INDEX, TENANT_INDEX, USER_INDEX } from '../../lambdas/contract/index.js';
 import { createTableInput, localDynamoClient, startDynamo } from '../../bin/local/dynamo.js';
 import './helpers.js';
 
@@ -9,7 +9,7 @@ describe('createTableInput', () => {
     const input = createTableInput('conns', CONNECTIONS_TABLE);
     expect(input).toMatchObject({ TableName: 'conns', BillingMode: 'PAY_PER_REQUEST' });
     expect(input.KeySchema).toEqual([{ AttributeName: CONNECTIONS_TABLE.partitionKey.name, KeyType: 'HASH' }]);
-    expect(input.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual([TENANT_INDEX, SWEEP_INDEX]);
+    expect(input.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual([TENANT_INDEX, USER_INDEX, SWEEP_INDEX]);
     for (const def of CONNECTIONS_TABLE.globalSecondaryIndexes) {
       const index = input.GlobalSecondaryIndexes?.find((i) => i.IndexName === def.indexName);
       const keys = [{ AttributeName: def.partitionKey.name, KeyType: 'HASH' }];
@@ -52,7 +52,7 @@ describe('startDynamo', () => {
       expect(dynamo.tables).toEqual({ connections: 'tenant-realtime-unit-connections', events: 'tenant-realtime-unit-events' });
       const described = await client.send(new DescribeTableCommand({ TableName: dynamo.tables.connections }));
       expect(described.Table?.TableStatus).toBe('ACTIVE');
-      expect(described.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual([SWEEP_INDEX, TENANT_INDEX].sort());
+      expect(described.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual([SWEEP_INDEX, TENANT_INDEX, USER_INDEX].sort());
 
       // The sparse tenant index answers queries.
       const pk = CONNECTIONS_TABLE.partitionKey.name;
