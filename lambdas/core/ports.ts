@@ -26,6 +26,7 @@ export interface ConnectionStore {
   /**
    * Marks the connection authenticated (or refreshes it). Succeeds only if the record is still
    * pending or belongs to the same tenant and user; returns false when that condition failed.
+   * An existing record keeps its `ttl`; `ttl` applies only if the record is gone.
    */
   authenticate(connectionId: string, identity: Identity, ttl: number): Promise<boolean>;
   /** Replaces the subscription set; returns false if the connection is not authenticated. */

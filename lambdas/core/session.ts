@@ -60,11 +60,8 @@ export async function authenticate(deps: AuthDeps, connectionId: string, token: 
   }
   const mismatch = () =>
     serverMessage.authError(deps.clock(), AuthErrorCode.tenantMismatch, 'this connection is authenticated as another tenant or user; open a new connection');
-  const record = await deps.store.get(connectionId);
-  if (record?.tenantId !== undefined && (record.tenantId !== identity.tenantId || record.userId !== identity.userId)) {
-    return mismatch();
-  }
-  const ttl = record?.ttl ?? seconds(deps.clock()) + CONNECTION_TTL_SECONDS;
+  // Used only if the record is gone (the store keeps an existing TTL).
+  const ttl = seconds(deps.clock()) + CONNECTION_TTL_SECONDS;
   // Read the resume point before the connection becomes visible to fan-out: every later event
   // is then either delivered live or replayable with `resume` from this id.
   const lastEventId = (await deps.log.latest(identity.tenantId, seconds(deps.clock()))) ?? null;
@@ -76,6 +73,8 @@ export async function authenticate(deps: AuthDeps, connectionId: string, token: 
     expiresAt: new Date(identity.expiresAt * 1000).toISOString(),
     lastEventId,
   });
+  // The store's condition (pending, or this same tenant and user) is the one tenant check: no
+  // read first, so two racing auth messages cannot both pass it.
   if (!(await deps.store.authenticate(connectionId, identity, ttl))) return mismatch();
   return success;
 }

@@ -131,7 +131,7 @@ const ROUTE_FUNCTIONS: { readonly [H in RouteHandlerName]: RouteFunctionSpec } =
       ...(g.tokens.jwksUrl ? { [Env.jwksUrl]: g.tokens.jwksUrl } : { [Env.jwtSecretArn]: g.jwtSecret!.secretArn }),
     }),
     grant: (g, fn) => {
-      g.store.grantConnections(fn.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+      g.store.grantConnections(fn.function, 'dynamodb:UpdateItem');
       // The tenant's newest event id, returned in auth.success as a resume point.
       g.store.grantEventLog(fn.function, 'dynamodb:Query');
       g.jwtSecret?.grantRead(fn.function);

@@ -280,7 +280,7 @@ describe('permissions', () => {
 
   const EXPECTED_DYNAMO: Record<HandlerName, string[]> = {
     [Handler.connect]: ['dynamodb:PutItem on connections'],
-    [Handler.auth]: ['dynamodb:GetItem on connections', 'dynamodb:PutItem on connections', 'dynamodb:Query on eventLog', 'dynamodb:UpdateItem on connections'],
+    [Handler.auth]: ['dynamodb:Query on eventLog', 'dynamodb:UpdateItem on connections'],
     [Handler.ping]: [],
     [Handler.default]: [],
     [Handler.subscribe]: ['dynamodb:GetItem on connections', 'dynamodb:UpdateItem on connections'],
