@@ -13,7 +13,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import WebSocket from 'ws';
 import { DEFAULT_FANOUT_CONCURRENCY } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
-import { entry, putEvents, startRuntime, token, type Runtime } from './tools/harness.js';
+import { entry, putEvents, startDynamoProcess, startRuntime, token, type Runtime } from './tools/harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -102,8 +102,10 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main() {
+  // DynamoDB in its own process, as on AWS.
+  const dynamo = await startDynamoProcess();
   const rt = await startRuntime(
-    { FANOUT_CONCURRENCY: String(concurrency), SWEEP_INTERVAL_SECONDS: '3600', AUTH_TIMEOUT_SECONDS: '3600', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    { DYNAMODB_ENDPOINT: dynamo.endpoint, FANOUT_CONCURRENCY: String(concurrency), SWEEP_INTERVAL_SECONDS: '3600', AUTH_TIMEOUT_SECONDS: '3600', POWERTOOLS_LOG_LEVEL: 'ERROR' },
     { quiet: true },
   );
   const management = new ApiGatewayManagementApiClient({
@@ -115,7 +117,7 @@ async function main() {
   });
   const rows: string[][] = [];
   try {
-    console.log(`tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median)`);
+    console.log(`tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`);
     for (const n of sizes) {
       const opened = performance.now();
       const fleet = await openFleet(rt, n, `bench-${n}`);
@@ -182,6 +184,7 @@ async function main() {
   } finally {
     management.destroy();
     await rt.stop();
+    await dynamo.stop();
   }
 }
 

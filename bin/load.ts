@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { EVENT_ID_PREFIX } from '../lambdas/contract/index.js';
-import { entry, putEvents, settled, startRuntime, token, type Runtime } from './tools/harness.js';
+import { entry, putEvents, settled, startDynamoProcess, startRuntime, token, type Runtime } from './tools/harness.js';
 import { mulberry32 } from './tools/prng.js';
 
 const { values: args } = parseArgs({
@@ -103,6 +103,17 @@ const sent = new Map<string, SentEvent>();
 const latencies: number[] = [];
 let foreign = 0;
 
+interface Memory {
+  heapUsed: number;
+  rss: number;
+  collected: boolean;
+}
+/** The runtime's memory after a full GC (the live heap), from its control endpoint. */
+async function liveMemory(rt: Runtime): Promise<Memory> {
+  return (await (await fetch(`${rt.eventsUrl}/_local/memory?gc=1`)).json()) as Memory;
+}
+const mb = (bytes: number) => bytes / 1024 / 1024;
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -180,7 +191,12 @@ async function main() {
       `${CHURN} drops/s (back after ${AWAY_MIN}-${AWAY_MAX} ms), audience ${AUDIENCE} users (every ${BROADCAST_EVERY || '∞'}th event: whole tenant), ` +
       `bound ${MAX_MS / 1000} s, seed ${args.seed}`,
   );
-  const rt = await startRuntime({ SWEEP_INTERVAL_SECONDS: '3600', AUTH_TIMEOUT_SECONDS: '600', POWERTOOLS_LOG_LEVEL: 'ERROR' }, { quiet: true });
+  // DynamoDB in its own process, as on AWS: the runtime's heap then holds no table data.
+  const dynamo = await startDynamoProcess();
+  const rt = await startRuntime(
+    { DYNAMODB_ENDPOINT: dynamo.endpoint, SWEEP_INTERVAL_SECONDS: '3600', AUTH_TIMEOUT_SECONDS: '600', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    { quiet: true, exposeGc: true },
+  );
   const sims: Sim[] = [];
   const tokens = new Map<string, string>();
   const memory: number[] = [];
@@ -214,6 +230,7 @@ async function main() {
     }
     const connected = sims.filter((s) => s.firstAuthAt !== undefined).length;
     console.log(`  ${connected.toLocaleString('en-US')} connections authenticated in ${((Date.now() - opening) / 1000).toFixed(1)} s`);
+    const heapStart = await liveMemory(rt);
     memory.push(rssMb(rt.pid));
     sampler = setInterval(() => memory.push(rssMb(rt.pid)), 1000);
     const memoryStart = memory[0]!;
@@ -264,6 +281,7 @@ async function main() {
     clearInterval(sampler);
     memory.push(rssMb(rt.pid));
     const memoryEnd = memory.at(-1)!;
+    const heapEnd = await liveMemory(rt);
 
     // Account: what each user should have received, against what it did.
     let expected = 0;
@@ -307,7 +325,9 @@ async function main() {
       ['frames received while resuming', replayed.toLocaleString('en-US')],
       ['delivery rate (live + resume)', `${Math.round(frames / producedIn).toLocaleString('en-US')} frames/s`],
       ['latency p50 / p99 / max (live frames)', `${p(0.5).toFixed(0)} / ${p(0.99).toFixed(0)} / ${sorted.length ? sorted.at(-1)!.toFixed(0) : 'NaN'} ms`],
+      ['runtime live heap after GC start → end', `${mb(heapStart.heapUsed).toFixed(1)} → ${mb(heapEnd.heapUsed).toFixed(1)} MB`],
       ['runtime RSS start → end (peak)', `${memoryStart.toFixed(0)} → ${memoryEnd.toFixed(0)} MB (${Math.max(...memory).toFixed(0)} MB)`],
+      ['DynamoDB (dynalite process) RSS at end', `${rssMb(dynamo.pid).toFixed(0)} MB (holds the event log)`],
       ['dead-lettered events', String(dlq.length)],
       ['errors', String(errors.length)],
       ['wall time', `${elapsed.toFixed(1)} s`],
@@ -324,6 +344,7 @@ async function main() {
     if (sampler) clearInterval(sampler);
     for (const sim of sims) sim.ws?.terminate();
     await rt.stop();
+    await dynamo.stop();
   }
 }
 

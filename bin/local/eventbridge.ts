@@ -252,6 +252,13 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
       const idle = await settlesWithin(queue.idle(), timeoutMs);
       return sendJson(res, idle ? 200 : 504, { idle, pending: queue.pending });
     }
+    if (path === '/_local/memory' && req.method === 'GET') {
+      // With `?gc=1` and node --expose-gc, collect first: heapUsed is then the live heap.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      const collected = params.get('gc') === '1' && gc !== undefined;
+      if (collected) gc();
+      return sendJson(res, 200, { ...process.memoryUsage(), collected });
+    }
     return sendAwsError(res, 404, 'NotFoundException', 'Not Found');
   }
 

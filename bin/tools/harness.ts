@@ -26,8 +26,8 @@ export interface Runtime {
 }
 
 /** Starts `bin/local.ts` with WS_PORT=0 / EVENTS_PORT=0 and waits for its READY line. */
-export async function startRuntime(env: Record<string, string> = {}, options: { quiet?: boolean } = {}): Promise<Runtime> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
+export async function startRuntime(env: Record<string, string> = {}, options: { quiet?: boolean; exposeGc?: boolean } = {}): Promise<Runtime> {
+  const child: ChildProcess = spawn(process.execPath, [...(options.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', 'bin/local.ts'], {
     cwd: ROOT,
     env: { ...process.env, WS_PORT: '0', EVENTS_PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,6 +70,40 @@ export async function startRuntime(env: Record<string, string> = {}, options: { 
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(timer);
+    },
+  };
+}
+
+export interface DynamoProcess {
+  endpoint: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts dynalite in its own process on a free loopback port (see dynalite-process.ts). */
+export async function startDynamoProcess(): Promise<DynamoProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/tools/dynalite-process.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`dynalite not ready after 20 s: ${out}`)), 20_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const url = /DYNALITE (\S+)/.exec(out)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve(url);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}: ${out}`)));
+  });
+  return {
+    endpoint,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }
