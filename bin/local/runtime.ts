@@ -30,6 +30,7 @@ import { buildEvent, startEventBridge, type LocalEventBridge, type LocalEventBri
 import { emptyFaultPlan, type FaultPlan } from './faults.js';
 import { startGateway, type Gateway, type RouteTable } from './gateway.js';
 import { invokeLambda, type LambdaHandler } from './lambda.js';
+import { startWorkerFunction } from './worker-function.js';
 import { errorMessage, log as defaultLog, type Log } from './log.js';
 import { settlesWithin } from './queue.js';
 
@@ -270,11 +271,15 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
     }
     resolveRoutes(routeTable(handlers, stage));
 
+    // The broadcaster runs in its own worker thread, as in its own Lambda environment.
+    const broadcaster = await startWorkerFunction(new URL(`${Handler.broadcaster}.js`, options.handlersDir), functionName(stage, Handler.broadcaster));
+    closers.push(() => broadcaster.close());
+
     const eventBridge = await startEventBridge({
       host: options.host,
       port: options.eventsPort,
       pattern: broadcastEventPattern(),
-      target: (event) => invokeLambda(handlers[Handler.broadcaster], event, functionName(stage, Handler.broadcaster), BACKGROUND_TIMEOUT_MS),
+      target: (event) => invokeLambda(broadcaster.handler, event, functionName(stage, Handler.broadcaster), BACKGROUND_TIMEOUT_MS),
       attempts: options.deliveryAttempts,
       baseDelayMs: options.deliveryBaseDelayMs,
       log,
