@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import WebSocket from 'ws';
-import { DEFAULT_FANOUT_CONCURRENCY } from '../lambdas/contract/index.js';
+import { DEFAULT_FANOUT_CONCURRENCY, Route, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
 import { entry, putEvents, startDynamoProcess, startRuntime, token, type Runtime } from './tools/harness.js';
 
@@ -64,10 +64,10 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
     new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(rt.wsUrl);
       ws.once('error', reject);
-      ws.once('open', () => ws.send(JSON.stringify({ action: 'auth', token: jwt })));
+      ws.once('open', () => ws.send(JSON.stringify({ action: Route.auth, token: jwt })));
       ws.once('message', (data) => {
         const reply = JSON.parse(data.toString()) as { type: string; data: { connectionId: string } };
-        if (reply.type !== 'auth.success') return reject(new Error(`auth failed: ${data.toString()}`));
+        if (reply.type !== ServerMessageType.authSuccess) return reject(new Error(`auth failed: ${data.toString()}`));
         ids.push(reply.data.connectionId);
         sockets.push(ws);
         ws.on('message', (frame) => {

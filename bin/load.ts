@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { EVENT_ID_PREFIX } from '../lambdas/contract/index.js';
+import { EVENT_ID_PREFIX, Route, ServerMessageType } from '../lambdas/contract/index.js';
 import { entry, putEvents, settled, startDynamoProcess, startRuntime, token, type Runtime } from './tools/harness.js';
 import { mulberry32 } from './tools/prng.js';
 
@@ -138,13 +138,13 @@ function onFrame(sim: Sim, text: string): void {
     return;
   }
   switch (frame.type) {
-    case 'resume.success':
+    case ServerMessageType.resumeSuccess:
       sim.resuming = false;
       return;
-    case 'resume.error':
-    case 'auth.error':
-    case 'auth.expired':
-    case 'error':
+    case ServerMessageType.resumeError:
+    case ServerMessageType.authError:
+    case ServerMessageType.authExpired:
+    case ServerMessageType.error:
       noteError(`${sim.userId}: ${text.slice(0, 160)}`);
       sim.resuming = false;
       return;
@@ -161,12 +161,12 @@ function connect(rt: Runtime, sim: Sim, jwt: string, resume: boolean): Promise<v
       noteError(`${sim.userId}: socket error ${err.message}`);
       if (!authed) resolve();
     });
-    ws.on('open', () => ws.send(JSON.stringify({ action: 'auth', token: jwt })));
+    ws.on('open', () => ws.send(JSON.stringify({ action: Route.auth, token: jwt })));
     ws.on('message', (data) => {
       const text = data.toString();
       if (!authed) {
         const reply = JSON.parse(text) as { type: string; data: { lastEventId?: string | null } };
-        if (reply.type !== 'auth.success') {
+        if (reply.type !== ServerMessageType.authSuccess) {
           noteError(`${sim.userId}: ${text.slice(0, 160)}`);
           return resolve();
         }
@@ -174,7 +174,7 @@ function connect(rt: Runtime, sim: Sim, jwt: string, resume: boolean): Promise<v
         sim.firstAuthAt ??= Date.now();
         if (resume && sim.resumePoint) {
           sim.resuming = true;
-          ws.send(JSON.stringify({ action: 'resume', lastEventId: sim.resumePoint }));
+          ws.send(JSON.stringify({ action: Route.resume, lastEventId: sim.resumePoint }));
         }
         sim.resumePoint ??= reply.data.lastEventId ?? undefined;
         sim.away = false;

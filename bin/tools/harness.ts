@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { Route, ServerMessageType } from '../../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from '../local/defaults.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -224,8 +225,8 @@ export class Client {
 /** Connects and authenticates; fails the test if auth does not succeed. */
 export async function authedClient(rt: Runtime, opts: TokenOptions = {}, wsOptions: WebSocket.ClientOptions = {}): Promise<Client> {
   const client = await Client.connect(rt.wsUrl, wsOptions);
-  const reply = await client.request({ action: 'auth', token: await token(opts) }, ['auth.success', 'auth.error']);
-  if (reply.type !== 'auth.success') throw new Error(`auth failed: ${JSON.stringify(reply)}`);
+  const reply = await client.request({ action: Route.auth, token: await token(opts) }, [ServerMessageType.authSuccess, ServerMessageType.authError]);
+  if (reply.type !== ServerMessageType.authSuccess) throw new Error(`auth failed: ${JSON.stringify(reply)}`);
   return client;
 }
 

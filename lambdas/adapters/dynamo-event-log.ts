@@ -6,7 +6,7 @@
  * Both carry a TTL (the retention). No transactions, so it runs on dynalite too: the marker is
  * written first and the event put is idempotent, so a crash between the two heals on retry.
  */
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import {
   EVENT_LOG_END,
   EVENT_LOG_PREFIX,
@@ -70,18 +70,20 @@ export class DynamoEventLog implements EventLog {
     return { duplicate: !fresh };
   }
 
+  /** A consistent query over the tenant's logged events from sort key `from` (inclusive) on. */
+  private eventsFrom(tenantId: string, from: string, options: Pick<QueryCommandInput, 'ScanIndexForward' | 'Limit' | 'ExclusiveStartKey'>): QueryCommand {
+    return new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: '#tenant = :tenant AND #sk BETWEEN :from AND :to',
+      ExpressionAttributeNames: { '#tenant': A.tenantId, '#sk': A.sk },
+      ExpressionAttributeValues: { ':tenant': tenantId, ':from': from, ':to': EVENT_LOG_END },
+      ConsistentRead: true,
+      ...options,
+    });
+  }
+
   async latest(tenantId: string, nowSeconds: number): Promise<string | undefined> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#tenant = :tenant AND #sk BETWEEN :from AND :to',
-        ExpressionAttributeNames: { '#tenant': A.tenantId, '#sk': A.sk },
-        ExpressionAttributeValues: { ':tenant': tenantId, ':from': EVENT_LOG_PREFIX.event, ':to': EVENT_LOG_END },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
+    const out = await this.db.send(this.eventsFrom(tenantId, EVENT_LOG_PREFIX.event, { ScanIndexForward: false, Limit: 1 }));
     const newest = out.Items?.[0];
     // Newer events expire later, so an expired newest event means none is left.
     return newest && Number(newest[A.ttl]) > nowSeconds ? String(newest[A.eventId]) : undefined;
@@ -94,17 +96,7 @@ export class DynamoEventLog implements EventLog {
     const events: LoggedEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#tenant = :tenant AND #sk BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#tenant': A.tenantId, '#sk': A.sk },
-          ExpressionAttributeValues: { ':tenant': tenantId, ':from': marker.seq, ':to': EVENT_LOG_END },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-          Limit: limit + 1,
-        }),
-      );
+      const out = await this.db.send(this.eventsFrom(tenantId, marker.seq, { ExclusiveStartKey: startKey, Limit: limit + 1 }));
       for (const item of out.Items ?? []) {
         if (item[A.sk] === marker.seq || Number(item[A.ttl]) <= nowSeconds) continue;
         const audience = item[A.audience] === undefined ? undefined : (JSON.parse(String(item[A.audience])) as Audience);
