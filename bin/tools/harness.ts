@@ -6,7 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { Route, ServerMessageType } from '../../lambdas/contract/index.js';
@@ -73,6 +75,11 @@ export async function startRuntime(env: Record<string, string> = {}, options: { 
       clearTimeout(timer);
     },
   };
+}
+
+/** A DocumentClient on the runtime's own DynamoDB, to look at the tables as a test would. */
+export function tableClient(rt: Runtime): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: rt.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
 }
 
 export interface DynamoProcess {

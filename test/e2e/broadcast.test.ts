@@ -3,12 +3,11 @@
  * broadcaster handler → management API → real `ws` clients.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../bin/local/defaults.js';
 import { ConnectionAttr, Env, EventLogAttr, EVENT_LOG_PREFIX } from '../../lambdas/contract/index.js';
-import { Client, authedClient, entry, putEvents, settled, sleep, startRuntime, token, type Runtime } from './harness.js';
+import { Client, authedClient, entry, putEvents, settled, sleep, startRuntime, token, type Runtime, tableClient } from './harness.js';
 
 const STAGE = 'bcast';
 
@@ -31,8 +30,7 @@ describe('broadcaster', () => {
   beforeAll(async () => {
     // A long sweep interval: expiry must be handled by the broadcaster itself here.
     rt = await startRuntime({ STAGE, SWEEP_INTERVAL_SECONDS: '3600' });
-    const endpoint = rt.dynamodbEndpoint;
-    db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+    db = tableClient(rt);
   });
   afterAll(async () => {
     for (const c of open) c.close();

@@ -5,14 +5,13 @@
  * `/_local/faults`, `/_local/invocations` and `/_local/dlq` endpoints.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultPlanJsonInput } from '../../bin/local/faults.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../bin/local/defaults.js';
+import { localTableNames } from '../../bin/local/defaults.js';
 import { ConnectionAttr, EventLogAttr, eventIdMarkerKey } from '../../lambdas/contract/index.js';
 import type { FanoutStats } from '../../lambdas/core/fanout.js';
-import { Client, authedClient, entry, putEvents, settled, startRuntime, type Runtime } from './harness.js';
+import { Client, authedClient, entry, putEvents, settled, startRuntime, type Runtime, tableClient } from './harness.js';
 
 const STAGE = 'faults';
 
@@ -127,7 +126,7 @@ describe('fault injection (LOCAL_FAULTS=1)', () => {
       startRuntime({ STAGE: 'nofaults', LOCAL_FAULTS: '', SWEEP_INTERVAL_SECONDS: '3600' }),
     ]);
     // Straight to DynamoDB (dynalite): never behind the fault proxy.
-    db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: rt.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+    db = tableClient(rt);
   });
   afterEach(async () => {
     const res = await fetch(faultsUrl(), { method: 'DELETE' });

@@ -2,12 +2,11 @@
  * Connection lifecycle against the real local runtime: auth, refresh, ping, subscriptions,
  * bad frames, Origin refusal, auth deadline, disconnect.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../bin/local/defaults.js';
+import { localTableNames } from '../../bin/local/defaults.js';
 import { ConnectionAttr, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
-import { Client, authedClient, sleep, startRuntime, token, type Runtime } from './harness.js';
+import { Client, authedClient, sleep, startRuntime, token, type Runtime, tableClient } from './harness.js';
 
 const ORIGIN = 'https://app.example.com';
 const STAGE = 'e2e';
@@ -26,8 +25,7 @@ describe('connection lifecycle', () => {
 
   beforeAll(async () => {
     rt = await startRuntime({ ALLOWED_ORIGINS: `${ORIGIN},https://other.example.com`, STAGE });
-    const endpoint = rt.dynamodbEndpoint;
-    db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+    db = tableClient(rt);
   });
   afterAll(async () => {
     for (const c of clients) c.close();
