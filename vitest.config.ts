@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // e2e files each start their own local runtime on free ports; two cores are plenty.
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
