@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
+  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import {
   ConnectionAttr as A,
@@ -155,41 +156,33 @@ export class DynamoConnectionStore implements ConnectionStore {
     for (const page of pages) if (page.length > 0) yield page;
   }
 
-  private async *queryIndex(indexName: string, keyName: string, keyValue: string): AsyncIterable<Recipient[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: indexName,
-          KeyConditionExpression: '#key = :key',
-          ExpressionAttributeNames: { '#key': keyName },
-          ExpressionAttributeValues: { ':key': keyValue },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      if (out.Items && out.Items.length > 0) yield out.Items as Recipient[];
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+  private queryIndex(indexName: string, keyName: string, keyValue: string): AsyncIterable<Recipient[]> {
+    return this.pages<Recipient>({
+      IndexName: indexName,
+      KeyConditionExpression: '#key = :key',
+      ExpressionAttributeNames: { '#key': keyName },
+      ExpressionAttributeValues: { ':key': keyValue },
+    });
   }
 
   async *due(nowSeconds: number): AsyncIterable<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[]> {
     for (let shard = 0; shard < SWEEP_SHARDS; shard++) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const out = await this.db.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: SWEEP_INDEX,
-            KeyConditionExpression: '#shard = :shard AND #sweepKey < :before',
-            ExpressionAttributeNames: { '#shard': A.sweepShard, '#sweepKey': A.sweepKey },
-            ExpressionAttributeValues: { ':shard': `s${shard}`, ':before': sweepKeyBefore(nowSeconds) },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        if (out.Items && out.Items.length > 0) yield out.Items as Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[];
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
+      yield* this.pages<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>>({
+        IndexName: SWEEP_INDEX,
+        KeyConditionExpression: '#shard = :shard AND #sweepKey < :before',
+        ExpressionAttributeNames: { '#shard': A.sweepShard, '#sweepKey': A.sweepKey },
+        ExpressionAttributeValues: { ':shard': `s${shard}`, ':before': sweepKeyBefore(nowSeconds) },
+      });
     }
+  }
+
+  /** Every page of a query on this table (following LastEvaluatedKey), skipping empty pages. */
+  private async *pages<T>(query: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): AsyncIterable<T[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(new QueryCommand({ TableName: this.tableName, ...query, ExclusiveStartKey: startKey }));
+      if (out.Items && out.Items.length > 0) yield out.Items as T[];
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
   }
 }
