@@ -53,7 +53,11 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
         const timer = setTimeout(() => {
           const w = waiting.get(marker);
           waiting.delete(marker);
-          reject(new Error(`${marker}: ${w ? sockets.length - w.left : '?'} of ${sockets.length} clients received it within ${WAIT_MS / 1000} s`));
+          reject(
+            new Error(
+              `${marker}: ${w ? sockets.length - w.left : '?'} of ${sockets.length} clients received it within ${WAIT_MS / 1000} s`,
+            ),
+          );
         }, WAIT_MS);
         waiting.set(marker, { left: sockets.length, resolve: (at) => (clearTimeout(timer), resolve(at)) });
       }),
@@ -91,21 +95,33 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
 /** Runs `task` over `items` with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => { while (next < items.length) await task(items[next++]!); }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
 }
 
 /** How long one fan-out may take before the bench reports it incomplete. */
 const WAIT_MS = 180_000;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main() {
   // DynamoDB in its own process, as on AWS.
   const dynamo = await startDynamoProcess();
   const rt = await startRuntime(
-    { DYNAMODB_ENDPOINT: dynamo.endpoint, FANOUT_CONCURRENCY: String(concurrency), SWEEP_INTERVAL_SECONDS: '3600', AUTH_TIMEOUT_SECONDS: '3600', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    {
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      FANOUT_CONCURRENCY: String(concurrency),
+      SWEEP_INTERVAL_SECONDS: '3600',
+      AUTH_TIMEOUT_SECONDS: '3600',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
     { quiet: true },
   );
   const management = new ApiGatewayManagementApiClient({
@@ -117,11 +133,15 @@ async function main() {
   });
   const rows: string[][] = [];
   try {
-    console.log(`tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`);
+    console.log(
+      `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`,
+    );
     for (const n of sizes) {
       const opened = performance.now();
       const fleet = await openFleet(rt, n, `bench-${n}`);
-      console.log(`  ${fmt(n)} connections opened and authenticated in ${fmt((performance.now() - opened) / 1000, 1)} s`);
+      console.log(
+        `  ${fmt(n)} connections opened and authenticated in ${fmt((performance.now() - opened) / 1000, 1)} s`,
+      );
       const broadcasterMs: number[] = [];
       const bareMs: number[] = [];
       for (let round = 0; round < rounds; round++) {
@@ -137,7 +157,9 @@ async function main() {
             const payload = JSON.stringify({ type: 'bench', bench: marker });
             const t0 = performance.now();
             const done = fleet.waitAll(marker);
-            await pool(fleet.ids, concurrency, (id) => management.send(new PostToConnectionCommand({ ConnectionId: id, Data: payload })));
+            await pool(fleet.ids, concurrency, (id) =>
+              management.send(new PostToConnectionCommand({ ConnectionId: id, Data: payload })),
+            );
             bareMs.push((await done) - t0);
           }
         }
@@ -179,8 +201,12 @@ async function main() {
     console.log(line(header));
     console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
     rows.forEach((r) => console.log(line(r)));
-    console.log(`\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, PutEvents → frame received (${fmt(latencies.length)} deliveries)`);
-    console.log(`p50 ${fmt(pct(latencies, 50), 1)} ms   p99 ${fmt(pct(latencies, 99), 1)} ms   max ${fmt(Math.max(...latencies), 1)} ms`);
+    console.log(
+      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, PutEvents → frame received (${fmt(latencies.length)} deliveries)`,
+    );
+    console.log(
+      `p50 ${fmt(pct(latencies, 50), 1)} ms   p99 ${fmt(pct(latencies, 99), 1)} ms   max ${fmt(Math.max(...latencies), 1)} ms`,
+    );
   } finally {
     management.destroy();
     await rt.stop();

@@ -8,8 +8,19 @@
  * credential chain. Prints the EventId; exits 1 if the entry (or the call) failed.
  */
 import { parseArgs } from 'node:util';
-import { EventBridgeClient, PutEventsCommand, type EventBridgeClientConfig, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { AUDIENCE_KEY, ConnectionAttr, EventTypeSchema, TenantIdSchema, type Audience } from '../lambdas/contract/index.js';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  type EventBridgeClientConfig,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+import {
+  AUDIENCE_KEY,
+  ConnectionAttr,
+  EventTypeSchema,
+  TenantIdSchema,
+  type Audience,
+} from '../lambdas/contract/index.js';
 import { isMain, runCli, silenceSdkNodeVersionWarning, splitList, UsageError } from './local/cli.js';
 import { DEFAULT_EVENT_SOURCE, DEFAULT_EVENTS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
 
@@ -38,7 +49,8 @@ function parseData(raw: string | undefined): Record<string, unknown> {
   } catch (err) {
     throw new UsageError(`--data is not valid JSON (${(err as Error).message}): ${raw}`);
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`--data must be a JSON object, got: ${raw}`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new UsageError(`--data must be a JSON object, got: ${raw}`);
   return data as Record<string, unknown>;
 }
 
@@ -82,7 +94,11 @@ export function emitOptionsFromArgs(args: string[], env: NodeJS.ProcessEnv = pro
   if (roles) audience.roles = roles;
   if (userIds || roles) detail[AUDIENCE_KEY] = audience;
 
-  const entry: PutEventsRequestEntry = { Source: values.source ?? DEFAULT_EVENT_SOURCE, DetailType: type.data, Detail: JSON.stringify(detail) };
+  const entry: PutEventsRequestEntry = {
+    Source: values.source ?? DEFAULT_EVENT_SOURCE,
+    DetailType: type.data,
+    Detail: JSON.stringify(detail),
+  };
   if (values.bus) entry.EventBusName = values.bus;
 
   let client: EventBridgeClientConfig;
@@ -101,12 +117,18 @@ export async function emit(options: EmitOptions): Promise<string> {
   try {
     const out = await client.send(new PutEventsCommand({ Entries: [options.entry] }));
     const result = out.Entries?.[0];
-    if (!result?.EventId) throw new Error(`event rejected: ${result?.ErrorCode ?? 'unknown error'}: ${result?.ErrorMessage ?? 'no message'}`);
+    if (!result?.EventId)
+      throw new Error(
+        `event rejected: ${result?.ErrorCode ?? 'unknown error'}: ${result?.ErrorMessage ?? 'no message'}`,
+      );
     return result.EventId;
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
     if (code === 'ECONNREFUSED' && options.client.endpoint) {
-      throw new Error(`cannot reach EventBridge at ${String(options.client.endpoint)}: is \`npm start\` running (or is EVENTS_PORT different)?`, { cause: err });
+      throw new Error(
+        `cannot reach EventBridge at ${String(options.client.endpoint)}: is \`npm start\` running (or is EVENTS_PORT different)?`,
+        { cause: err },
+      );
     }
     throw err;
   } finally {

@@ -194,7 +194,12 @@ async function main() {
   // DynamoDB in its own process, as on AWS: the runtime's heap then holds no table data.
   const dynamo = await startDynamoProcess();
   const rt = await startRuntime(
-    { DYNAMODB_ENDPOINT: dynamo.endpoint, SWEEP_INTERVAL_SECONDS: '3600', AUTH_TIMEOUT_SECONDS: '600', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    {
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      SWEEP_INTERVAL_SECONDS: '3600',
+      AUTH_TIMEOUT_SECONDS: '600',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
     { quiet: true, exposeGc: true },
   );
   const sims: Sim[] = [];
@@ -215,11 +220,21 @@ async function main() {
     // A tenant with history: each gets one event first, so every client has a resume point.
     const put = async (tenant: string, userIds: string[] | undefined, seq: number) => {
       const sentAt = Date.now();
-      const detail = { tenantId: tenant, goalId: `g${seq}`, seq, sentAt, ...(userIds ? { audience: { userIds } } : {}) };
+      const detail = {
+        tenantId: tenant,
+        goalId: `g${seq}`,
+        seq,
+        sentAt,
+        ...(userIds ? { audience: { userIds } } : {}),
+      };
       const out = await putEvents(rt, [entry('goal.updated', detail, 'load.test')]);
       const result = out.Entries?.[0];
       if (!result?.EventId) return noteError(`PutEvents entry failed: ${result?.ErrorCode} ${result?.ErrorMessage}`);
-      sent.set(`${EVENT_ID_PREFIX}${result.EventId}`, { tenant, sentAt, ...(userIds ? { userIds: new Set(userIds) } : {}) });
+      sent.set(`${EVENT_ID_PREFIX}${result.EventId}`, {
+        tenant,
+        sentAt,
+        ...(userIds ? { userIds: new Set(userIds) } : {}),
+      });
     };
     for (const tenant of tenants) await put(tenant, undefined, -1);
     await settled(rt);
@@ -229,7 +244,9 @@ async function main() {
       await Promise.all(sims.slice(i, i + 250).map((sim) => connect(rt, sim, tokens.get(sim.userId)!, false)));
     }
     const connected = sims.filter((s) => s.firstAuthAt !== undefined).length;
-    console.log(`  ${connected.toLocaleString('en-US')} connections authenticated in ${((Date.now() - opening) / 1000).toFixed(1)} s`);
+    console.log(
+      `  ${connected.toLocaleString('en-US')} connections authenticated in ${((Date.now() - opening) / 1000).toFixed(1)} s`,
+    );
     const heapStart = await liveMemory(rt);
     memory.push(rssMb(rt.pid));
     sampler = setInterval(() => memory.push(rssMb(rt.pid)), 1000);
@@ -261,7 +278,9 @@ async function main() {
         const tenant = pick(tenants);
         const whole = AUDIENCE === 0 || (BROADCAST_EVERY > 0 && seq % BROADCAST_EVERY === 0);
         const users = usersOf.get(tenant)!;
-        const audience = whole ? undefined : Array.from({ length: Math.min(AUDIENCE, users.length) }, () => pick(users));
+        const audience = whole
+          ? undefined
+          : Array.from({ length: Math.min(AUDIENCE, users.length) }, () => pick(users));
         puts.push(put(tenant, audience, seq++));
       }
       const wait = runStart + (tick + 1) * 100 - Date.now();
@@ -271,7 +290,9 @@ async function main() {
     clearInterval(churn);
     await Promise.all(puts);
     const producedIn = (Date.now() - runStart) / 1000;
-    console.log(`  ${seq.toLocaleString('en-US')} events put in ${producedIn.toFixed(1)} s (${(seq / producedIn).toFixed(1)}/s; producer late on ${behind} of ${DURATION_S * 10} ticks)`);
+    console.log(
+      `  ${seq.toLocaleString('en-US')} events put in ${producedIn.toFixed(1)} s (${(seq / producedIn).toFixed(1)}/s; producer late on ${behind} of ${DURATION_S * 10} ticks)`,
+    );
 
     // Drain: every client back and resumed, every event delivered.
     await Promise.race([Promise.all(returning), sleep(Math.max(0, deadline - Date.now()))]);
@@ -309,7 +330,8 @@ async function main() {
     }
     const dlq = (await (await fetch(`${rt.eventsUrl}/_local/dlq`)).json()) as unknown[];
     const sorted = [...latencies].sort((a, b) => a - b);
-    const p = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN);
+    const p = (q: number) =>
+      sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
     const reconnects = sims.reduce((n, s) => n + s.reconnects, 0);
     const replayed = sims.reduce((n, s) => n + s.replayed, 0);
     const elapsed = (Date.now() - started) / 1000;
@@ -324,9 +346,18 @@ async function main() {
       ['reconnects with resume', reconnects.toLocaleString('en-US')],
       ['frames received while resuming', replayed.toLocaleString('en-US')],
       ['delivery rate (live + resume)', `${Math.round(frames / producedIn).toLocaleString('en-US')} frames/s`],
-      ['latency p50 / p99 / max (live frames)', `${p(0.5).toFixed(0)} / ${p(0.99).toFixed(0)} / ${sorted.length ? sorted.at(-1)!.toFixed(0) : 'NaN'} ms`],
-      ['runtime live heap after GC start → end', `${mb(heapStart.heapUsed).toFixed(1)} → ${mb(heapEnd.heapUsed).toFixed(1)} MB`],
-      ['runtime RSS start → end (peak)', `${memoryStart.toFixed(0)} → ${memoryEnd.toFixed(0)} MB (${Math.max(...memory).toFixed(0)} MB)`],
+      [
+        'latency p50 / p99 / max (live frames)',
+        `${p(0.5).toFixed(0)} / ${p(0.99).toFixed(0)} / ${sorted.length ? sorted.at(-1)!.toFixed(0) : 'NaN'} ms`,
+      ],
+      [
+        'runtime live heap after GC start → end',
+        `${mb(heapStart.heapUsed).toFixed(1)} → ${mb(heapEnd.heapUsed).toFixed(1)} MB`,
+      ],
+      [
+        'runtime RSS start → end (peak)',
+        `${memoryStart.toFixed(0)} → ${memoryEnd.toFixed(0)} MB (${Math.max(...memory).toFixed(0)} MB)`,
+      ],
       ['DynamoDB (dynalite process) RSS at end', `${rssMb(dynamo.pid).toFixed(0)} MB (holds the event log)`],
       ['dead-lettered events', String(dlq.length)],
       ['errors', String(errors.length)],

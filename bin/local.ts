@@ -9,7 +9,12 @@
  */
 import { Route } from '../lambdas/contract/index.js';
 import { ListenError } from './local/http.js';
-import { runtimeOptionsFromEnv, startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from './local/runtime.js';
+import {
+  runtimeOptionsFromEnv,
+  startLocalRuntime,
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+} from './local/runtime.js';
 
 /** For people: `localhost` reads better than the loopback address we bind. */
 const forDisplay = (url: string) => url.replace('//127.0.0.1:', '//localhost:');
@@ -60,7 +65,9 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ListenError) {
       const variable = portVariable(err, options);
-      const hint = variable ? ` Stop the other process or choose another port, e.g. ${variable}=0 for any free port.` : '';
+      const hint = variable
+        ? ` Stop the other process or choose another port, e.g. ${variable}=0 for any free port.`
+        : '';
       process.stderr.write(`Cannot start: ${err.message}.${hint}\n`);
     } else {
       process.stderr.write(`Cannot start the local runtime: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -69,7 +76,12 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(banner(runtime, options));
-  const ready = { wsUrl: runtime.wsUrl, eventsUrl: runtime.eventsUrl, managementUrl: runtime.managementUrl, dynamodbEndpoint: runtime.dynamodbEndpoint };
+  const ready = {
+    wsUrl: runtime.wsUrl,
+    eventsUrl: runtime.eventsUrl,
+    managementUrl: runtime.managementUrl,
+    dynamodbEndpoint: runtime.dynamodbEndpoint,
+  };
   process.stdout.write(`READY ${JSON.stringify(ready)}\n`);
 
   let stopping = false;

@@ -9,7 +9,14 @@
  */
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
-import { DEFAULT_TENANT_CLAIM, Env, MAX_ROLES, ROLES_CLAIM, TenantIdSchema, UserIdSchema } from '../lambdas/contract/index.js';
+import {
+  DEFAULT_TENANT_CLAIM,
+  Env,
+  MAX_ROLES,
+  ROLES_CLAIM,
+  TenantIdSchema,
+  UserIdSchema,
+} from '../lambdas/contract/index.js';
 import { isMain, runCli, splitList, UsageError } from './local/cli.js';
 import { LOCAL_DEV_JWT_SECRET } from './local/defaults.js';
 
@@ -85,7 +92,8 @@ export function tokenOptionsFromArgs(args: string[]): DevTokenOptions | 'help' {
   const user = UserIdSchema.safeParse(values.user);
   if (!user.success) throw new UsageError(`--user ${user.error.issues[0]?.message ?? 'is invalid'}`);
   const ttlSeconds = values.ttl === undefined ? 3600 : Number(values.ttl);
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new UsageError(`--ttl must be a positive whole number of seconds, got "${values.ttl}"`);
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
+    throw new UsageError(`--ttl must be a positive whole number of seconds, got "${values.ttl}"`);
   const roles = splitList(values.roles);
   if (roles && roles.length > MAX_ROLES) throw new UsageError(`--roles holds at most ${MAX_ROLES} roles`);
   const secret = values.secret ?? envValue(Env.jwtSecret) ?? LOCAL_DEV_JWT_SECRET;

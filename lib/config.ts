@@ -77,7 +77,9 @@ const DEFAULT_THROTTLE_RATE = 500;
 const DEFAULT_THROTTLE_BURST = 1000;
 
 /** Every valid `logRetentionDays` value (the numeric members of `RetentionDays`). */
-export const LOG_RETENTION_VALUES: readonly number[] = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number');
+export const LOG_RETENTION_VALUES: readonly number[] = Object.values(RetentionDays).filter(
+  (v): v is number => typeof v === 'number',
+);
 
 /**
  * Every option, in the order a README should list them. Each key is a CDK context key:
@@ -85,29 +87,89 @@ export const LOG_RETENTION_VALUES: readonly number[] = Object.values(RetentionDa
  * `RealtimeConfig` without documentation fails to compile.
  */
 const OPTION_DOCS: { readonly [K in ConfigOptionName]: Omit<ConfigOptionDoc, 'name'> } = {
-  stage: { type: 'string', default: DEFAULT_STAGE, description: 'Stage name: API Gateway stage and stack name `TenantRealtime-<stage>`. `prod` retains tables, secret and log groups on stack deletion; other stages destroy them.' },
-  jwksUrl: { type: 'https URL', default: '-', description: 'JWKS endpoint for RS256/ES256 tokens (OIDC provider, Cognito). Exclusive with `jwtSecretArn`.' },
-  jwtSecretArn: { type: 'Secrets Manager ARN', default: '-', description: 'Complete ARN of an existing secret whose SecretString is the HS256 key (if it is encrypted with a customer-managed KMS key, grant the auth function kms:Decrypt on it). Exclusive with `jwksUrl`. When neither is set, the stack generates a 64-character secret.' },
+  stage: {
+    type: 'string',
+    default: DEFAULT_STAGE,
+    description:
+      'Stage name: API Gateway stage and stack name `TenantRealtime-<stage>`. `prod` retains tables, secret and log groups on stack deletion; other stages destroy them.',
+  },
+  jwksUrl: {
+    type: 'https URL',
+    default: '-',
+    description: 'JWKS endpoint for RS256/ES256 tokens (OIDC provider, Cognito). Exclusive with `jwtSecretArn`.',
+  },
+  jwtSecretArn: {
+    type: 'Secrets Manager ARN',
+    default: '-',
+    description:
+      'Complete ARN of an existing secret whose SecretString is the HS256 key (if it is encrypted with a customer-managed KMS key, grant the auth function kms:Decrypt on it). Exclusive with `jwksUrl`. When neither is set, the stack generates a 64-character secret.',
+  },
   jwtIssuer: { type: 'string', default: '-', description: 'Required `iss` claim; unset accepts any issuer.' },
   jwtAudience: { type: 'string', default: '-', description: 'Required `aud` claim; unset accepts any audience.' },
   tenantClaim: { type: 'string', default: DEFAULT_TENANT_CLAIM, description: 'Token claim that holds the tenant id.' },
-  allowedOrigins: { type: 'comma-separated origins', default: '-', description: 'Origins (`https://app.example.com`) allowed to connect; unset allows any Origin.' },
-  authTimeoutSeconds: { type: `integer ${AUTH_TIMEOUT_RANGE.min}..${AUTH_TIMEOUT_RANGE.max}`, default: String(DEFAULT_AUTH_TIMEOUT_SECONDS), description: 'Seconds a new connection has to send `auth` before the sweeper closes it.' },
-  eventRetentionHours: { type: `integer ${EVENT_RETENTION_RANGE.min}..${EVENT_RETENTION_RANGE.max}`, default: String(DEFAULT_EVENT_RETENTION_HOURS), description: 'Hours the per-tenant event log keeps events for `resume`.' },
-  eventBusName: { type: 'string', default: '-', description: 'Attach the broadcast rule to this existing event bus; unset creates a bus.' },
-  eventSources: { type: 'comma-separated strings', default: '-', description: 'Only broadcast events from these `source` values; unset accepts any source.' },
-  fanoutConcurrency: { type: `integer ${FANOUT_CONCURRENCY_RANGE.min}..${FANOUT_CONCURRENCY_RANGE.max}`, default: String(DEFAULT_FANOUT_CONCURRENCY), description: 'PostToConnection calls in flight per broadcaster invocation.' },
-  fanoutMaxRps: { type: 'positive integer', default: '-', description: 'Cap on PostToConnection calls per second per broadcaster invocation; unset means no cap.' },
-  logRetentionDays: { type: 'RetentionDays value', default: String(DEFAULT_LOG_RETENTION), description: `Retention in days of every log group. One of ${LOG_RETENTION_VALUES.join(', ')}.` },
-  throttleRateLimit: { type: 'positive number', default: String(DEFAULT_THROTTLE_RATE), description: 'Stage default route throttling: steady-state requests per second.' },
-  throttleBurstLimit: { type: 'positive integer', default: String(DEFAULT_THROTTLE_BURST), description: 'Stage default route throttling: burst size.' },
-  alarmEmail: { type: 'e-mail address', default: '-', description: 'Subscribe this address to an encrypted SNS topic that receives every alarm; unset creates no topic.' },
+  allowedOrigins: {
+    type: 'comma-separated origins',
+    default: '-',
+    description: 'Origins (`https://app.example.com`) allowed to connect; unset allows any Origin.',
+  },
+  authTimeoutSeconds: {
+    type: `integer ${AUTH_TIMEOUT_RANGE.min}..${AUTH_TIMEOUT_RANGE.max}`,
+    default: String(DEFAULT_AUTH_TIMEOUT_SECONDS),
+    description: 'Seconds a new connection has to send `auth` before the sweeper closes it.',
+  },
+  eventRetentionHours: {
+    type: `integer ${EVENT_RETENTION_RANGE.min}..${EVENT_RETENTION_RANGE.max}`,
+    default: String(DEFAULT_EVENT_RETENTION_HOURS),
+    description: 'Hours the per-tenant event log keeps events for `resume`.',
+  },
+  eventBusName: {
+    type: 'string',
+    default: '-',
+    description: 'Attach the broadcast rule to this existing event bus; unset creates a bus.',
+  },
+  eventSources: {
+    type: 'comma-separated strings',
+    default: '-',
+    description: 'Only broadcast events from these `source` values; unset accepts any source.',
+  },
+  fanoutConcurrency: {
+    type: `integer ${FANOUT_CONCURRENCY_RANGE.min}..${FANOUT_CONCURRENCY_RANGE.max}`,
+    default: String(DEFAULT_FANOUT_CONCURRENCY),
+    description: 'PostToConnection calls in flight per broadcaster invocation.',
+  },
+  fanoutMaxRps: {
+    type: 'positive integer',
+    default: '-',
+    description: 'Cap on PostToConnection calls per second per broadcaster invocation; unset means no cap.',
+  },
+  logRetentionDays: {
+    type: 'RetentionDays value',
+    default: String(DEFAULT_LOG_RETENTION),
+    description: `Retention in days of every log group. One of ${LOG_RETENTION_VALUES.join(', ')}.`,
+  },
+  throttleRateLimit: {
+    type: 'positive number',
+    default: String(DEFAULT_THROTTLE_RATE),
+    description: 'Stage default route throttling: steady-state requests per second.',
+  },
+  throttleBurstLimit: {
+    type: 'positive integer',
+    default: String(DEFAULT_THROTTLE_BURST),
+    description: 'Stage default route throttling: burst size.',
+  },
+  alarmEmail: {
+    type: 'e-mail address',
+    default: '-',
+    description: 'Subscribe this address to an encrypted SNS topic that receives every alarm; unset creates no topic.',
+  },
 };
 
-export const CONFIG_OPTIONS: readonly ConfigOptionDoc[] = (Object.keys(OPTION_DOCS) as ConfigOptionName[]).map((name) => ({
-  name,
-  ...OPTION_DOCS[name],
-}));
+export const CONFIG_OPTIONS: readonly ConfigOptionDoc[] = (Object.keys(OPTION_DOCS) as ConfigOptionName[]).map(
+  (name) => ({
+    name,
+    ...OPTION_DOCS[name],
+  }),
+);
 
 /** `CONFIG_OPTIONS` as a Markdown table, for the README (`-c name=value`). */
 export function configOptionsMarkdown(): string {
@@ -115,7 +177,10 @@ export function configOptionsMarkdown(): string {
   return [
     '| Option | Value | Default | Description |',
     '|---|---|---|---|',
-    ...CONFIG_OPTIONS.map((o) => `| \`${o.name}\` | ${escape(o.type)} | ${o.default === '-' ? '-' : `\`${escape(o.default)}\``} | ${escape(o.description)} |`),
+    ...CONFIG_OPTIONS.map(
+      (o) =>
+        `| \`${o.name}\` | ${escape(o.type)} | ${o.default === '-' ? '-' : `\`${escape(o.default)}\``} | ${escape(o.description)} |`,
+    ),
   ].join('\n');
 }
 
@@ -141,7 +206,10 @@ export function configFromContext(node: Node): RealtimeConfig {
 export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig {
   const stage = stringOption(input, 'stage') ?? DEFAULT_STAGE;
   if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(stage)) {
-    throw new ConfigError('stage', `must start with a letter and hold only letters, digits and "-" (at most 64 characters), got "${stage}"`);
+    throw new ConfigError(
+      'stage',
+      `must start with a letter and hold only letters, digits and "-" (at most 64 characters), got "${stage}"`,
+    );
   }
 
   const jwksUrl = stringOption(input, 'jwksUrl');
@@ -158,7 +226,10 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
     }
     if (url?.protocol !== 'https:') throw new ConfigError('jwksUrl', `must be an https URL, got "${jwksUrl}"`);
   }
-  if (jwtSecretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(jwtSecretArn)) {
+  if (
+    jwtSecretArn !== undefined &&
+    !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(jwtSecretArn)
+  ) {
     throw new ConfigError(
       'jwtSecretArn',
       `must be the complete ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), got "${jwtSecretArn}"`,
@@ -179,18 +250,28 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
       parsed = undefined;
     }
     if (!parsed || !['https:', 'http:'].includes(parsed.protocol) || parsed.origin !== origin) {
-      throw new ConfigError('allowedOrigins', `each entry must be an origin such as "https://app.example.com" (scheme and host, no path or trailing "/"), got "${origin}"`);
+      throw new ConfigError(
+        'allowedOrigins',
+        `each entry must be an origin such as "https://app.example.com" (scheme and host, no path or trailing "/"), got "${origin}"`,
+      );
     }
   }
 
   const eventBusName = stringOption(input, 'eventBusName');
   if (eventBusName !== undefined && !/^[/.\-_A-Za-z0-9]{1,256}$/.test(eventBusName)) {
-    throw new ConfigError('eventBusName', `must be an event bus name (letters, digits, ".", "-", "_", "/"; at most 256 characters), got "${eventBusName}"`);
+    throw new ConfigError(
+      'eventBusName',
+      `must be an event bus name (letters, digits, ".", "-", "_", "/"; at most 256 characters), got "${eventBusName}"`,
+    );
   }
 
-  const logRetentionDays = intOption(input, 'logRetentionDays', { min: 1, max: Math.max(...LOG_RETENTION_VALUES) }) ?? DEFAULT_LOG_RETENTION;
+  const logRetentionDays =
+    intOption(input, 'logRetentionDays', { min: 1, max: Math.max(...LOG_RETENTION_VALUES) }) ?? DEFAULT_LOG_RETENTION;
   if (!LOG_RETENTION_VALUES.includes(logRetentionDays)) {
-    throw new ConfigError('logRetentionDays', `must be one of ${LOG_RETENTION_VALUES.join(', ')}, got ${logRetentionDays}`);
+    throw new ConfigError(
+      'logRetentionDays',
+      `must be one of ${LOG_RETENTION_VALUES.join(', ')}, got ${logRetentionDays}`,
+    );
   }
 
   const alarmEmail = stringOption(input, 'alarmEmail');
@@ -202,7 +283,8 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
     stage,
     tenantClaim: tenantClaim.trim(),
     authTimeoutSeconds: intOption(input, 'authTimeoutSeconds', AUTH_TIMEOUT_RANGE) ?? DEFAULT_AUTH_TIMEOUT_SECONDS,
-    eventRetentionHours: intOption(input, 'eventRetentionHours', EVENT_RETENTION_RANGE) ?? DEFAULT_EVENT_RETENTION_HOURS,
+    eventRetentionHours:
+      intOption(input, 'eventRetentionHours', EVENT_RETENTION_RANGE) ?? DEFAULT_EVENT_RETENTION_HOURS,
     fanoutConcurrency: intOption(input, 'fanoutConcurrency', FANOUT_CONCURRENCY_RANGE) ?? DEFAULT_FANOUT_CONCURRENCY,
     logRetentionDays: logRetentionDays as RetentionDays,
     throttleRateLimit: numberOption(input, 'throttleRateLimit', THROTTLE_RANGE) ?? DEFAULT_THROTTLE_RATE,
@@ -254,7 +336,11 @@ function listOption(input: RealtimeConfigInput, name: ConfigOptionName): string[
   return list.length > 0 ? list : undefined;
 }
 
-function numberOption(input: RealtimeConfigInput, name: ConfigOptionName, range: { min: number; max: number }): number | undefined {
+function numberOption(
+  input: RealtimeConfigInput,
+  name: ConfigOptionName,
+  range: { min: number; max: number },
+): number | undefined {
   const value = input[name];
   if (isUnset(value)) return undefined;
   const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
@@ -264,7 +350,11 @@ function numberOption(input: RealtimeConfigInput, name: ConfigOptionName, range:
   return parsed;
 }
 
-function intOption(input: RealtimeConfigInput, name: ConfigOptionName, range: { min: number; max: number }): number | undefined {
+function intOption(
+  input: RealtimeConfigInput,
+  name: ConfigOptionName,
+  range: { min: number; max: number },
+): number | undefined {
   const value = input[name];
   if (isUnset(value)) return undefined;
   const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;

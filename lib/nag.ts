@@ -14,7 +14,8 @@ import type { IConstruct } from 'constructs';
  */
 export function acknowledgeWildcardResources(role: iam.Role, grant: iam.Grant, reason: string): void {
   const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
-  if (!policy) throw new Error(`acknowledgeWildcardResources: ${role.node.path} has no default policy yet; grant first`);
+  if (!policy)
+    throw new Error(`acknowledgeWildcardResources: ${role.node.path} has no default policy yet; grant first`);
   const stack = Stack.of(role);
   for (const statement of grant.principalStatements) {
     for (const resource of statement.resources) {

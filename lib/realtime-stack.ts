@@ -52,7 +52,9 @@ export class RealtimeStack extends Stack {
         ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
         ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
         ...(config.jwksUrl ? { jwksUrl: config.jwksUrl } : {}),
-        ...(config.jwtSecretArn ? { secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'JwtSecret', config.jwtSecretArn) } : {}),
+        ...(config.jwtSecretArn
+          ? { secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'JwtSecret', config.jwtSecretArn) }
+          : {}),
       },
       logRetention: config.logRetentionDays,
       removalPolicy,
@@ -81,12 +83,21 @@ export class RealtimeStack extends Stack {
     });
 
     new CfnOutput(this, 'WebSocketUrl', { value: this.gateway.stage.url, description: 'Clients connect here' });
-    new CfnOutput(this, 'EventBusName', { value: this.fanout.eventBus.eventBusName, description: 'Domain services put events on this bus' });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.fanout.eventBus.eventBusName,
+      description: 'Domain services put events on this bus',
+    });
     new CfnOutput(this, 'ConnectionsTableName', { value: this.store.connections.tableName });
     new CfnOutput(this, 'EventLogTableName', { value: this.store.eventLog.tableName });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.fanout.deadLetterQueue.queueUrl, description: 'Undeliverable events; an alarm fires on the first one' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.fanout.deadLetterQueue.queueUrl,
+      description: 'Undeliverable events; an alarm fires on the first one',
+    });
     if (this.gateway.jwtSecret) {
-      new CfnOutput(this, 'JwtSecretArn', { value: this.gateway.jwtSecret.secretArn, description: 'HS256 key that token issuers sign with' });
+      new CfnOutput(this, 'JwtSecretArn', {
+        value: this.gateway.jwtSecret.secretArn,
+        description: 'HS256 key that token issuers sign with',
+      });
     }
   }
 }

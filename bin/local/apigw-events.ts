@@ -108,7 +108,12 @@ export interface WebSocketProxyEvent {
 /** The apiId of every local event. */
 export const LOCAL_API_ID = 'local';
 
-function requestContext(conn: ConnectionInfo, routeKey: RouteKey, eventType: WebSocketEventType, requestId: string): WebSocketRequestContext {
+function requestContext(
+  conn: ConnectionInfo,
+  routeKey: RouteKey,
+  eventType: WebSocketEventType,
+  requestId: string,
+): WebSocketRequestContext {
   const now = Date.now();
   return {
     routeKey,
@@ -123,12 +128,18 @@ function requestContext(conn: ConnectionInfo, routeKey: RouteKey, eventType: Web
     requestTimeEpoch: now,
     connectedAt: conn.connectedAt,
     messageDirection: 'IN',
-    identity: conn.userAgent === undefined ? { sourceIp: conn.sourceIp } : { sourceIp: conn.sourceIp, userAgent: conn.userAgent },
+    identity:
+      conn.userAgent === undefined
+        ? { sourceIp: conn.sourceIp }
+        : { sourceIp: conn.sourceIp, userAgent: conn.userAgent },
   };
 }
 
 /** Handshake headers, single- and multi-valued, with API Gateway's forwarding headers added. */
-function handshakeHeaders(req: IncomingMessage, conn: ConnectionInfo): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+function handshakeHeaders(
+  req: IncomingMessage,
+  conn: ConnectionInfo,
+): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
   const multiValueHeaders: Record<string, string[]> = {};
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = canonicalHeaderName(req.rawHeaders[i] ?? '');
@@ -143,18 +154,24 @@ function handshakeHeaders(req: IncomingMessage, conn: ConnectionInfo): { headers
   };
   for (const [name, value] of Object.entries(forwarded)) multiValueHeaders[name] ??= [value];
   // Single-valued view: the last value of each header.
-  const headers = Object.fromEntries(Object.entries(multiValueHeaders).map(([name, values]) => [name, values[values.length - 1] ?? '']));
+  const headers = Object.fromEntries(
+    Object.entries(multiValueHeaders).map(([name, values]) => [name, values[values.length - 1] ?? '']),
+  );
   return { headers, multiValueHeaders };
 }
 
 /** Query string parameters; absent (not empty) when the URL has none, as API Gateway does. */
-function queryParameters(req: IncomingMessage): Pick<WebSocketProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'> {
+function queryParameters(
+  req: IncomingMessage,
+): Pick<WebSocketProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'> {
   const params = new URL(req.url ?? '/', 'http://local').searchParams;
   const multi: Record<string, string[]> = {};
   for (const [name, value] of params) (multi[name] ??= []).push(value);
   if (Object.keys(multi).length === 0) return {};
   return {
-    queryStringParameters: Object.fromEntries(Object.entries(multi).map(([name, values]) => [name, values[values.length - 1] ?? ''])),
+    queryStringParameters: Object.fromEntries(
+      Object.entries(multi).map(([name, values]) => [name, values[values.length - 1] ?? '']),
+    ),
     multiValueQueryStringParameters: multi,
   };
 }
@@ -169,7 +186,13 @@ export function connectEvent(conn: ConnectionInfo, req: IncomingMessage): WebSoc
 }
 
 /** A frame: text as is; binary frames base64-encoded with `isBase64Encoded: true`. */
-export function messageEvent(conn: ConnectionInfo, routeKey: RouteKey, requestId: string, body: string, isBase64Encoded: boolean): WebSocketProxyEvent {
+export function messageEvent(
+  conn: ConnectionInfo,
+  routeKey: RouteKey,
+  requestId: string,
+  body: string,
+  isBase64Encoded: boolean,
+): WebSocketProxyEvent {
   return {
     requestContext: { ...requestContext(conn, routeKey, 'MESSAGE', requestId), messageId: apiGatewayId() },
     body,

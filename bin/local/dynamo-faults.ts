@@ -10,7 +10,14 @@
  * deployed imports this file.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dynamoFaultNeedsTables, nextDynamoFault, type FaultPlan, type InjectedError } from './faults.js';
 import { BodyTooLargeError, closeServer, createLocalServer, listen, readBody, sendJson } from './http.js';
@@ -59,13 +66,23 @@ export interface DynamoFaultProxy {
 const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 /** Connection-level headers are the proxy's own business on each hop. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
 
 /** The operation named by `X-Amz-Target: DynamoDB_20120810.<Operation>`. */
 export function operationOf(target: string | string[] | undefined): string | undefined {
   const value = Array.isArray(target) ? target[0] : target;
   if (!value) return undefined;
-  return value.startsWith(TARGET_PREFIX) ? value.slice(TARGET_PREFIX.length) : value.slice(value.lastIndexOf('.') + 1) || undefined;
+  return value.startsWith(TARGET_PREFIX)
+    ? value.slice(TARGET_PREFIX.length)
+    : value.slice(value.lastIndexOf('.') + 1) || undefined;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -83,7 +100,8 @@ export function tableNamesOf(body: unknown): string[] {
   if (Array.isArray(body.TransactItems)) {
     for (const item of body.TransactItems) {
       if (!isRecord(item)) continue;
-      for (const action of Object.values(item)) if (isRecord(action) && typeof action.TableName === 'string') names.add(action.TableName);
+      for (const action of Object.values(item))
+        if (isRecord(action) && typeof action.TableName === 'string') names.add(action.TableName);
     }
   }
   return [...names];
@@ -97,7 +115,10 @@ function parseTables(body: Buffer): string[] {
   }
 }
 
-function forwardedHeaders(headers: IncomingHttpHeaders | NodeJS.Dict<string | string[]>, bodyLength?: number): OutgoingHttpHeaders {
+function forwardedHeaders(
+  headers: IncomingHttpHeaders | NodeJS.Dict<string | string[]>,
+  bodyLength?: number,
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name.toLowerCase())) continue;
@@ -109,15 +130,23 @@ function forwardedHeaders(headers: IncomingHttpHeaders | NodeJS.Dict<string | st
 
 /** DynamoDB's error answer (AWS JSON 1.0): the SDK maps `__type` to the modeled exception. */
 function sendDynamoError(res: ServerResponse, error: InjectedError): void {
-  sendJson(res, error.status, { __type: error.type, message: error.message }, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': randomUUID() });
+  sendJson(
+    res,
+    error.status,
+    { __type: error.type, message: error.message },
+    { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': randomUUID() },
+  );
 }
 
 export async function startDynamoFaultProxy(options: DynamoFaultProxyOptions): Promise<DynamoFaultProxy> {
   const log = options.log ?? defaultLog;
   const upstream = new URL(options.upstream);
-  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new Error(`DynamoDB fault proxy: unsupported upstream ${options.upstream}`);
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:')
+    throw new Error(`DynamoDB fault proxy: unsupported upstream ${options.upstream}`);
   const secure = upstream.protocol === 'https:';
-  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 256 }) : new HttpAgent({ keepAlive: true, maxSockets: 256 });
+  const agent = secure
+    ? new HttpsAgent({ keepAlive: true, maxSockets: 256 })
+    : new HttpAgent({ keepAlive: true, maxSockets: 256 });
   const send = secure ? httpsRequest : httpRequest;
   const basePath = upstream.pathname.replace(/\/+$/, '');
 
@@ -151,7 +180,10 @@ export async function startDynamoFaultProxy(options: DynamoFaultProxyOptions): P
         if (!res.headersSent) {
           stats.upstreamErrors += 1;
           log.warn(`DynamoDB fault proxy: upstream ${upstream.origin} failed: ${errorMessage(err)}`);
-          sendJson(res, 502, { __type: 'BadGateway', message: `local DynamoDB proxy: upstream failed: ${errorMessage(err)}` });
+          sendJson(res, 502, {
+            __type: 'BadGateway',
+            message: `local DynamoDB proxy: upstream failed: ${errorMessage(err)}`,
+          });
         } else {
           res.destroy();
         }
@@ -175,7 +207,8 @@ export async function startDynamoFaultProxy(options: DynamoFaultProxyOptions): P
     try {
       body = await readBody(req, MAX_REQUEST_BYTES);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) return sendJson(res, 413, { __type: 'RequestEntityTooLarge', message: 'Request is too large' });
+      if (err instanceof BodyTooLargeError)
+        return sendJson(res, 413, { __type: 'RequestEntityTooLarge', message: 'Request is too large' });
       throw err;
     }
     const operation = operationOf(req.headers['x-amz-target']);

@@ -30,14 +30,22 @@ function keySchema(partitionKey: KeyDef, sortKey: KeyDef | undefined): KeySchema
 export function createTableInput(tableName: string, def: TableDef): CreateTableCommandInput {
   // Every key attribute of the table and its indexes, declared once.
   const attributes = new Map<string, KeyDef>();
-  const keyDefs = [def.partitionKey, def.sortKey, ...def.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])];
+  const keyDefs = [
+    def.partitionKey,
+    def.sortKey,
+    ...def.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ];
   for (const key of keyDefs) {
     if (!key) continue;
     const seen = attributes.get(key.name);
-    if (seen && seen.type !== key.type) throw new Error(`table ${tableName}: attribute ${key.name} declared as ${seen.type} and ${key.type}`);
+    if (seen && seen.type !== key.type)
+      throw new Error(`table ${tableName}: attribute ${key.name} declared as ${seen.type} and ${key.type}`);
     attributes.set(key.name, key);
   }
-  const AttributeDefinitions: AttributeDefinition[] = [...attributes.values()].map((k) => ({ AttributeName: k.name, AttributeType: k.type }));
+  const AttributeDefinitions: AttributeDefinition[] = [...attributes.values()].map((k) => ({
+    AttributeName: k.name,
+    AttributeType: k.type,
+  }));
 
   const input: CreateTableCommandInput = {
     TableName: tableName,
@@ -64,7 +72,8 @@ async function ensureTable(client: DynamoDBClient, input: CreateTableCommandInpu
   try {
     await client.send(new CreateTableCommand(input));
   } catch (err) {
-    if (err instanceof ResourceInUseException || (err as { name?: unknown } | null)?.name === 'ResourceInUseException') return;
+    if (err instanceof ResourceInUseException || (err as { name?: unknown } | null)?.name === 'ResourceInUseException')
+      return;
     throw err;
   }
 }

@@ -18,7 +18,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_PUT_EVENTS_ENTRIES, MAX_PUT_EVENTS_ENTRY_BYTES } from '../../lambdas/contract/index.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './defaults.js';
 import { compilePattern } from './event-pattern.js';
-import { BodyTooLargeError, closeServer, createLocalServer, listen, readBody, sendAwsError, sendJson, sleep } from './http.js';
+import {
+  BodyTooLargeError,
+  closeServer,
+  createLocalServer,
+  listen,
+  readBody,
+  sendAwsError,
+  sendJson,
+  sleep,
+} from './http.js';
 import { errorMessage, log as defaultLog, type Log } from './log.js';
 import { KeyedSerialQueue, RingBuffer, settlesWithin } from './queue.js';
 
@@ -73,20 +82,32 @@ const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
  * Entry size as EventBridge computes it: 14 bytes for a Time, plus the UTF-8 bytes of Source,
  * DetailType, Detail and every Resource.
  */
-export function entrySize(entry: { Time?: unknown; Source?: string; DetailType?: string; Detail?: string; Resources?: string[] }): number {
+export function entrySize(entry: {
+  Time?: unknown;
+  Source?: string;
+  DetailType?: string;
+  Detail?: string;
+  Resources?: string[];
+}): number {
   let size = entry.Time !== undefined ? 14 : 0;
-  for (const part of [entry.Source, entry.DetailType, entry.Detail, ...(entry.Resources ?? [])]) if (part !== undefined) size += utf8(part);
+  for (const part of [entry.Source, entry.DetailType, entry.Detail, ...(entry.Resources ?? [])])
+    if (part !== undefined) size += utf8(part);
   return size;
 }
 
 function required(name: string): Validated {
-  return { ok: false, ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${name} is not valid. Reason: ${name} is a required argument.` };
+  return {
+    ok: false,
+    ErrorCode: 'InvalidArgument',
+    ErrorMessage: `Parameter ${name} is not valid. Reason: ${name} is a required argument.`,
+  };
 }
 
 /** Time as the SDK sends it (epoch seconds) or an ISO string. */
 function parseTime(value: unknown): Date | undefined | 'invalid' {
   if (value === undefined || value === null) return undefined;
-  const date = typeof value === 'number' ? new Date(value * 1000) : typeof value === 'string' ? new Date(value) : undefined;
+  const date =
+    typeof value === 'number' ? new Date(value * 1000) : typeof value === 'string' ? new Date(value) : undefined;
   return date && !Number.isNaN(date.getTime()) ? date : 'invalid';
 }
 
@@ -94,17 +115,23 @@ const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.l
 
 /** Validates one PutEvents entry and builds its event. */
 export function validateEntry(raw: unknown): Validated {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, ErrorCode: 'InvalidArgument', ErrorMessage: 'Entry must be an object.' };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { ok: false, ErrorCode: 'InvalidArgument', ErrorMessage: 'Entry must be an object.' };
   const entry = raw as Record<string, unknown>;
   if (!nonEmptyString(entry.Source)) return required('Source');
   if (!nonEmptyString(entry.DetailType)) return required('DetailType');
   if (!nonEmptyString(entry.Detail)) return required('Detail');
   const resources = entry.Resources ?? [];
   if (!Array.isArray(resources) || !resources.every((r): r is string => typeof r === 'string')) {
-    return { ok: false, ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Resources is not valid. Reason: must be a list of strings.' };
+    return {
+      ok: false,
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameter Resources is not valid. Reason: must be a list of strings.',
+    };
   }
   const time = parseTime(entry.Time);
-  if (time === 'invalid') return { ok: false, ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Time is not valid.' };
+  if (time === 'invalid')
+    return { ok: false, ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Time is not valid.' };
 
   let detail: unknown;
   try {
@@ -112,9 +139,16 @@ export function validateEntry(raw: unknown): Validated {
   } catch {
     detail = undefined;
   }
-  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return { ok: false, ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail))
+    return { ok: false, ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
 
-  const size = entrySize({ Time: entry.Time ?? undefined, Source: entry.Source, DetailType: entry.DetailType, Detail: entry.Detail, Resources: resources });
+  const size = entrySize({
+    Time: entry.Time ?? undefined,
+    Source: entry.Source,
+    DetailType: entry.DetailType,
+    Detail: entry.Detail,
+    Resources: resources,
+  });
   if (size > MAX_PUT_EVENTS_ENTRY_BYTES) {
     return {
       ok: false,
@@ -122,7 +156,12 @@ export function validateEntry(raw: unknown): Validated {
       ErrorMessage: `Event too large: the entry is ${size} bytes, the limit is ${MAX_PUT_EVENTS_ENTRY_BYTES} bytes.`,
     };
   }
-  const event = buildEvent({ source: entry.Source, detailType: entry.DetailType, detail: detail as Record<string, unknown>, resources });
+  const event = buildEvent({
+    source: entry.Source,
+    detailType: entry.DetailType,
+    detail: detail as Record<string, unknown>,
+    resources,
+  });
   if (time) event.time = eventTime(time);
   return { ok: true, event };
 }
@@ -214,13 +253,24 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
     const error = errorMessage(lastError);
     history.push({ ...record, attempts: made, error });
     deadLetters.push({ event, error, attempts: made, failedAt: new Date().toISOString() });
-    log.warn(`event ${event.id} (${event['detail-type']}, tenant ${tenantId}) dead-lettered after ${made} attempts: ${error}`);
+    log.warn(
+      `event ${event.id} (${event['detail-type']}, tenant ${tenantId}) dead-lettered after ${made} attempts: ${error}`,
+    );
   }
 
-  function putEvents(body: unknown): { status: 200; response: { FailedEntryCount: number; Entries: EntryResult[] } } | { status: 400; type: string; message: string } {
+  function putEvents(
+    body: unknown,
+  ):
+    | { status: 200; response: { FailedEntryCount: number; Entries: EntryResult[] } }
+    | { status: 400; type: string; message: string } {
     const entries = (body as { Entries?: unknown } | null)?.Entries;
     if (!Array.isArray(entries) || entries.length === 0) {
-      return { status: 400, type: 'ValidationException', message: "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1" };
+      return {
+        status: 400,
+        type: 'ValidationException',
+        message:
+          "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      };
     }
     if (entries.length > MAX_PUT_EVENTS_ENTRIES) {
       return {
@@ -234,16 +284,29 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
       if (!checked.ok) return { ErrorCode: checked.ErrorCode, ErrorMessage: checked.ErrorMessage };
       const { event } = checked;
       if (matches(event)) {
-        if (queue.pending >= maxPending) return { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded: the local delivery queue is full.' };
+        if (queue.pending >= maxPending)
+          return { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded: the local delivery queue is full.' };
         const tenantId = String(event.detail.tenantId);
-        queue.push(tenantId, () => deliver(event, tenantId), (err) => log.error('delivery failed', err));
+        queue.push(
+          tenantId,
+          () => deliver(event, tenantId),
+          (err) => log.error('delivery failed', err),
+        );
       }
       return { EventId: event.id };
     });
-    return { status: 200, response: { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results } };
+    return {
+      status: 200,
+      response: { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results },
+    };
   }
 
-  async function onControl(req: IncomingMessage, res: ServerResponse, path: string, params: URLSearchParams): Promise<void> {
+  async function onControl(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    params: URLSearchParams,
+  ): Promise<void> {
     req.resume();
     if (path === '/_local/dlq' && req.method === 'GET') return sendJson(res, 200, deadLetters.list());
     if (path === '/_local/invocations' && req.method === 'GET') return sendJson(res, 200, history.list());
@@ -272,18 +335,30 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
     const target = req.headers['x-amz-target'];
     if (target !== PUT_EVENTS_TARGET) {
       req.resume();
-      return sendAwsError(res, 400, 'UnknownOperationException', `Operation ${String(target)} is not supported by the local EventBridge`);
+      return sendAwsError(
+        res,
+        400,
+        'UnknownOperationException',
+        `Operation ${String(target)} is not supported by the local EventBridge`,
+      );
     }
     let body: unknown;
     try {
       body = JSON.parse((await readBody(req, MAX_REQUEST_BYTES)).toString('utf8'));
     } catch (err) {
-      if (err instanceof BodyTooLargeError) return sendAwsError(res, 413, 'RequestEntityTooLargeException', 'Request is too large');
+      if (err instanceof BodyTooLargeError)
+        return sendAwsError(res, 413, 'RequestEntityTooLargeException', 'Request is too large');
       return sendAwsError(res, 400, 'SerializationException', 'Request body is not valid JSON');
     }
     const answer = putEvents(body);
     const headers = { ...JSON_11, 'x-amzn-RequestId': randomUUID() };
-    if (answer.status === 400) return sendJson(res, 400, { __type: answer.type, message: answer.message }, { ...headers, 'x-amzn-ErrorType': answer.type });
+    if (answer.status === 400)
+      return sendJson(
+        res,
+        400,
+        { __type: answer.type, message: answer.message },
+        { ...headers, 'x-amzn-ErrorType': answer.type },
+      );
     return sendJson(res, 200, answer.response, headers);
   }
 

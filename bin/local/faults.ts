@@ -43,7 +43,14 @@ function emptyDynamoFaultPlan(): DynamoFaultPlan {
 }
 
 export function emptyFaultPlan(): FaultPlan {
-  return { goneIds: new Set(), errorIds: new Set(), throttleNext: 0, errorNext: 0, latencyMs: new Map(), dynamodb: emptyDynamoFaultPlan() };
+  return {
+    goneIds: new Set(),
+    errorIds: new Set(),
+    throttleNext: 0,
+    errorNext: 0,
+    latencyMs: new Map(),
+    dynamodb: emptyDynamoFaultPlan(),
+  };
 }
 
 /** DynamoDB API operations (`X-Amz-Target: DynamoDB_20120810.<name>`), to catch typos in plans. */
@@ -191,20 +198,34 @@ export interface InjectedError {
 export type ManagementOperation = 'post' | 'get' | 'delete';
 
 /** The fault for one management call; consumes the throttle/error counters on posts. */
-export function nextFault(plan: FaultPlan, operation: ManagementOperation, connectionId: string): { delayMs: number; error?: InjectedError } {
+export function nextFault(
+  plan: FaultPlan,
+  operation: ManagementOperation,
+  connectionId: string,
+): { delayMs: number; error?: InjectedError } {
   const delayMs = plan.latencyMs.get(connectionId) ?? 0;
-  if (plan.goneIds.has(connectionId)) return { delayMs, error: { status: 410, type: 'GoneException', message: 'Connection is gone (injected fault)' } };
+  if (plan.goneIds.has(connectionId))
+    return { delayMs, error: { status: 410, type: 'GoneException', message: 'Connection is gone (injected fault)' } };
   if (plan.errorIds.has(connectionId)) {
-    return { delayMs, error: { status: 500, type: 'InternalServerErrorException', message: 'Internal server error (injected fault)' } };
+    return {
+      delayMs,
+      error: { status: 500, type: 'InternalServerErrorException', message: 'Internal server error (injected fault)' },
+    };
   }
   if (operation !== 'post') return { delayMs };
   if (plan.throttleNext > 0) {
     plan.throttleNext -= 1;
-    return { delayMs, error: { status: 429, type: 'LimitExceededException', message: 'Rate exceeded (injected fault)' } };
+    return {
+      delayMs,
+      error: { status: 429, type: 'LimitExceededException', message: 'Rate exceeded (injected fault)' },
+    };
   }
   if (plan.errorNext > 0) {
     plan.errorNext -= 1;
-    return { delayMs, error: { status: 500, type: 'InternalServerErrorException', message: 'Internal server error (injected fault)' } };
+    return {
+      delayMs,
+      error: { status: 500, type: 'InternalServerErrorException', message: 'Internal server error (injected fault)' },
+    };
   }
   return { delayMs };
 }
@@ -236,7 +257,11 @@ export function dynamoFaultNeedsTables(plan: FaultPlan): boolean {
  * The fault for one DynamoDB request (`operation` from `X-Amz-Target`, the table names it
  * touches); consumes `failNext` when it answers with an error.
  */
-export function nextDynamoFault(plan: FaultPlan, operation: string | undefined, tables: readonly string[]): InjectedError | undefined {
+export function nextDynamoFault(
+  plan: FaultPlan,
+  operation: string | undefined,
+  tables: readonly string[],
+): InjectedError | undefined {
   const d = plan.dynamodb;
   if (!d.unavailable && d.failNext <= 0) return undefined;
   if (!dynamoRequestMatches(d, operation, tables)) return undefined;

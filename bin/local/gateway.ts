@@ -17,7 +17,13 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { IDLE_TIMEOUT_SECONDS, MAX_CONNECTION_SECONDS, MAX_MESSAGE_BYTES, Route, type RouteKey } from '../../lambdas/contract/index.js';
+import {
+  IDLE_TIMEOUT_SECONDS,
+  MAX_CONNECTION_SECONDS,
+  MAX_MESSAGE_BYTES,
+  Route,
+  type RouteKey,
+} from '../../lambdas/contract/index.js';
 import {
   apiGatewayId,
   connectEvent,
@@ -28,8 +34,25 @@ import {
   type ConnectionInfo,
   type WebSocketProxyEvent,
 } from './apigw-events.js';
-import { clearFaultPlan, FaultPlanJsonSchema, faultPlanToJson, nextFault, setFaultPlan, type FaultPlan, type ManagementOperation } from './faults.js';
-import { BodyTooLargeError, closeServer, createLocalServer, listen, readBody, sendAwsError, sendJson, sleep } from './http.js';
+import {
+  clearFaultPlan,
+  FaultPlanJsonSchema,
+  faultPlanToJson,
+  nextFault,
+  setFaultPlan,
+  type FaultPlan,
+  type ManagementOperation,
+} from './faults.js';
+import {
+  BodyTooLargeError,
+  closeServer,
+  createLocalServer,
+  listen,
+  readBody,
+  sendAwsError,
+  sendJson,
+  sleep,
+} from './http.js';
 import { invokeLambda, LambdaTimeoutError, type LambdaHandler } from './lambda.js';
 import { errorMessage, log as defaultLog, type Log } from './log.js';
 import { KeyedSerialQueue, settlesWithin } from './queue.js';
@@ -289,7 +312,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
     const body = isBinary ? data.toString('base64') : data.toString('utf8');
-    lanes.push(connectionId, () => dispatchMessage(conn, body, isBinary), (err) => log.error(`message on ${connectionId} failed`, err));
+    lanes.push(
+      connectionId,
+      () => dispatchMessage(conn, body, isBinary),
+      (err) => log.error(`message on ${connectionId} failed`, err),
+    );
   }
 
   async function dispatchMessage(conn: Connection, body: string, isBinary: boolean): Promise<void> {
@@ -394,7 +421,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       try {
         payload = await readBody(req, MAX_MESSAGE_BYTES);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) return sendAwsError(res, 413, 'PayloadTooLargeException', 'Request Entity Too Large');
+        if (err instanceof BodyTooLargeError)
+          return sendAwsError(res, 413, 'PayloadTooLargeException', 'Request Entity Too Large');
         throw err;
       }
     } else {
@@ -407,7 +435,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!conn || conn.ws.readyState !== WebSocket.OPEN) return sendAwsError(res, 410, 'GoneException', 'Gone');
     switch (operation) {
       case 'post':
-        if (!(await sendFrame(conn, payload ?? Buffer.alloc(0)))) return sendAwsError(res, 410, 'GoneException', 'Gone');
+        if (!(await sendFrame(conn, payload ?? Buffer.alloc(0))))
+          return sendAwsError(res, 410, 'GoneException', 'Gone');
         res.writeHead(200, { 'Content-Length': 0 }).end();
         return;
       case 'get':
@@ -430,7 +459,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       clearFaultPlan(plan);
       return sendJson(res, 200, faultPlanToJson(plan));
     }
-    if (req.method !== 'POST') return sendAwsError(res, 405, 'MethodNotAllowedException', `${req.method} is not supported`);
+    if (req.method !== 'POST')
+      return sendAwsError(res, 405, 'MethodNotAllowedException', `${req.method} is not supported`);
     let json: unknown;
     try {
       json = JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8'));
@@ -470,7 +500,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     url: `ws://${options.host}:${port}`,
     managementUrl: `http://${options.host}:${port}`,
-    connectionIds: () => [...connections.values()].filter((c) => c.ws.readyState === WebSocket.OPEN).map((c) => c.info.connectionId),
+    connectionIds: () =>
+      [...connections.values()].filter((c) => c.ws.readyState === WebSocket.OPEN).map((c) => c.info.connectionId),
     idle: () => lanes.idle(),
     close: async () => {
       closing = true;

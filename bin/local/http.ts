@@ -12,7 +12,12 @@ export class ListenError extends Error {
     readonly code: string | undefined,
     options?: { cause?: unknown },
   ) {
-    const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'is not allowed' : `failed (${code ?? 'unknown error'})`;
+    const why =
+      code === 'EADDRINUSE'
+        ? 'is already in use'
+        : code === 'EACCES'
+          ? 'is not allowed'
+          : `failed (${code ?? 'unknown error'})`;
     super(`${what}: port ${port} on ${host} ${why}`, options);
   }
 }
@@ -56,12 +61,19 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) tooLarge = true;
       else chunks.push(chunk);
     });
-    req.on('end', () => (tooLarge ? reject(new BodyTooLargeError(`body over ${limit} bytes`)) : resolve(Buffer.concat(chunks))));
+    req.on('end', () =>
+      tooLarge ? reject(new BodyTooLargeError(`body over ${limit} bytes`)) : resolve(Buffer.concat(chunks)),
+    );
     req.on('error', reject);
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json',
@@ -110,7 +122,10 @@ export function tuneServer(server: Server): Server {
 }
 
 /** An HTTP server whose handler failures are logged and answered 500, never thrown. */
-export function createLocalServer(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, onError: (err: unknown) => void): Server {
+export function createLocalServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  onError: (err: unknown) => void,
+): Server {
   return tuneServer(createServer(guard(handle, onError)));
 }
 

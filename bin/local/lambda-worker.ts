@@ -24,7 +24,9 @@ export interface SerializedError {
 }
 
 export function serializeError(err: unknown): SerializedError {
-  return err instanceof Error ? { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) } : { name: 'Error', message: String(err) };
+  return err instanceof Error
+    ? { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) }
+    : { name: 'Error', message: String(err) };
 }
 
 if (parentPort) {
@@ -39,7 +41,8 @@ if (parentPort) {
         .then(() => handler(request.event, createLambdaContext(functionName, request.timeoutMs)))
         .then(
           (result) => port.postMessage({ id: request.id, ok: true, result } satisfies WorkerReply),
-          (err: unknown) => port.postMessage({ id: request.id, ok: false, error: serializeError(err) } satisfies WorkerReply),
+          (err: unknown) =>
+            port.postMessage({ id: request.id, ok: false, error: serializeError(err) } satisfies WorkerReply),
         );
     });
     port.postMessage({ ready: true } satisfies WorkerReply);

@@ -36,14 +36,25 @@ export function createLambdaContext(functionName: string, timeoutMs: number): Co
 }
 
 /** Invokes `handler` with a fresh context; rejects with `LambdaTimeoutError` after `timeoutMs`. */
-export async function invokeLambda<E, R>(handler: LambdaHandler<E, R>, event: E, functionName: string, timeoutMs: number): Promise<R> {
+export async function invokeLambda<E, R>(
+  handler: LambdaHandler<E, R>,
+  event: E,
+  functionName: string,
+  timeoutMs: number,
+): Promise<R> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LambdaTimeoutError(`${functionName} timed out after ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new LambdaTimeoutError(`${functionName} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   try {
     // `Promise.resolve().then` turns a synchronous throw into a rejection too.
-    return await Promise.race([Promise.resolve().then(() => handler(event, createLambdaContext(functionName, timeoutMs))), timeout]);
+    return await Promise.race([
+      Promise.resolve().then(() => handler(event, createLambdaContext(functionName, timeoutMs))),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -22,7 +22,16 @@ import {
   type EnvName,
   type HandlerName,
 } from '../../lambdas/contract/index.js';
-import { DEFAULT_EVENTS_PORT, DEFAULT_HOST, DEFAULT_SWEEP_INTERVAL_SECONDS, DEFAULT_WS_PORT, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from './defaults.js';
+import {
+  DEFAULT_EVENTS_PORT,
+  DEFAULT_HOST,
+  DEFAULT_SWEEP_INTERVAL_SECONDS,
+  DEFAULT_WS_PORT,
+  LOCAL_ACCOUNT,
+  LOCAL_CREDENTIALS,
+  LOCAL_DEV_JWT_SECRET,
+  LOCAL_REGION,
+} from './defaults.js';
 import { silenceSdkNodeVersionWarning } from './cli.js';
 import { startDynamo, type LocalDynamo } from './dynamo.js';
 import { startDynamoFaultProxy, type DynamoFaultProxy } from './dynamo-faults.js';
@@ -92,7 +101,13 @@ const BACKGROUND_TIMEOUT_MS = 60_000;
 
 const HANDLERS_DIR = new URL('../../lambdas/handlers/', import.meta.url);
 
-function numberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, check: (n: number) => boolean, rule: string): number {
+function numberFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  check: (n: number) => boolean,
+  rule: string,
+): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -110,14 +125,34 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Loc
     wsPort: numberFromEnv(env, 'WS_PORT', DEFAULT_WS_PORT, isPort, 'a port number (0 = any free port)'),
     eventsPort: numberFromEnv(env, 'EVENTS_PORT', DEFAULT_EVENTS_PORT, isPort, 'a port number (0 = any free port)'),
     stage: env.STAGE?.trim() || DEFAULT_STAGE,
-    idleTimeoutSeconds: numberFromEnv(env, 'IDLE_TIMEOUT_SECONDS', IDLE_TIMEOUT_SECONDS, isPositive, 'a positive number of seconds'),
-    maxConnectionSeconds: numberFromEnv(env, 'MAX_CONNECTION_SECONDS', MAX_CONNECTION_SECONDS, isPositive, 'a positive number of seconds'),
-    sweepIntervalSeconds: numberFromEnv(env, 'SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, (n) => n >= 0, 'a number of seconds (0 disables)'),
+    idleTimeoutSeconds: numberFromEnv(
+      env,
+      'IDLE_TIMEOUT_SECONDS',
+      IDLE_TIMEOUT_SECONDS,
+      isPositive,
+      'a positive number of seconds',
+    ),
+    maxConnectionSeconds: numberFromEnv(
+      env,
+      'MAX_CONNECTION_SECONDS',
+      MAX_CONNECTION_SECONDS,
+      isPositive,
+      'a positive number of seconds',
+    ),
+    sweepIntervalSeconds: numberFromEnv(
+      env,
+      'SWEEP_INTERVAL_SECONDS',
+      DEFAULT_SWEEP_INTERVAL_SECONDS,
+      (n) => n >= 0,
+      'a number of seconds (0 disables)',
+    ),
     faults: env.LOCAL_FAULTS === '1' || env.LOCAL_FAULTS === 'true',
     deliveryAttempts: 3,
     deliveryBaseDelayMs: 100,
     handlerEnv: {},
-    handlersDir: env.LOCAL_HANDLERS_DIR?.trim() ? pathToFileURL(`${resolve(env.LOCAL_HANDLERS_DIR.trim())}/`) : HANDLERS_DIR,
+    handlersDir: env.LOCAL_HANDLERS_DIR?.trim()
+      ? pathToFileURL(`${resolve(env.LOCAL_HANDLERS_DIR.trim())}/`)
+      : HANDLERS_DIR,
     log: defaultLog,
   };
   const dynamodbEndpoint = env[Env.dynamodbEndpoint]?.trim();
@@ -135,7 +170,12 @@ function setDefault(name: string, value: string): void {
  * (JWT_ISSUER, JWT_AUDIENCE, TENANT_CLAIM, AUTH_TIMEOUT_SECONDS, ALLOWED_ORIGINS,
  * EVENT_RETENTION_HOURS, FANOUT_CONCURRENCY, FANOUT_MAX_RPS) passes through from the shell.
  */
-function configureHandlerEnv(options: LocalRuntimeOptions, dynamo: LocalDynamo, dynamodbEndpoint: string, managementUrl: string): void {
+function configureHandlerEnv(
+  options: LocalRuntimeOptions,
+  dynamo: LocalDynamo,
+  dynamodbEndpoint: string,
+  managementUrl: string,
+): void {
   for (const [name, value] of Object.entries(options.handlerEnv)) if (value !== undefined) process.env[name] = value;
   process.env[Env.connectionsTable] = dynamo.tables.connections;
   process.env[Env.eventLogTable] = dynamo.tables.events;
@@ -143,7 +183,8 @@ function configureHandlerEnv(options: LocalRuntimeOptions, dynamo: LocalDynamo, 
   process.env[Env.dynamodbEndpoint] = dynamodbEndpoint;
   const keySources = [Env.jwtSecret, Env.jwtSecretArn, Env.jwksUrl].filter((name) => process.env[name]);
   if (keySources.length === 0) process.env[Env.jwtSecret] = LOCAL_DEV_JWT_SECRET;
-  if (process.env[Env.jwtSecretArn]) options.log.warn(`${Env.jwtSecretArn} is set: the auth handler will call AWS Secrets Manager`);
+  if (process.env[Env.jwtSecretArn])
+    options.log.warn(`${Env.jwtSecretArn} is set: the auth handler will call AWS Secrets Manager`);
   setDefault('AWS_REGION', LOCAL_REGION);
   setDefault('AWS_ACCESS_KEY_ID', LOCAL_CREDENTIALS.accessKeyId);
   setDefault('AWS_SECRET_ACCESS_KEY', LOCAL_CREDENTIALS.secretAccessKey);
@@ -185,7 +226,11 @@ function routeTable(handlers: Handlers, stage: string): RouteTable {
   const table: RouteTable = {};
   for (const key of ROUTE_KEYS) {
     const spec = ROUTES[key];
-    table[key] = { handler: handlers[spec.handler], returnResponse: spec.returnResponse, functionName: functionName(stage, spec.handler) };
+    table[key] = {
+      handler: handlers[spec.handler],
+      returnResponse: spec.returnResponse,
+      functionName: functionName(stage, spec.handler),
+    };
   }
   return table;
 }
@@ -203,7 +248,10 @@ function scheduledEvent(stage: string): LocalEventBridgeEvent {
 let started = false;
 
 export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> = {}): Promise<LocalRuntime> {
-  if (started) throw new Error('a local runtime was already started in this process; handler modules cache their configuration, so start one per process');
+  if (started)
+    throw new Error(
+      'a local runtime was already started in this process; handler modules cache their configuration, so start one per process',
+    );
   started = true;
   const options: LocalRuntimeOptions = { ...runtimeOptionsFromEnv(), ...overrides };
   const { log, stage } = options;
@@ -221,7 +269,11 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
   };
 
   try {
-    const dynamo = await startDynamo({ stage, host: options.host, ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}) });
+    const dynamo = await startDynamo({
+      stage,
+      host: options.host,
+      ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}),
+    });
     closers.push(() => dynamo.close());
 
     // Test-only: the handlers reach DynamoDB through a proxy that can fail their requests.
@@ -272,21 +324,31 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
     resolveRoutes(routeTable(handlers, stage));
 
     // The broadcaster runs in its own worker thread, as in its own Lambda environment.
-    const broadcaster = await startWorkerFunction(new URL(`${Handler.broadcaster}.js`, options.handlersDir), functionName(stage, Handler.broadcaster));
+    const broadcaster = await startWorkerFunction(
+      new URL(`${Handler.broadcaster}.js`, options.handlersDir),
+      functionName(stage, Handler.broadcaster),
+    );
     closers.push(() => broadcaster.close());
 
     const eventBridge = await startEventBridge({
       host: options.host,
       port: options.eventsPort,
       pattern: broadcastEventPattern(),
-      target: (event) => invokeLambda(broadcaster.handler, event, functionName(stage, Handler.broadcaster), BACKGROUND_TIMEOUT_MS),
+      target: (event) =>
+        invokeLambda(broadcaster.handler, event, functionName(stage, Handler.broadcaster), BACKGROUND_TIMEOUT_MS),
       attempts: options.deliveryAttempts,
       baseDelayMs: options.deliveryBaseDelayMs,
       log,
     });
     closers.push(() => eventBridge.close());
 
-    const sweep = () => invokeLambda(handlers[Handler.sweeper], scheduledEvent(stage), functionName(stage, Handler.sweeper), BACKGROUND_TIMEOUT_MS);
+    const sweep = () =>
+      invokeLambda(
+        handlers[Handler.sweeper],
+        scheduledEvent(stage),
+        functionName(stage, Handler.sweeper),
+        BACKGROUND_TIMEOUT_MS,
+      );
     if (options.sweepIntervalSeconds > 0) {
       let running: Promise<void> | undefined;
       const timer = setInterval(() => {

@@ -42,7 +42,12 @@ export async function startWorkerFunction(moduleUrl: URL, functionName: string):
       // tsx first; the TypeScript entry and the handler modules then load as in the main thread.
       const worker = new Worker(BOOTSTRAP, {
         eval: true,
-        workerData: { moduleUrl: moduleUrl.href, functionName, entryUrl: WORKER_URL.href, tsxApiUrl: TSX_API_URL } satisfies WorkerInit & { entryUrl: string; tsxApiUrl: string },
+        workerData: {
+          moduleUrl: moduleUrl.href,
+          functionName,
+          entryUrl: WORKER_URL.href,
+          tsxApiUrl: TSX_API_URL,
+        } satisfies WorkerInit & { entryUrl: string; tsxApiUrl: string },
       });
       const fail = (err: Error) => {
         for (const { reject: rejectPending } of pending.values()) rejectPending(err);

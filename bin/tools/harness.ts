@@ -29,12 +29,19 @@ export interface Runtime {
 }
 
 /** Starts `bin/local.ts` with WS_PORT=0 / EVENTS_PORT=0 and waits for its READY line. */
-export async function startRuntime(env: Record<string, string> = {}, options: { quiet?: boolean; exposeGc?: boolean } = {}): Promise<Runtime> {
-  const child: ChildProcess = spawn(process.execPath, [...(options.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', 'bin/local.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, WS_PORT: '0', EVENTS_PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startRuntime(
+  env: Record<string, string> = {},
+  options: { quiet?: boolean; exposeGc?: boolean } = {},
+): Promise<Runtime> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', 'bin/local.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, WS_PORT: '0', EVENTS_PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const ready = new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runtime not ready after 20 s:\n${output}`)), 20_000);
@@ -56,7 +63,11 @@ export async function startRuntime(env: Record<string, string> = {}, options: { 
     });
   });
   const urls = await ready;
-  const events = new EventBridgeClient({ endpoint: urls.eventsUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const events = new EventBridgeClient({
+    endpoint: urls.eventsUrl,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
   return {
     wsUrl: urls.wsUrl!,
     eventsUrl: urls.eventsUrl!,
@@ -79,7 +90,9 @@ export async function startRuntime(env: Record<string, string> = {}, options: { 
 
 /** A DocumentClient on the runtime's own DynamoDB, to look at the tables as a test would. */
 export function tableClient(rt: Runtime): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: rt.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: rt.dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+  );
 }
 
 export interface DynamoProcess {
@@ -90,7 +103,10 @@ export interface DynamoProcess {
 
 /** Starts dynalite in its own process on a free loopback port (see dynalite-process.ts). */
 export async function startDynamoProcess(): Promise<DynamoProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/tools/dynalite-process.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/tools/dynalite-process.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const endpoint = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`dynalite not ready after 20 s: ${out}`)), 20_000);
@@ -129,13 +145,27 @@ export interface TokenOptions {
 /** A dev HS256 token like `npm run token` makes. */
 export async function token(opts: TokenOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const claims: Record<string, unknown> = { tenantId: opts.tenant ?? 't1', ...(opts.roles !== undefined ? { roles: opts.roles } : {}), ...opts.claims };
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + (opts.ttl ?? 3600));
+  const claims: Record<string, unknown> = {
+    tenantId: opts.tenant ?? 't1',
+    ...(opts.roles !== undefined ? { roles: opts.roles } : {}),
+    ...opts.claims,
+  };
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt(now)
+    .setExpirationTime(now + (opts.ttl ?? 3600));
   if (opts.user !== null) jwt.setSubject(String(opts.user ?? 'u1'));
   return jwt.sign(new TextEncoder().encode(opts.secret ?? LOCAL_DEV_JWT_SECRET));
 }
 
-export type Frame = { type: string; data: Record<string, unknown>; timestamp?: string; eventId?: string; tenantId?: string; [k: string]: unknown };
+export type Frame = {
+  type: string;
+  data: Record<string, unknown>;
+  timestamp?: string;
+  eventId?: string;
+  tenantId?: string;
+  [k: string]: unknown;
+};
 
 /** A `ws` client that records every frame and lets tests wait for one. */
 export class Client {
@@ -186,7 +216,8 @@ export class Client {
     for (;;) {
       const found = this.frames.find(pred);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${label}; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
         this.waiters.push(() => {
@@ -230,9 +261,16 @@ export class Client {
 }
 
 /** Connects and authenticates; fails the test if auth does not succeed. */
-export async function authedClient(rt: Runtime, opts: TokenOptions = {}, wsOptions: WebSocket.ClientOptions = {}): Promise<Client> {
+export async function authedClient(
+  rt: Runtime,
+  opts: TokenOptions = {},
+  wsOptions: WebSocket.ClientOptions = {},
+): Promise<Client> {
   const client = await Client.connect(rt.wsUrl, wsOptions);
-  const reply = await client.request({ action: Route.auth, token: await token(opts) }, [ServerMessageType.authSuccess, ServerMessageType.authError]);
+  const reply = await client.request({ action: Route.auth, token: await token(opts) }, [
+    ServerMessageType.authSuccess,
+    ServerMessageType.authError,
+  ]);
   if (reply.type !== ServerMessageType.authSuccess) throw new Error(`auth failed: ${JSON.stringify(reply)}`);
   return client;
 }
@@ -243,7 +281,12 @@ export async function putEvents(rt: Runtime, entries: PutEventsRequestEntry[]) {
 }
 
 export function entry(type: string, detail: unknown, source = 'test.e2e'): PutEventsRequestEntry {
-  return { Source: source, DetailType: type, Detail: typeof detail === 'string' ? detail : JSON.stringify(detail), EventBusName: 'default' };
+  return {
+    Source: source,
+    DetailType: type,
+    Detail: typeof detail === 'string' ? detail : JSON.stringify(detail),
+    EventBusName: 'default',
+  };
 }
 
 /** Waits until the local EventBridge endpoint has delivered everything it accepted. */

@@ -12,7 +12,9 @@ export function keySourceFromEnv(): KeySource {
   const secret = optionalEnv(Env.jwtSecret);
   const given = [jwksUrl, secretArn, secret].filter((v) => v !== undefined).length;
   if (given !== 1) {
-    throw new ConfigError(`set exactly one of ${Env.jwksUrl}, ${Env.jwtSecretArn} or ${Env.jwtSecret} (found ${given})`);
+    throw new ConfigError(
+      `set exactly one of ${Env.jwksUrl}, ${Env.jwtSecretArn} or ${Env.jwtSecret} (found ${given})`,
+    );
   }
   if (jwksUrl) {
     let url: URL;
@@ -24,7 +26,8 @@ export function keySourceFromEnv(): KeySource {
     return { kind: 'jwks', url };
   }
   if (secretArn) return { kind: 'secret', secret: secretFromSecretsManager(secretArn) };
-  if (secret!.length < 32) throw new ConfigError(`environment variable ${Env.jwtSecret} must be at least 32 characters for HS256`);
+  if (secret!.length < 32)
+    throw new ConfigError(`environment variable ${Env.jwtSecret} must be at least 32 characters for HS256`);
   return { kind: 'secret', secret: secretFromValue(secret!) };
 }
 

@@ -21,7 +21,9 @@ export function intEnv(name: EnvName, fallback: number, range: { min: number; ma
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new ConfigError(`environment variable ${name} must be an integer from ${range.min} to ${range.max}, got "${raw}"`);
+    throw new ConfigError(
+      `environment variable ${name} must be an integer from ${range.min} to ${range.max}, got "${raw}"`,
+    );
   }
   return value;
 }

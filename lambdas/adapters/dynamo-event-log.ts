@@ -6,7 +6,13 @@
  * Both carry a TTL (the retention). No transactions, so it runs on dynalite too: the marker is
  * written first and the event put is idempotent, so a crash between the two heals on retry.
  */
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import {
   EVENT_LOG_END,
   EVENT_LOG_PREFIX,
@@ -27,20 +33,34 @@ export class DynamoEventLog implements EventLog {
 
   private async marker(tenantId: string, eventId: string): Promise<{ seq: string; ttl: number } | undefined> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { [A.tenantId]: tenantId, [A.sk]: eventIdMarkerKey(eventId) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [A.tenantId]: tenantId, [A.sk]: eventIdMarkerKey(eventId) },
+        ConsistentRead: true,
+      }),
     );
     const item = out.Item;
     return item ? { seq: String(item[A.seq]), ttl: Number(item[A.ttl]) } : undefined;
   }
 
-  async append({ envelope, audience }: LoggedEvent, receivedAtMs: number, ttl: number): Promise<{ duplicate: boolean }> {
+  async append(
+    { envelope, audience }: LoggedEvent,
+    receivedAtMs: number,
+    ttl: number,
+  ): Promise<{ duplicate: boolean }> {
     const { tenantId, eventId } = envelope;
     let seq = eventLogSortKey(receivedAtMs, eventId);
     const fresh = await conditional(
       this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { [A.tenantId]: tenantId, [A.sk]: eventIdMarkerKey(eventId), [A.eventId]: eventId, [A.seq]: seq, [A.ttl]: ttl },
+          Item: {
+            [A.tenantId]: tenantId,
+            [A.sk]: eventIdMarkerKey(eventId),
+            [A.eventId]: eventId,
+            [A.seq]: seq,
+            [A.ttl]: ttl,
+          },
           ConditionExpression: 'attribute_not_exists(#sk)',
           ExpressionAttributeNames: { '#sk': A.sk },
         }),
@@ -71,7 +91,11 @@ export class DynamoEventLog implements EventLog {
   }
 
   /** A consistent query over the tenant's logged events from sort key `from` (inclusive) on. */
-  private eventsFrom(tenantId: string, from: string, options: Pick<QueryCommandInput, 'ScanIndexForward' | 'Limit' | 'ExclusiveStartKey'>): QueryCommand {
+  private eventsFrom(
+    tenantId: string,
+    from: string,
+    options: Pick<QueryCommandInput, 'ScanIndexForward' | 'Limit' | 'ExclusiveStartKey'>,
+  ): QueryCommand {
     return new QueryCommand({
       TableName: this.tableName,
       KeyConditionExpression: '#tenant = :tenant AND #sk BETWEEN :from AND :to',
@@ -83,23 +107,33 @@ export class DynamoEventLog implements EventLog {
   }
 
   async latest(tenantId: string, nowSeconds: number): Promise<string | undefined> {
-    const out = await this.db.send(this.eventsFrom(tenantId, EVENT_LOG_PREFIX.event, { ScanIndexForward: false, Limit: 1 }));
+    const out = await this.db.send(
+      this.eventsFrom(tenantId, EVENT_LOG_PREFIX.event, { ScanIndexForward: false, Limit: 1 }),
+    );
     const newest = out.Items?.[0];
     // Newer events expire later, so an expired newest event means none is left.
     return newest && Number(newest[A.ttl]) > nowSeconds ? String(newest[A.eventId]) : undefined;
   }
 
-  async after(tenantId: string, lastEventId: string, limit: number, nowSeconds: number): Promise<LoggedEvent[] | undefined> {
+  async after(
+    tenantId: string,
+    lastEventId: string,
+    limit: number,
+    nowSeconds: number,
+  ): Promise<LoggedEvent[] | undefined> {
     const marker = await this.marker(tenantId, lastEventId);
     // DynamoDB deletes expired items lazily (and dynalite never): treat them as gone.
     if (!marker || marker.ttl <= nowSeconds) return undefined;
     const events: LoggedEvent[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const out = await this.db.send(this.eventsFrom(tenantId, marker.seq, { ExclusiveStartKey: startKey, Limit: limit + 1 }));
+      const out = await this.db.send(
+        this.eventsFrom(tenantId, marker.seq, { ExclusiveStartKey: startKey, Limit: limit + 1 }),
+      );
       for (const item of out.Items ?? []) {
         if (item[A.sk] === marker.seq || Number(item[A.ttl]) <= nowSeconds) continue;
-        const audience = item[A.audience] === undefined ? undefined : (JSON.parse(String(item[A.audience])) as Audience);
+        const audience =
+          item[A.audience] === undefined ? undefined : (JSON.parse(String(item[A.audience])) as Audience);
         events.push({ envelope: JSON.parse(String(item[A.envelope])) as Envelope, ...(audience ? { audience } : {}) });
       }
       startKey = out.LastEvaluatedKey;

@@ -25,7 +25,10 @@ import type { ConnectionStore, Identity } from '../core/ports.js';
 import { sweepShardFor } from '../core/sweep.js';
 
 export function isConditionFailure(err: unknown): boolean {
-  return err instanceof ConditionalCheckFailedException || (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException'
+  );
 }
 
 /** Runs a conditional write; resolves false when its condition failed. */
@@ -63,7 +66,9 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async get(connectionId: string): Promise<ConnectionRecord | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { [A.connectionId]: connectionId }, ConsistentRead: true }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { [A.connectionId]: connectionId }, ConsistentRead: true }),
+    );
     return out.Item as ConnectionRecord | undefined;
   }
 
@@ -149,7 +154,8 @@ export class DynamoConnectionStore implements ConnectionStore {
     const pages = await Promise.all(
       [...new Set(userIds)].map(async (userId) => {
         const found: Recipient[] = [];
-        for await (const page of this.queryIndex(USER_INDEX, A.tenantUser, tenantUserKey(tenantId, userId))) found.push(...page);
+        for await (const page of this.queryIndex(USER_INDEX, A.tenantUser, tenantUserKey(tenantId, userId)))
+          found.push(...page);
         return found;
       }),
     );
@@ -180,7 +186,9 @@ export class DynamoConnectionStore implements ConnectionStore {
   private async *pages<T>(query: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): AsyncIterable<T[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
-      const out = await this.db.send(new QueryCommand({ TableName: this.tableName, ...query, ExclusiveStartKey: startKey }));
+      const out = await this.db.send(
+        new QueryCommand({ TableName: this.tableName, ...query, ExclusiveStartKey: startKey }),
+      );
       if (out.Items && out.Items.length > 0) yield out.Items as T[];
       startKey = out.LastEvaluatedKey;
     } while (startKey);

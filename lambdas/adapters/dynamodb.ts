@@ -22,10 +22,15 @@ const requestHandler = () =>
 
 export const documentClient = once(() => {
   const endpoint = optionalEnv(Env.dynamodbEndpoint);
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: requestHandler(), ...(endpoint ? { endpoint } : {}) }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ requestHandler: requestHandler(), ...(endpoint ? { endpoint } : {}) }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
 });
 
-export const connectionStore = once(() => new DynamoConnectionStore(documentClient(), requiredEnv(Env.connectionsTable)));
+export const connectionStore = once(
+  () => new DynamoConnectionStore(documentClient(), requiredEnv(Env.connectionsTable)),
+);
 export const eventLog = once(() => new DynamoEventLog(documentClient(), requiredEnv(Env.eventLogTable)));

@@ -39,18 +39,27 @@ export function jwksFor(url: URL, issuer: string | undefined): JWTVerifyGetKey {
 
 /** Maps jose's errors to an auth.error code and a message that helps without leaking. */
 export function toAuthError(err: unknown): AuthError | undefined {
-  if (err instanceof errors.JWTExpired) return new AuthError(AuthErrorCode.tokenExpired, 'token has expired (exp)', { cause: err });
+  if (err instanceof errors.JWTExpired)
+    return new AuthError(AuthErrorCode.tokenExpired, 'token has expired (exp)', { cause: err });
   if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === 'exp') return new AuthError(AuthErrorCode.invalidClaims, 'claim "exp" is required', { cause: err });
-    if (err.claim === 'nbf') return new AuthError(AuthErrorCode.invalidToken, 'token is not valid yet (nbf)', { cause: err });
-    if (err.claim === 'iss') return new AuthError(AuthErrorCode.invalidToken, 'unexpected issuer (iss)', { cause: err });
-    if (err.claim === 'aud') return new AuthError(AuthErrorCode.invalidToken, 'unexpected audience (aud)', { cause: err });
+    if (err.claim === 'exp')
+      return new AuthError(AuthErrorCode.invalidClaims, 'claim "exp" is required', { cause: err });
+    if (err.claim === 'nbf')
+      return new AuthError(AuthErrorCode.invalidToken, 'token is not valid yet (nbf)', { cause: err });
+    if (err.claim === 'iss')
+      return new AuthError(AuthErrorCode.invalidToken, 'unexpected issuer (iss)', { cause: err });
+    if (err.claim === 'aud')
+      return new AuthError(AuthErrorCode.invalidToken, 'unexpected audience (aud)', { cause: err });
     return new AuthError(AuthErrorCode.invalidToken, `invalid claim "${err.claim}"`, { cause: err });
   }
-  if (err instanceof errors.JOSEAlgNotAllowed) return new AuthError(AuthErrorCode.invalidToken, 'token algorithm is not allowed', { cause: err });
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new AuthError(AuthErrorCode.invalidToken, 'signature verification failed', { cause: err });
-  if (err instanceof errors.JWKSNoMatchingKey) return new AuthError(AuthErrorCode.invalidToken, 'no key matches the token (kid)', { cause: err });
-  if (err instanceof errors.JWKSMultipleMatchingKeys) return new AuthError(AuthErrorCode.invalidToken, 'several keys match the token; set kid', { cause: err });
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new AuthError(AuthErrorCode.invalidToken, 'token algorithm is not allowed', { cause: err });
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new AuthError(AuthErrorCode.invalidToken, 'signature verification failed', { cause: err });
+  if (err instanceof errors.JWKSNoMatchingKey)
+    return new AuthError(AuthErrorCode.invalidToken, 'no key matches the token (kid)', { cause: err });
+  if (err instanceof errors.JWKSMultipleMatchingKeys)
+    return new AuthError(AuthErrorCode.invalidToken, 'several keys match the token; set kid', { cause: err });
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JOSENotSupported) {
     return new AuthError(AuthErrorCode.invalidToken, 'token is malformed', { cause: err });
   }
@@ -73,7 +82,8 @@ export class JoseVerifier implements TokenVerifier {
       payload =
         key.kind === 'secret'
           ? (await jwtVerify(token, await key.secret(), { ...verifyOptions, algorithms: HMAC_ALGORITHMS })).payload
-          : (await jwtVerify(token, jwksFor(key.url, issuer), { ...verifyOptions, algorithms: ASYMMETRIC_ALGORITHMS })).payload;
+          : (await jwtVerify(token, jwksFor(key.url, issuer), { ...verifyOptions, algorithms: ASYMMETRIC_ALGORITHMS }))
+              .payload;
     } catch (err) {
       // JWKS unreachable or another server-side failure is not the client's fault: rethrow.
       throw toAuthError(err) ?? err;

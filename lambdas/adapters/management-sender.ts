@@ -14,7 +14,11 @@ function httpStatusOf(err: unknown): number | undefined {
 }
 
 function isGone(err: unknown): boolean {
-  return err instanceof GoneException || (err as { name?: string } | null)?.name === 'GoneException' || httpStatusOf(err) === 410;
+  return (
+    err instanceof GoneException ||
+    (err as { name?: string } | null)?.name === 'GoneException' ||
+    httpStatusOf(err) === 410
+  );
 }
 
 /** 429 (LimitExceededException / throttling) and 5xx are worth retrying; so are network errors. */

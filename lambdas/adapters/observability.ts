@@ -11,7 +11,9 @@ export const metrics = new Metrics({ serviceName: 'tenant-realtime', namespace: 
 /** A short description of an error for logs: name, message and HTTP status; never a payload. */
 export function describeError(err: unknown): Record<string, unknown> {
   if (err instanceof Error) {
-    const status = (err as { status?: number; $metadata?: { httpStatusCode?: number } }).status ?? (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status =
+      (err as { status?: number; $metadata?: { httpStatusCode?: number } }).status ??
+      (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     return { name: err.name, message: err.message, ...(status ? { status } : {}) };
   }
   return { message: String(err) };

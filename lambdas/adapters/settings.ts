@@ -1,5 +1,10 @@
 /** Per-handler settings read from the environment once, with the contract's defaults. */
-import { DEFAULT_AUTH_TIMEOUT_SECONDS, DEFAULT_EVENT_RETENTION_HOURS, DEFAULT_FANOUT_CONCURRENCY, Env } from '../contract/index.js';
+import {
+  DEFAULT_AUTH_TIMEOUT_SECONDS,
+  DEFAULT_EVENT_RETENTION_HOURS,
+  DEFAULT_FANOUT_CONCURRENCY,
+  Env,
+} from '../contract/index.js';
 import { intEnv, listEnv, once } from './config.js';
 
 export const connectSettings = once(() => ({

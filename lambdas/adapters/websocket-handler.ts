@@ -3,7 +3,14 @@
  * contract's schema, run the route's logic, turn the reply into the route response, and turn an
  * unexpected failure into an `error` reply (logged, never with a token) so the socket stays usable.
  */
-import { ErrorCode, WebSocketEventSchema, serverMessage, type ServerMessage, type WebSocketEvent, type WebSocketResult } from '../contract/index.js';
+import {
+  ErrorCode,
+  WebSocketEventSchema,
+  serverMessage,
+  type ServerMessage,
+  type WebSocketEvent,
+  type WebSocketResult,
+} from '../contract/index.js';
 import { clock } from './clock.js';
 import { describeError, logger } from './observability.js';
 
@@ -26,7 +33,9 @@ export function webSocketHandler(
       return await logic(parsed.data);
     } catch (err) {
       logger.error('route failed', { error: describeError(err) });
-      return reply(serverMessage.error(clock(), ErrorCode.internal, 'the server could not process this message; try again'));
+      return reply(
+        serverMessage.error(clock(), ErrorCode.internal, 'the server could not process this message; try again'),
+      );
     } finally {
       logger.resetKeys();
     }

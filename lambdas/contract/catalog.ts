@@ -40,7 +40,10 @@ export const AudienceSchema = z
   })
   .strict()
   // Fail closed: an audience that names no one is a producer bug, not "everyone".
-  .refine((a) => (a.userIds?.length ?? 0) + (a.roles?.length ?? 0) > 0, 'must list at least one user id or role (omit audience to reach the whole tenant)');
+  .refine(
+    (a) => (a.userIds?.length ?? 0) + (a.roles?.length ?? 0) > 0,
+    'must list at least one user id or role (omit audience to reach the whole tenant)',
+  );
 export type Audience = z.infer<typeof AudienceSchema>;
 
 /** Every detail is a JSON object with a tenant id; other fields are the domain's own. */

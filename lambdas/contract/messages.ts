@@ -16,11 +16,15 @@ export const AuthMessageSchema = z.object({
 export const PingMessageSchema = z.object({ action: z.literal(Route.ping) });
 export const SubscribeMessageSchema = z.object({
   action: z.literal(Route.subscribe),
-  eventTypes: z.array(SubscriptionPatternSchema).max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`),
+  eventTypes: z
+    .array(SubscriptionPatternSchema)
+    .max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`),
 });
 export const UnsubscribeMessageSchema = z.object({
   action: z.literal(Route.unsubscribe),
-  eventTypes: z.array(SubscriptionPatternSchema).max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`),
+  eventTypes: z
+    .array(SubscriptionPatternSchema)
+    .max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`),
 });
 export const ResumeMessageSchema = z.object({
   action: z.literal(Route.resume),
@@ -120,21 +124,35 @@ export const serverMessage = {
    * `lastEventId` is the tenant's newest logged event when the connection became visible to
    * fan-out (null if none): a resume point for a client that has not received anything yet.
    */
-  authSuccess: (now: number, data: { connectionId: string; tenantId: string; userId: string; expiresAt: string; lastEventId: string | null }) =>
-    ({ type: ServerMessageType.authSuccess, data, timestamp: at(now) }) satisfies ServerMessage,
+  authSuccess: (
+    now: number,
+    data: { connectionId: string; tenantId: string; userId: string; expiresAt: string; lastEventId: string | null },
+  ) => ({ type: ServerMessageType.authSuccess, data, timestamp: at(now) }) satisfies ServerMessage,
   authError: (now: number, code: AuthErrorCodeName, message: string) =>
     ({ type: ServerMessageType.authError, data: { code, message }, timestamp: at(now) }) satisfies ServerMessage,
   authExpired: (now: number, message = 'The token has expired; reconnect and authenticate again.') =>
-    ({ type: ServerMessageType.authExpired, data: { code: ExpiredCode.tokenExpired, message }, timestamp: at(now) }) satisfies ServerMessage,
+    ({
+      type: ServerMessageType.authExpired,
+      data: { code: ExpiredCode.tokenExpired, message },
+      timestamp: at(now),
+    }) satisfies ServerMessage,
   pong: (now: number) => ({ type: ServerMessageType.pong, data: {}, timestamp: at(now) }) satisfies ServerMessage,
   subscribeSuccess: (now: number, eventTypes: string[]) =>
     ({ type: ServerMessageType.subscribeSuccess, data: { eventTypes }, timestamp: at(now) }) satisfies ServerMessage,
   unsubscribeSuccess: (now: number, eventTypes: string[]) =>
     ({ type: ServerMessageType.unsubscribeSuccess, data: { eventTypes }, timestamp: at(now) }) satisfies ServerMessage,
   resumeSuccess: (now: number, replayed: number, lastEventId: string) =>
-    ({ type: ServerMessageType.resumeSuccess, data: { replayed, lastEventId }, timestamp: at(now) }) satisfies ServerMessage,
+    ({
+      type: ServerMessageType.resumeSuccess,
+      data: { replayed, lastEventId },
+      timestamp: at(now),
+    }) satisfies ServerMessage,
   resumeError: (now: number, message: string) =>
-    ({ type: ServerMessageType.resumeError, data: { code: ResumeErrorCode.gap, message }, timestamp: at(now) }) satisfies ServerMessage,
+    ({
+      type: ServerMessageType.resumeError,
+      data: { code: ResumeErrorCode.gap, message },
+      timestamp: at(now),
+    }) satisfies ServerMessage,
   error: (now: number, code: ErrorCodeName, message: string) =>
     ({ type: ServerMessageType.error, data: { code, message }, timestamp: at(now) }) satisfies ServerMessage,
 };

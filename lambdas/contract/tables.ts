@@ -64,7 +64,12 @@ export const CONNECTIONS_TABLE: TableDef = {
       indexName: TENANT_INDEX,
       partitionKey: { name: ConnectionAttr.tenantId, type: 'S' },
       sortKey: { name: ConnectionAttr.connectionId, type: 'S' },
-      nonKeyAttributes: [ConnectionAttr.userId, ConnectionAttr.roles, ConnectionAttr.subscriptions, ConnectionAttr.tokenExpiresAt],
+      nonKeyAttributes: [
+        ConnectionAttr.userId,
+        ConnectionAttr.roles,
+        ConnectionAttr.subscriptions,
+        ConnectionAttr.tokenExpiresAt,
+      ],
     },
     {
       // Sparse too: a user's connections within a tenant, so an event addressed to a few users
@@ -72,7 +77,13 @@ export const CONNECTIONS_TABLE: TableDef = {
       indexName: USER_INDEX,
       partitionKey: { name: ConnectionAttr.tenantUser, type: 'S' },
       sortKey: { name: ConnectionAttr.connectionId, type: 'S' },
-      nonKeyAttributes: [ConnectionAttr.tenantId, ConnectionAttr.userId, ConnectionAttr.roles, ConnectionAttr.subscriptions, ConnectionAttr.tokenExpiresAt],
+      nonKeyAttributes: [
+        ConnectionAttr.tenantId,
+        ConnectionAttr.userId,
+        ConnectionAttr.roles,
+        ConnectionAttr.subscriptions,
+        ConnectionAttr.tokenExpiresAt,
+      ],
     },
     {
       // Sorted by time, unique per connection (many connections share one deadline second).

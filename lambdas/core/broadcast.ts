@@ -49,23 +49,29 @@ export function prepareEnvelope(event: unknown): Prepared {
   const { id, time, detail } = outer.data;
   const type = outer.data['detail-type'];
   const typeCheck = EventTypeSchema.safeParse(type);
-  if (!typeCheck.success) return reject(RejectReason.invalidDetailType, `detail-type: ${describeIssues(typeCheck.error)}`);
+  if (!typeCheck.success)
+    return reject(RejectReason.invalidDetailType, `detail-type: ${describeIssues(typeCheck.error)}`);
   if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
     return reject(RejectReason.invalidDetail, 'detail must be a JSON object');
   }
   const record = detail as Record<string, unknown>;
   const tenant = TenantIdSchema.safeParse(record.tenantId);
   if (!tenant.success) {
-    return reject(RejectReason.invalidTenant, record.tenantId === undefined ? 'detail.tenantId is missing' : `detail.tenantId: ${describeIssues(tenant.error)}`);
+    return reject(
+      RejectReason.invalidTenant,
+      record.tenantId === undefined ? 'detail.tenantId is missing' : `detail.tenantId: ${describeIssues(tenant.error)}`,
+    );
   }
   let audience: Audience | undefined;
   if (record[AUDIENCE_KEY] !== undefined) {
     const parsed = AudienceSchema.safeParse(record[AUDIENCE_KEY]);
-    if (!parsed.success) return reject(RejectReason.invalidAudience, `detail.${AUDIENCE_KEY}: ${describeIssues(parsed.error)}`);
+    if (!parsed.success)
+      return reject(RejectReason.invalidAudience, `detail.${AUDIENCE_KEY}: ${describeIssues(parsed.error)}`);
     audience = parsed.data;
   }
   const schemaCheck = detailSchemaFor(type).safeParse(record);
-  if (!schemaCheck.success) return reject(RejectReason.invalidDetail, `detail of ${type}: ${describeIssues(schemaCheck.error)}`);
+  if (!schemaCheck.success)
+    return reject(RejectReason.invalidDetail, `detail of ${type}: ${describeIssues(schemaCheck.error)}`);
 
   const { [AUDIENCE_KEY]: _audience, ...data } = record;
   const when = new Date(time);
@@ -78,7 +84,11 @@ export function prepareEnvelope(event: unknown): Prepared {
   };
   const payload = JSON.stringify(envelope);
   const bytes = Buffer.byteLength(payload, 'utf8');
-  if (bytes > MAX_MESSAGE_BYTES) return reject(RejectReason.tooLarge, `envelope is ${bytes} bytes; the WebSocket message limit is ${MAX_MESSAGE_BYTES}`);
+  if (bytes > MAX_MESSAGE_BYTES)
+    return reject(
+      RejectReason.tooLarge,
+      `envelope is ${bytes} bytes; the WebSocket message limit is ${MAX_MESSAGE_BYTES}`,
+    );
   return { ok: true, envelope, payload, ...(audience ? { audience } : {}) };
 }
 
@@ -89,7 +99,15 @@ export interface BroadcastDeps extends FanoutDeps {
 
 export type BroadcastResult =
   | { status: 'rejected'; reason: RejectReasonName; message: string }
-  | { status: 'delivered'; eventId: string; tenantId: string; type: string; duplicate: boolean; stats: FanoutStats; durationMs: number };
+  | {
+      status: 'delivered';
+      eventId: string;
+      tenantId: string;
+      type: string;
+      duplicate: boolean;
+      stats: FanoutStats;
+      durationMs: number;
+    };
 
 /**
  * Processes one event. Storage failures propagate (the invocation fails, EventBridge retries,
@@ -102,6 +120,18 @@ export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<Br
   const { envelope, payload, audience } = prepared;
   const ttl = Math.floor(started / 1000) + deps.retentionSeconds;
   const { duplicate } = await deps.log.append({ envelope, ...(audience ? { audience } : {}) }, started, ttl);
-  const stats = await fanOut(deps, envelope.tenantId, { type: envelope.type, payload, ...(audience ? { audience } : {}) });
-  return { status: 'delivered', eventId: envelope.eventId, tenantId: envelope.tenantId, type: envelope.type, duplicate, stats, durationMs: deps.clock() - started };
+  const stats = await fanOut(deps, envelope.tenantId, {
+    type: envelope.type,
+    payload,
+    ...(audience ? { audience } : {}),
+  });
+  return {
+    status: 'delivered',
+    eventId: envelope.eventId,
+    tenantId: envelope.tenantId,
+    type: envelope.type,
+    duplicate,
+    stats,
+    durationMs: deps.clock() - started,
+  };
 }

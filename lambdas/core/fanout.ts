@@ -63,7 +63,11 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 }
 
 /** Spaces calls at least 1/rps apart (a steady-rate limiter shared by all workers). */
-export function rateLimiter(maxRps: number | undefined, clock: Clock, sleep: (ms: number) => Promise<void>): () => Promise<void> {
+export function rateLimiter(
+  maxRps: number | undefined,
+  clock: Clock,
+  sleep: (ms: number) => Promise<void>,
+): () => Promise<void> {
   if (!maxRps || maxRps <= 0) return async () => {};
   const interval = 1000 / maxRps;
   let next = 0;
@@ -90,7 +94,11 @@ export interface RetryingPostDeps {
  * PostToConnection with retries: 429 and 5xx (retryable SendErrors) are retried with full-jitter
  * backoff up to `retry.maxAttempts`; anything else, or the last failure, is 'failed'. Never throws.
  */
-export async function postWithRetry(deps: RetryingPostDeps, connectionId: string, payload: string): Promise<'sent' | 'gone' | 'failed'> {
+export async function postWithRetry(
+  deps: RetryingPostDeps,
+  connectionId: string,
+  payload: string,
+): Promise<'sent' | 'gone' | 'failed'> {
   for (let attempt = 0; ; attempt++) {
     await deps.throttle?.();
     try {
@@ -111,10 +119,19 @@ export async function postWithRetry(deps: RetryingPostDeps, connectionId: string
  * Where an event's recipients are read from: an audience of a few user ids (and no roles) reads
  * only those users' connections; anything else reads the whole tenant and filters.
  */
-export function recipientsFor(store: ConnectionStore, tenantId: string, audience: Audience | undefined): AsyncIterable<Recipient[]> {
+export function recipientsFor(
+  store: ConnectionStore,
+  tenantId: string,
+  audience: Audience | undefined,
+): AsyncIterable<Recipient[]> {
   const userIds = audience?.userIds ?? [];
   const roles = audience?.roles ?? [];
-  if (audience !== undefined && roles.length === 0 && userIds.length > 0 && userIds.length <= MAX_AUDIENCE_USER_LOOKUPS) {
+  if (
+    audience !== undefined &&
+    roles.length === 0 &&
+    userIds.length > 0 &&
+    userIds.length <= MAX_AUDIENCE_USER_LOOKUPS
+  ) {
     return store.recipientsOf(tenantId, userIds);
   }
   return store.recipients(tenantId);
@@ -129,7 +146,19 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
   const nowSeconds = Math.floor(deps.clock() / 1000);
 
   const post = (connectionId: string, payload: string) =>
-    postWithRetry({ sender: deps.sender, retry, sleep, random, throttle, onFailure: deps.onFailure, onRetry: () => stats.retries++ }, connectionId, payload);
+    postWithRetry(
+      {
+        sender: deps.sender,
+        retry,
+        sleep,
+        random,
+        throttle,
+        onFailure: deps.onFailure,
+        onRetry: () => stats.retries++,
+      },
+      connectionId,
+      payload,
+    );
 
   const forget = async (connectionId: string) => {
     try {
@@ -140,7 +169,11 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
   };
 
   const deliver = async (r: Recipient): Promise<void> => {
-    if (r.tokenExpiresAt !== undefined && r.tokenExpiresAt <= nowSeconds && (await deps.store.deleteIfDue(r.connectionId, nowSeconds))) {
+    if (
+      r.tokenExpiresAt !== undefined &&
+      r.tokenExpiresAt <= nowSeconds &&
+      (await deps.store.deleteIfDue(r.connectionId, nowSeconds))
+    ) {
       stats.expired++;
       if ((await post(r.connectionId, JSON.stringify(serverMessage.authExpired(deps.clock())))) === 'sent') {
         await deps.sender.close(r.connectionId).catch((err: unknown) => deps.onFailure?.(r.connectionId, err));

@@ -2,7 +2,9 @@
 import type { z } from 'zod';
 import { ACTION_SCHEMAS, isAction, type Action } from '../contract/index.js';
 
-export type FrameResult<T> = { ok: true; message: T } | { ok: false; problem: 'bad_request' | 'unknown_action'; message: string };
+export type FrameResult<T> =
+  | { ok: true; message: T }
+  | { ok: false; problem: 'bad_request' | 'unknown_action'; message: string };
 
 /** Names the first failing field, e.g. `eventTypes.0: must be an event type …`. */
 export function describeIssues(error: z.ZodError): string {
@@ -14,7 +16,8 @@ export function describeIssues(error: z.ZodError): string {
 
 /** Parses a frame body as JSON; only objects are messages. */
 export function parseJsonObject(body: string | null | undefined): FrameResult<Record<string, unknown>> {
-  if (body === undefined || body === null || body === '') return { ok: false, problem: 'bad_request', message: 'empty frame: send a JSON object' };
+  if (body === undefined || body === null || body === '')
+    return { ok: false, problem: 'bad_request', message: 'empty frame: send a JSON object' };
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -28,7 +31,10 @@ export function parseJsonObject(body: string | null | undefined): FrameResult<Re
 }
 
 /** Parses a frame for one action: JSON object, then that action's schema. */
-export function parseAction<A extends Action>(body: string | null | undefined, action: A): FrameResult<z.infer<(typeof ACTION_SCHEMAS)[A]>> {
+export function parseAction<A extends Action>(
+  body: string | null | undefined,
+  action: A,
+): FrameResult<z.infer<(typeof ACTION_SCHEMAS)[A]>> {
   const json = parseJsonObject(body);
   if (!json.ok) return json;
   const parsed = ACTION_SCHEMAS[action].safeParse(json.message);
@@ -41,14 +47,18 @@ export function parseAction<A extends Action>(body: string | null | undefined, a
  * action → unknown_action; a known action whose body fails its schema → bad_request naming
  * the field.
  */
-export function diagnoseFrame(body: string | null | undefined): { problem: 'bad_request' | 'unknown_action'; message: string } {
+export function diagnoseFrame(body: string | null | undefined): {
+  problem: 'bad_request' | 'unknown_action';
+  message: string;
+} {
   const json = parseJsonObject(body);
   if (!json.ok) return json;
   const action = json.message.action;
   if (!isAction(action)) {
     return {
       problem: 'unknown_action',
-      message: action === undefined ? 'missing "action" field' : `unknown action ${JSON.stringify(action).slice(0, 64)}`,
+      message:
+        action === undefined ? 'missing "action" field' : `unknown action ${JSON.stringify(action).slice(0, 64)}`,
     };
   }
   const result = parseAction(body, action);

@@ -1,5 +1,12 @@
 /** Token claims → identity, with client-safe errors. */
-import { AuthErrorCode, MAX_ROLES, MAX_TOKEN_EXP_SECONDS, ROLES_CLAIM, TenantIdSchema, UserIdSchema } from '../contract/index.js';
+import {
+  AuthErrorCode,
+  MAX_ROLES,
+  MAX_TOKEN_EXP_SECONDS,
+  ROLES_CLAIM,
+  TenantIdSchema,
+  UserIdSchema,
+} from '../contract/index.js';
 import { AuthError } from './errors.js';
 import { describeIssues } from './frames.js';
 import type { Identity } from './ports.js';
@@ -20,14 +27,28 @@ export function identityFromClaims(claims: Record<string, unknown>, tenantClaim:
     throw new AuthError(AuthErrorCode.invalidClaims, `claim "sub" ${why}`);
   }
   const roles = claims[ROLES_CLAIM];
-  if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string') && roles.length <= MAX_ROLES)) {
-    throw new AuthError(AuthErrorCode.invalidClaims, `claim "${ROLES_CLAIM}" must be an array of at most ${MAX_ROLES} strings`);
+  if (
+    roles !== undefined &&
+    !(Array.isArray(roles) && roles.every((r) => typeof r === 'string') && roles.length <= MAX_ROLES)
+  ) {
+    throw new AuthError(
+      AuthErrorCode.invalidClaims,
+      `claim "${ROLES_CLAIM}" must be an array of at most ${MAX_ROLES} strings`,
+    );
   }
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) {
     throw new AuthError(AuthErrorCode.invalidClaims, 'claim "exp" is required');
   }
   if (claims.exp > MAX_TOKEN_EXP_SECONDS) {
-    throw new AuthError(AuthErrorCode.invalidClaims, 'claim "exp" is out of range (seconds since 1970, at most year 9999)');
+    throw new AuthError(
+      AuthErrorCode.invalidClaims,
+      'claim "exp" is out of range (seconds since 1970, at most year 9999)',
+    );
   }
-  return { tenantId: tenant.data, userId: user.data, roles: (roles as string[] | undefined) ?? [], expiresAt: Math.floor(claims.exp) };
+  return {
+    tenantId: tenant.data,
+    userId: user.data,
+    roles: (roles as string[] | undefined) ?? [],
+    expiresAt: Math.floor(claims.exp),
+  };
 }

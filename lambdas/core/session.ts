@@ -30,7 +30,11 @@ export interface ConnectDeps {
 export type ConnectVerdict = { accepted: true } | { accepted: false; statusCode: 403; reason: string };
 
 /** Refuses a disallowed Origin; otherwise records the connection as pending. */
-export async function connect(deps: ConnectDeps, connectionId: string, origin: string | undefined): Promise<ConnectVerdict> {
+export async function connect(
+  deps: ConnectDeps,
+  connectionId: string,
+  origin: string | undefined,
+): Promise<ConnectVerdict> {
   if (deps.allowedOrigins.length > 0 && (origin === undefined || !deps.allowedOrigins.includes(origin))) {
     return { accepted: false, statusCode: 403, reason: origin === undefined ? 'missing Origin' : 'Origin not allowed' };
   }
@@ -59,7 +63,11 @@ export async function authenticate(deps: AuthDeps, connectionId: string, token: 
     throw err;
   }
   const mismatch = () =>
-    serverMessage.authError(deps.clock(), AuthErrorCode.tenantMismatch, 'this connection is authenticated as another tenant or user; open a new connection');
+    serverMessage.authError(
+      deps.clock(),
+      AuthErrorCode.tenantMismatch,
+      'this connection is authenticated as another tenant or user; open a new connection',
+    );
   // Used only if the record is gone (the store keeps an existing TTL).
   const ttl = seconds(deps.clock()) + CONNECTION_TTL_SECONDS;
   // Read the resume point before the connection becomes visible to fan-out: every later event
@@ -98,14 +106,24 @@ export async function changeSubscriptions(
   const current = record.subscriptions ?? [];
   const next = mode === 'subscribe' ? addPatterns(current, patterns) : removePatterns(current, patterns);
   if (next.length > MAX_SUBSCRIPTIONS) {
-    return serverMessage.error(deps.clock(), ErrorCode.badRequest, `eventTypes: a connection may hold at most ${MAX_SUBSCRIPTIONS} patterns`);
+    return serverMessage.error(
+      deps.clock(),
+      ErrorCode.badRequest,
+      `eventTypes: a connection may hold at most ${MAX_SUBSCRIPTIONS} patterns`,
+    );
   }
   if (!(await deps.store.setSubscriptions(connectionId, next))) return notAuthenticated(deps.clock);
-  return mode === 'subscribe' ? serverMessage.subscribeSuccess(deps.clock(), next) : serverMessage.unsubscribeSuccess(deps.clock(), next);
+  return mode === 'subscribe'
+    ? serverMessage.subscribeSuccess(deps.clock(), next)
+    : serverMessage.unsubscribeSuccess(deps.clock(), next);
 }
 
 export function notAuthenticated(clock: Clock): ServerMessage {
-  return serverMessage.error(clock(), ErrorCode.notAuthenticated, 'authenticate first: {"action":"auth","token":"<JWT>"}');
+  return serverMessage.error(
+    clock(),
+    ErrorCode.notAuthenticated,
+    'authenticate first: {"action":"auth","token":"<JWT>"}',
+  );
 }
 
 // ---------------------------------------------------------------- resume
@@ -123,7 +141,11 @@ export interface ResumeDeps {
  * subscriptions and the events' audiences allow; then replies `resume.success`. An unknown,
  * foreign or expired id, or more than `maxReplay` missed events, answers `resume.error` `gap`.
  */
-export async function resume(deps: ResumeDeps, connectionId: string, lastEventId: string): Promise<ServerMessage | undefined> {
+export async function resume(
+  deps: ResumeDeps,
+  connectionId: string,
+  lastEventId: string,
+): Promise<ServerMessage | undefined> {
   const record = await deps.store.get(connectionId);
   if (record?.tenantId === undefined) return notAuthenticated(deps.clock);
   // An id longer than any we issue is unknown by definition (and must not reach the key limit).
@@ -132,7 +154,10 @@ export async function resume(deps: ResumeDeps, connectionId: string, lastEventId
       ? undefined
       : await deps.log.after(record.tenantId, lastEventId, deps.maxReplay + 1, seconds(deps.clock()));
   if (events === undefined) {
-    return serverMessage.resumeError(deps.clock(), 'unknown or expired lastEventId for this tenant: refetch state, then resume from a newer event');
+    return serverMessage.resumeError(
+      deps.clock(),
+      'unknown or expired lastEventId for this tenant: refetch state, then resume from a newer event',
+    );
   }
   if (events.length > deps.maxReplay) {
     return serverMessage.resumeError(deps.clock(), `more than ${deps.maxReplay} events were missed: refetch state`);

@@ -55,7 +55,11 @@ export async function sweep(deps: SweepDeps): Promise<SweepStats> {
         }
         const notice =
           tenantId === undefined
-            ? serverMessage.authError(deps.clock(), AuthErrorCode.authTimeout, 'no valid auth message before the deadline; reconnect and authenticate')
+            ? serverMessage.authError(
+                deps.clock(),
+                AuthErrorCode.authTimeout,
+                'no valid auth message before the deadline; reconnect and authenticate',
+              )
             : serverMessage.authExpired(deps.clock());
         if (tenantId === undefined) stats.timedOut++;
         else stats.expired++;

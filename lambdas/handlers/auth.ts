@@ -14,8 +14,13 @@ export const handler = webSocketHandler(async (event) => {
     logger.info('auth refused', { code: AuthErrorCode.invalidToken, reason: 'malformed auth message' });
     return reply(serverMessage.authError(clock(), AuthErrorCode.invalidToken, frame.message));
   }
-  const result = await authenticate({ store: connectionStore(), log: eventLog(), verifier: verifier(), clock }, event.requestContext.connectionId, frame.message.token);
-  if (result.type === ServerMessageType.authError) logger.info('auth refused', { code: (result.data as { code: string }).code });
+  const result = await authenticate(
+    { store: connectionStore(), log: eventLog(), verifier: verifier(), clock },
+    event.requestContext.connectionId,
+    frame.message.token,
+  );
+  if (result.type === ServerMessageType.authError)
+    logger.info('auth refused', { code: (result.data as { code: string }).code });
   else logger.info('authenticated', { tenantId: (result.data as { tenantId: string }).tenantId });
   return reply(result);
 });

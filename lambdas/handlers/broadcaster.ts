@@ -21,7 +21,8 @@ export async function handler(event: unknown): Promise<BroadcastResult> {
         sender: sender(),
         clock,
         ...broadcastSettings(),
-        onFailure: (connectionId, error) => logger.warn('delivery failed', { connectionId, error: describeError(error) }),
+        onFailure: (connectionId, error) =>
+          logger.warn('delivery failed', { connectionId, error: describeError(error) }),
       },
       event,
     );
@@ -37,7 +38,14 @@ export async function handler(event: unknown): Promise<BroadcastResult> {
       metrics.addMetric('filtered', MetricUnit.Count, stats.filtered);
       metrics.addMetric('recipients', MetricUnit.Count, stats.recipients);
       metrics.addMetric('fanoutDuration', MetricUnit.Milliseconds, result.durationMs);
-      logger.info('event fanned out', { eventId: result.eventId, tenantId: result.tenantId, type: result.type, duplicate: result.duplicate, durationMs: result.durationMs, ...stats });
+      logger.info('event fanned out', {
+        eventId: result.eventId,
+        tenantId: result.tenantId,
+        type: result.type,
+        duplicate: result.duplicate,
+        durationMs: result.durationMs,
+        ...stats,
+      });
     }
     return result;
   } catch (err) {

@@ -9,5 +9,11 @@ export const handler = webSocketHandler(async (event) => {
   const { problem, message } = event.isBase64Encoded
     ? { problem: ErrorCode.badRequest, message: 'binary frames are not supported: send JSON text' }
     : diagnoseFrame(body);
-  return reply(serverMessage.error(clock(), problem === 'unknown_action' ? ErrorCode.unknownAction : ErrorCode.badRequest, message));
+  return reply(
+    serverMessage.error(
+      clock(),
+      problem === 'unknown_action' ? ErrorCode.unknownAction : ErrorCode.badRequest,
+      message,
+    ),
+  );
 });

@@ -10,5 +10,12 @@ export const handler = webSocketHandler(async (event) => {
   const mode = event.requestContext.routeKey === Route.unsubscribe ? Route.unsubscribe : Route.subscribe;
   const frame = parseAction(event.body, mode);
   if (!frame.ok) return reply(serverMessage.error(clock(), ErrorCode.badRequest, frame.message));
-  return reply(await changeSubscriptions({ store: connectionStore(), clock }, event.requestContext.connectionId, mode, frame.message.eventTypes));
+  return reply(
+    await changeSubscriptions(
+      { store: connectionStore(), clock },
+      event.requestContext.connectionId,
+      mode,
+      frame.message.eventTypes,
+    ),
+  );
 });

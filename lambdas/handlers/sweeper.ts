@@ -10,7 +10,8 @@ export async function handler(): Promise<SweepStats> {
     store: connectionStore(),
     sender: sender(),
     clock,
-    onFailure: (connectionId, error) => logger.warn('could not close connection', { connectionId, error: describeError(error) }),
+    onFailure: (connectionId, error) =>
+      logger.warn('could not close connection', { connectionId, error: describeError(error) }),
   });
   if (stats.timedOut + stats.expired + stats.failed > 0) logger.info('sweep', { ...stats });
   return stats;

@@ -166,7 +166,9 @@ export class EventFanout extends Construct {
     this.sweepSchedule = new events.Rule(this, 'SweepSchedule', {
       description: 'Runs the connection sweeper every minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(this.sweeper.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+      targets: [
+        new targets.LambdaFunction(this.sweeper.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+      ],
     });
   }
 }

@@ -65,7 +65,10 @@ export class Observability extends Construct {
 
     alarmWhenAboveZero(
       'DeadLetterAlarm',
-      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: PERIOD,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
       'Events were dead-lettered: EventBridge could not deliver them to the broadcaster, or the broadcaster kept failing. Inspect and redrive the queue.',
     );
     alarmWhenAboveZero(
@@ -96,7 +99,11 @@ export class Observability extends Construct {
         removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
       });
       key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: 'Tenant realtime alarms' });
+      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+        masterKey: key,
+        enforceSSL: true,
+        displayName: 'Tenant realtime alarms',
+      });
       this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
       const action = new SnsAction(this.alarmTopic);
       for (const alarm of alarms) alarm.addAlarmAction(action);
@@ -106,7 +113,8 @@ export class Observability extends Construct {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
       defaultInterval: Duration.hours(3),
     });
-    const stageMetric = (name: string) => props.stage.metric(name, { period: PERIOD, statistic: cloudwatch.Stats.SUM, label: name });
+    const stageMetric = (name: string) =>
+      props.stage.metric(name, { period: PERIOD, statistic: cloudwatch.Stats.SUM, label: name });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Connections and messages',
@@ -116,20 +124,40 @@ export class Observability extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Dead-letter queue depth',
-        left: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM, label: 'visible' })],
+        left: [
+          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: PERIOD,
+            statistic: cloudwatch.Stats.MAXIMUM,
+            label: 'visible',
+          }),
+        ],
         width: 12,
       }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Invocations',
-        left: allFunctions.map((fn) => fn.function.metricInvocations({ period: PERIOD, statistic: cloudwatch.Stats.SUM, label: fn.handlerName })),
+        left: allFunctions.map((fn) =>
+          fn.function.metricInvocations({ period: PERIOD, statistic: cloudwatch.Stats.SUM, label: fn.handlerName }),
+        ),
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: 'Errors and throttles',
-        left: allFunctions.map((fn) => fn.function.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM, label: `${fn.handlerName} errors` })),
-        right: allFunctions.map((fn) => fn.function.metricThrottles({ period: PERIOD, statistic: cloudwatch.Stats.SUM, label: `${fn.handlerName} throttles` })),
+        left: allFunctions.map((fn) =>
+          fn.function.metricErrors({
+            period: PERIOD,
+            statistic: cloudwatch.Stats.SUM,
+            label: `${fn.handlerName} errors`,
+          }),
+        ),
+        right: allFunctions.map((fn) =>
+          fn.function.metricThrottles({
+            period: PERIOD,
+            statistic: cloudwatch.Stats.SUM,
+            label: `${fn.handlerName} throttles`,
+          }),
+        ),
         width: 12,
       }),
     );
@@ -144,7 +172,11 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Broadcaster concurrency',
         left: [
-          props.broadcaster.function.metric('ConcurrentExecutions', { period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM, label: 'concurrent executions' }),
+          props.broadcaster.function.metric('ConcurrentExecutions', {
+            period: PERIOD,
+            statistic: cloudwatch.Stats.MAXIMUM,
+            label: 'concurrent executions',
+          }),
         ],
         width: 12,
       }),

@@ -5,7 +5,13 @@
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage, type CfnRoute, type WebSocketRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+  type CfnRoute,
+  type WebSocketRoute,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -293,9 +299,14 @@ export class WebSocketGateway extends Construct {
     return fn;
   }
 
-  private routeFunction(handler: HandlerName, removalPolicy: RemovalPolicy, logRetention: logs.RetentionDays): NodeFunction {
+  private routeFunction(
+    handler: HandlerName,
+    removalPolicy: RemovalPolicy,
+    logRetention: logs.RetentionDays,
+  ): NodeFunction {
     const spec = (ROUTE_FUNCTIONS as Partial<Record<HandlerName, RouteFunctionSpec>>)[handler];
-    if (!spec) throw new Error(`WebSocketGateway: the "${handler}" handler serves a route but has no wiring in ROUTE_FUNCTIONS`);
+    if (!spec)
+      throw new Error(`WebSocketGateway: the "${handler}" handler serves a route but has no wiring in ROUTE_FUNCTIONS`);
     // `<Name>Handler`: a construct id of plain `Default` would vanish from logical ids.
     const fn = new NodeFunction(this, `${handler.charAt(0).toUpperCase()}${handler.slice(1)}Handler`, {
       handlerName: handler,

@@ -76,13 +76,16 @@ describe('intEnv', () => {
     expect(intEnv(Env.authTimeoutSeconds, 30, range)).toBe(expected);
   });
 
-  it.each(['0', '3601', '-5', '1.5', 'abc', '30s', 'NaN', 'Infinity'])('refuses %j, naming the variable and the range', (raw) => {
-    process.env[Env.authTimeoutSeconds] = raw;
-    const err = configError(() => intEnv(Env.authTimeoutSeconds, 30, range));
-    expect(err.message).toContain('AUTH_TIMEOUT_SECONDS');
-    expect(err.message).toContain('from 1 to 3600');
-    expect(err.message).toContain(`"${raw.trim()}"`);
-  });
+  it.each(['0', '3601', '-5', '1.5', 'abc', '30s', 'NaN', 'Infinity'])(
+    'refuses %j, naming the variable and the range',
+    (raw) => {
+      process.env[Env.authTimeoutSeconds] = raw;
+      const err = configError(() => intEnv(Env.authTimeoutSeconds, 30, range));
+      expect(err.message).toContain('AUTH_TIMEOUT_SECONDS');
+      expect(err.message).toContain('from 1 to 3600');
+      expect(err.message).toContain(`"${raw.trim()}"`);
+    },
+  );
 });
 
 describe('once', () => {
@@ -107,7 +110,12 @@ describe('keySourceFromEnv', () => {
 
   it.each([
     [{ JWKS_URL: 'https://auth.example/jwks.json', JWT_SECRET: SECRET_32 }],
-    [{ JWKS_URL: 'https://auth.example/jwks.json', JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:jwt' }],
+    [
+      {
+        JWKS_URL: 'https://auth.example/jwks.json',
+        JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:jwt',
+      },
+    ],
     [{ JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:jwt', JWT_SECRET: SECRET_32 }],
   ])('refuses two key sources at once: %j', (vars) => {
     Object.assign(process.env, vars);
@@ -128,7 +136,8 @@ describe('keySourceFromEnv', () => {
     process.env[Env.jwksUrl] = 'https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json';
     const source = keySourceFromEnv();
     expect(source.kind).toBe('jwks');
-    if (source.kind === 'jwks') expect(source.url.href).toBe('https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json');
+    if (source.kind === 'jwks')
+      expect(source.url.href).toBe('https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json');
   });
 
   it('refuses a JWKS_URL that is not a URL, naming the variable', () => {

@@ -15,7 +15,11 @@ import { DynamoConnectionStore, conditional } from '../../lambdas/adapters/dynam
 import { connectionStoreContract, eventLogContract } from '../core/store-contract.js';
 
 // dynalite ships no types; it returns a plain Node HTTP server.
-const dynalite = createRequire(import.meta.url)('dynalite') as (options: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
+const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
 
 let server: Server;
 let raw: DynamoDBClient;
@@ -46,12 +50,20 @@ async function createTable(prefix: string, def: TableDef): Promise<string> {
   return name;
 }
 
-connectionStoreContract('DynamoConnectionStore on dynalite', async () => new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE)));
-eventLogContract('DynamoEventLog on dynalite', async () => new DynamoEventLog(db, await createTable('events', EVENT_LOG_TABLE)));
+connectionStoreContract(
+  'DynamoConnectionStore on dynalite',
+  async () => new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE)),
+);
+eventLogContract(
+  'DynamoEventLog on dynalite',
+  async () => new DynamoEventLog(db, await createTable('events', EVENT_LOG_TABLE)),
+);
 
 describe('conditional', () => {
   it('resolves true when the write succeeds, false when its condition failed, and rethrows anything else', async () => {
-    const conditionFailed = Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+    const conditionFailed = Object.assign(new Error('The conditional request failed'), {
+      name: 'ConditionalCheckFailedException',
+    });
     const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
     expect(await conditional(Promise.resolve({}))).toBe(true);
     expect(await conditional(Promise.reject(conditionFailed))).toBe(false);
@@ -76,7 +88,11 @@ describe('index keys stay unique on dynalite', () => {
     expect(due.sort()).toEqual(colliding);
 
     for (const connectionId of colliding) {
-      await store.authenticate(connectionId, { tenantId: 't1', userId: connectionId, roles: [], expiresAt: 5_000 }, 9_000);
+      await store.authenticate(
+        connectionId,
+        { tenantId: 't1', userId: connectionId, roles: [], expiresAt: 5_000 },
+        9_000,
+      );
     }
     const recipients = [];
     for await (const page of store.recipients('t1')) recipients.push(...page.map((r) => r.connectionId));

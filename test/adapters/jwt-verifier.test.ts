@@ -4,7 +4,17 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignJWT, errors, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type GenerateKeyPairResult, type JWK, type JWTPayload } from 'jose';
+import {
+  SignJWT,
+  errors,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  type CryptoKey,
+  type GenerateKeyPairResult,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuthError } from '../../lambdas/core/errors.js';
 import { JoseVerifier, jwksFor, toAuthError, type VerifierOptions } from '../../lambdas/adapters/jwt-verifier.js';
@@ -15,8 +25,13 @@ const NOW = 1_736_942_400; // 2025-01-15T12:00:00Z
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-async function hs256(claims: JWTPayload, options: { secret?: Uint8Array; alg?: string; exp?: number | null; sub?: string | null } = {}): Promise<string> {
-  const jwt = new SignJWT({ tenantId: 'acme', ...claims }).setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' }).setIssuedAt(NOW - 10);
+async function hs256(
+  claims: JWTPayload,
+  options: { secret?: Uint8Array; alg?: string; exp?: number | null; sub?: string | null } = {},
+): Promise<string> {
+  const jwt = new SignJWT({ tenantId: 'acme', ...claims })
+    .setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' })
+    .setIssuedAt(NOW - 10);
   if (options.sub !== null) jwt.setSubject(options.sub ?? 'user-1');
   if (options.exp !== null) jwt.setExpirationTime(options.exp ?? NOW + 600);
   return jwt.sign(options.secret ?? SECRET);
@@ -52,7 +67,12 @@ describe('JoseVerifier, HS256 secret', () => {
 
   it('verifies a valid token and returns the identity', async () => {
     const token = await hs256({ roles: ['admin'] });
-    expect(await verifier().verify(token)).toEqual({ tenantId: 'acme', userId: 'user-1', roles: ['admin'], expiresAt: NOW + 600 });
+    expect(await verifier().verify(token)).toEqual({
+      tenantId: 'acme',
+      userId: 'user-1',
+      roles: ['admin'],
+      expiresAt: NOW + 600,
+    });
   });
 
   it('reads the tenant from the configured claim', async () => {
@@ -89,7 +109,11 @@ describe('JoseVerifier, HS256 secret', () => {
 
   it('refuses an RS256 token in secret mode', async () => {
     const { privateKey } = await generateKeyPair('RS256');
-    const token = await new SignJWT({ tenantId: 'acme' }).setProtectedHeader({ alg: 'RS256' }).setSubject('u').setExpirationTime(NOW + 600).sign(privateKey);
+    const token = await new SignJWT({ tenantId: 'acme' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject('u')
+      .setExpirationTime(NOW + 600)
+      .sign(privateKey);
     expect((await refusal(verifier(), token)).code).toBe('invalid_token');
   });
 
@@ -140,12 +164,16 @@ describe('JoseVerifier, HS256 secret', () => {
     expect(err.message).toContain(message);
   });
 
-  it.each(['garbage', '', 'a.b.c', '...', 'eyJhbGciOiJIUzI1NiJ9.e30', `${b64url({ alg: 'HS256' })}.not-base64-json.sig`])(
-    'refuses the malformed token %j as invalid_token',
-    async (token) => {
-      expect((await refusal(verifier(), token)).code).toBe('invalid_token');
-    },
-  );
+  it.each([
+    'garbage',
+    '',
+    'a.b.c',
+    '...',
+    'eyJhbGciOiJIUzI1NiJ9.e30',
+    `${b64url({ alg: 'HS256' })}.not-base64-json.sig`,
+  ])('refuses the malformed token %j as invalid_token', async (token) => {
+    expect((await refusal(verifier(), token)).code).toBe('invalid_token');
+  });
 
   it('keeps the jose error as the cause', async () => {
     const err = await refusal(verifier(), await hs256({}, { exp: NOW - 60 }));
@@ -157,7 +185,10 @@ describe('toAuthError', () => {
   it.each([
     ['a plain Error', new Error('boom')],
     ['a JWKS timeout', new errors.JWKSTimeout()],
-    ['a generic JOSEError (e.g. JWKS answered 500)', new errors.JOSEError('Expected 200 OK from the JSON Web Key Set HTTP response')],
+    [
+      'a generic JOSEError (e.g. JWKS answered 500)',
+      new errors.JOSEError('Expected 200 OK from the JSON Web Key Set HTTP response'),
+    ],
     ['an invalid JWKS', new errors.JWKSInvalid()],
     ['a string', 'nope'],
     ['undefined', undefined],
@@ -244,7 +275,9 @@ describe('JoseVerifier, JWKS (RS256 / ES256)', () => {
     const jwkBytes = new TextEncoder().encode(JSON.stringify(rsaPublicJwk));
     expect((await refusal(verifier(), await sign('HS256', 'rsa-1', jwkBytes))).code).toBe('invalid_token');
     const modulus = Buffer.from(rsaPublicJwk.n!, 'base64url');
-    expect((await refusal(verifier(), await sign('HS256', undefined, new Uint8Array(modulus)))).code).toBe('invalid_token');
+    expect((await refusal(verifier(), await sign('HS256', undefined, new Uint8Array(modulus)))).code).toBe(
+      'invalid_token',
+    );
   });
 
   it('refuses an unsecured token (alg: none) in JWKS mode', async () => {
@@ -277,7 +310,9 @@ describe('JoseVerifier, JWKS (RS256 / ES256)', () => {
     await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
     try {
       const brokenUrl = new URL(`http://127.0.0.1:${(broken.address() as AddressInfo).port}/jwks`);
-      const outcome = new JoseVerifier({ key: { kind: 'jwks', url: brokenUrl }, tenantClaim: 'tenantId' }).verify(await sign('RS256', 'rsa-1', rsa.privateKey));
+      const outcome = new JoseVerifier({ key: { kind: 'jwks', url: brokenUrl }, tenantClaim: 'tenantId' }).verify(
+        await sign('RS256', 'rsa-1', rsa.privateKey),
+      );
       await expect(outcome).rejects.toThrow();
       await expect(outcome).rejects.not.toBeInstanceOf(AuthError);
     } finally {
@@ -293,7 +328,9 @@ describe('JoseVerifier, JWKS (RS256 / ES256)', () => {
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const deadUrl = new URL(`http://127.0.0.1:${port}/jwks`);
 
-    const outcome = new JoseVerifier({ key: { kind: 'jwks', url: deadUrl }, tenantClaim: 'tenantId' }).verify(await sign('RS256', 'rsa-1', rsa.privateKey));
+    const outcome = new JoseVerifier({ key: { kind: 'jwks', url: deadUrl }, tenantClaim: 'tenantId' }).verify(
+      await sign('RS256', 'rsa-1', rsa.privateKey),
+    );
 
     // The client's token is fine: telling it "invalid_token: token is malformed" would be wrong.
     await expect(outcome).rejects.toThrow();

@@ -55,18 +55,31 @@ describe('ManagementApiSender.post', () => {
 
   it.each([
     ['throttling (429)', new LimitExceededException({ message: 'slow down', ...meta(429) }), 429, true],
-    ['a server error (500)', Object.assign(new Error('internal'), { name: 'InternalServerError' }, meta(500)), 500, true],
+    [
+      'a server error (500)',
+      Object.assign(new Error('internal'), { name: 'InternalServerError' }, meta(500)),
+      500,
+      true,
+    ],
     ['a bad gateway (502)', Object.assign(new Error('bad gateway'), meta(502)), 502, true],
-    ['a network error without a response', Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }), undefined, true],
+    [
+      'a network error without a response',
+      Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }),
+      undefined,
+      true,
+    ],
     ['forbidden (403)', new ForbiddenException({ message: 'no', ...meta(403) }), 403, false],
     ['payload too large (413)', new PayloadTooLargeException({ message: 'big', ...meta(413) }), 413, false],
-  ])('throws SendError on %s, retryable as appropriate, keeping the cause', async (_label, error, status, retryable) => {
-    const err = await sendError(client(error).sender.post('c', 'p'));
-    expect(err.status).toBe(status);
-    expect(err.retryable).toBe(retryable);
-    expect(err.cause).toBe(error);
-    if (status !== undefined) expect(err.message).toContain(`HTTP ${status}`);
-  });
+  ])(
+    'throws SendError on %s, retryable as appropriate, keeping the cause',
+    async (_label, error, status, retryable) => {
+      const err = await sendError(client(error).sender.post('c', 'p'));
+      expect(err.status).toBe(status);
+      expect(err.retryable).toBe(retryable);
+      expect(err.cause).toBe(error);
+      if (status !== undefined) expect(err.message).toContain(`HTTP ${status}`);
+    },
+  );
 });
 
 describe('ManagementApiSender.close', () => {
@@ -78,7 +91,9 @@ describe('ManagementApiSender.close', () => {
   });
 
   it('treats a connection already gone as closed', async () => {
-    await expect(client(new GoneException({ message: 'gone', ...meta(410) })).sender.close('c')).resolves.toBeUndefined();
+    await expect(
+      client(new GoneException({ message: 'gone', ...meta(410) })).sender.close('c'),
+    ).resolves.toBeUndefined();
   });
 
   it('throws SendError on other failures', async () => {

@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { EnvelopeSchema, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
-import { broadcast, eventIdOf, prepareEnvelope, type BroadcastDeps, type Prepared } from '../../lambdas/core/broadcast.js';
+import {
+  broadcast,
+  eventIdOf,
+  prepareEnvelope,
+  type BroadcastDeps,
+  type Prepared,
+} from '../../lambdas/core/broadcast.js';
 import type { EventLog } from '../../lambdas/core/ports.js';
-import { FakeClock, InMemoryConnectionStore, InMemoryEventLog, ScriptedSender, recordingSleep, seedAuthenticated } from './fakes.js';
+import {
+  FakeClock,
+  InMemoryConnectionStore,
+  InMemoryEventLog,
+  ScriptedSender,
+  recordingSleep,
+  seedAuthenticated,
+} from './fakes.js';
 import { eventBridgeFixture, type EventBridgeFixture } from './fixtures.js';
 
 function rejection(prepared: Prepared): { reason: string; message: string } {
@@ -49,7 +62,13 @@ describe('prepareEnvelope', () => {
     const prepared = prepareEnvelope(eventBridgeFixture('billing-invoice-paid'));
     expect(prepared).toMatchObject({
       ok: true,
-      envelope: { type: 'billing.invoice.paid', timestamp: '2025-01-15T12:00:02.123Z', eventId: 'evt_f3b1c9d2-2222-4e4e-9999-1234567890ab', tenantId: 'acme', data: { invoiceId: 'inv-1001' } },
+      envelope: {
+        type: 'billing.invoice.paid',
+        timestamp: '2025-01-15T12:00:02.123Z',
+        eventId: 'evt_f3b1c9d2-2222-4e4e-9999-1234567890ab',
+        tenantId: 'acme',
+        data: { invoiceId: 'inv-1001' },
+      },
     });
   });
 
@@ -66,14 +85,22 @@ describe('prepareEnvelope', () => {
     if (prepared.ok) expect(Number.isNaN(Date.parse(prepared.envelope.timestamp))).toBe(false);
   });
 
-  it.each(['GoalCreated', 'goal.', '.x', 'goal', 'goal..created', 'goal created', '1goal.created', `goal.${'x'.repeat(130)}`])(
-    'rejects the detail-type %j as invalid_detail_type',
-    (detailType) => {
-      const { reason, message } = rejection(prepareEnvelope({ ...eventBridgeFixture('goal-created'), 'detail-type': detailType }));
-      expect(reason).toBe('invalid_detail_type');
-      expect(message).toMatch(/^detail-type: /);
-    },
-  );
+  it.each([
+    'GoalCreated',
+    'goal.',
+    '.x',
+    'goal',
+    'goal..created',
+    'goal created',
+    '1goal.created',
+    `goal.${'x'.repeat(130)}`,
+  ])('rejects the detail-type %j as invalid_detail_type', (detailType) => {
+    const { reason, message } = rejection(
+      prepareEnvelope({ ...eventBridgeFixture('goal-created'), 'detail-type': detailType }),
+    );
+    expect(reason).toBe('invalid_detail_type');
+    expect(message).toMatch(/^detail-type: /);
+  });
 
   it.each([
     ['missing', { goalId: 'g' }, 'detail.tenantId is missing'],
@@ -94,7 +121,10 @@ describe('prepareEnvelope', () => {
     ['a number', 7],
     ['missing', undefined],
   ])('rejects a detail that is %s as invalid_detail', (_label, detail) => {
-    expect(rejection(prepareEnvelope(withDetail(detail)))).toEqual({ reason: 'invalid_detail', message: 'detail must be a JSON object' });
+    expect(rejection(prepareEnvelope(withDetail(detail)))).toEqual({
+      reason: 'invalid_detail',
+      message: 'detail must be a JSON object',
+    });
   });
 
   it.each([
@@ -116,7 +146,9 @@ describe('prepareEnvelope', () => {
     const { reason, message } = rejection(prepareEnvelope(withDetail({ tenantId: 'acme', title: 'no id' })));
     expect(reason).toBe('invalid_detail');
     expect(message).toMatch(/^detail of goal\.created: goalId: /);
-    const issue = rejection(prepareEnvelope({ ...withDetail({ tenantId: 'acme', issueId: 5 }), 'detail-type': 'issue.resolved' }));
+    const issue = rejection(
+      prepareEnvelope({ ...withDetail({ tenantId: 'acme', issueId: 5 }), 'detail-type': 'issue.resolved' }),
+    );
     expect(issue.reason).toBe('invalid_detail');
     expect(issue.message).toContain('issueId');
   });
@@ -133,7 +165,10 @@ describe('prepareEnvelope', () => {
 
   it(`rejects an envelope over ${MAX_MESSAGE_BYTES} bytes as too_large, counting UTF-8 bytes`, () => {
     const base = eventBridgeFixture('goal-created');
-    const overhead = Buffer.byteLength(JSON.stringify({ ...prepareOk(withDetail({ tenantId: 'acme', goalId: 'g', pad: '' }, base)) }), 'utf8');
+    const overhead = Buffer.byteLength(
+      JSON.stringify({ ...prepareOk(withDetail({ tenantId: 'acme', goalId: 'g', pad: '' }, base)) }),
+      'utf8',
+    );
     const fits = MAX_MESSAGE_BYTES - overhead;
 
     const atLimit = prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', pad: 'x'.repeat(fits) }, base));
@@ -143,7 +178,10 @@ describe('prepareEnvelope', () => {
 
     expect(atLimit.ok).toBe(true);
     if (atLimit.ok) expect(Buffer.byteLength(atLimit.payload, 'utf8')).toBe(MAX_MESSAGE_BYTES);
-    expect(rejection(overLimit)).toEqual({ reason: 'too_large', message: expect.stringContaining(`${MAX_MESSAGE_BYTES + 1} bytes`) });
+    expect(rejection(overLimit)).toEqual({
+      reason: 'too_large',
+      message: expect.stringContaining(`${MAX_MESSAGE_BYTES + 1} bytes`),
+    });
     expect(rejection(multiByte).reason).toBe('too_large');
   });
 });
@@ -163,7 +201,16 @@ describe('broadcast', () => {
     await seedAuthenticated(store, 'c1', { tenantId: 'acme', userId: 'user-7', roles: ['admin'] }, clock.seconds);
     await seedAuthenticated(store, 'c2', { tenantId: 'acme', userId: 'user-8' }, clock.seconds);
     await seedAuthenticated(store, 'c3', { tenantId: 'globex', userId: 'user-9' }, clock.seconds);
-    const deps: BroadcastDeps = { store, log, sender, clock: clock.now, concurrency: 4, retentionSeconds: 86_400, sleep: recordingSleep().sleep, ...overrides };
+    const deps: BroadcastDeps = {
+      store,
+      log,
+      sender,
+      clock: clock.now,
+      concurrency: 4,
+      retentionSeconds: 86_400,
+      sleep: recordingSleep().sleep,
+      ...overrides,
+    };
     return { clock, store, log, sender, deps };
   }
 
@@ -174,7 +221,13 @@ describe('broadcast', () => {
     // Act
     const result = await broadcast(deps, event);
     // Assess
-    expect(result).toMatchObject({ status: 'delivered', eventId: `evt_${event.id}`, tenantId: 'acme', type: 'goal.created', duplicate: false });
+    expect(result).toMatchObject({
+      status: 'delivered',
+      eventId: `evt_${event.id}`,
+      tenantId: 'acme',
+      type: 'goal.created',
+      duplicate: false,
+    });
     if (result.status !== 'delivered') return;
     expect(result.stats).toMatchObject({ recipients: 2, delivered: 2 });
     expect(log.envelopes('acme')).toEqual([prepareOk(event)]);
@@ -192,7 +245,11 @@ describe('broadcast', () => {
     const second = await broadcast(deps, eventBridgeFixture('goal-created'));
 
     expect(first).toMatchObject({ status: 'delivered', duplicate: false });
-    expect(second).toMatchObject({ status: 'delivered', duplicate: true, eventId: first.status === 'delivered' ? first.eventId : 'x' });
+    expect(second).toMatchObject({
+      status: 'delivered',
+      duplicate: true,
+      eventId: first.status === 'delivered' ? first.eventId : 'x',
+    });
     expect(log.envelopes('acme')).toHaveLength(1);
     expect(sender.received('c1').map((e) => e.eventId)).toEqual([`evt_${event.id}`, `evt_${event.id}`]);
   });
@@ -221,7 +278,11 @@ describe('broadcast', () => {
 
   it('rejects (so EventBridge retries) when the log append fails, before sending anything', async () => {
     const failure = new Error('PutItem failed');
-    const brokenLog: EventLog = { append: async () => Promise.reject(failure), after: async () => undefined, latest: async () => undefined };
+    const brokenLog: EventLog = {
+      append: async () => Promise.reject(failure),
+      after: async () => undefined,
+      latest: async () => undefined,
+    };
     const { sender, deps } = await setup({ log: brokenLog });
 
     await expect(broadcast(deps, eventBridgeFixture('goal-created'))).rejects.toBe(failure);

@@ -13,7 +13,13 @@ describe('ScriptedSender', () => {
     const sender = new ScriptedSender().script('c1', throttled(), 'gone', 'ok');
     // Act
     const first = sender.post('c1', 'p').catch((err: unknown) => err);
-    const results = [await first, await sender.post('c1', 'p'), await sender.post('c1', 'p'), await sender.post('c1', 'p'), await sender.post('other', 'p')];
+    const results = [
+      await first,
+      await sender.post('c1', 'p'),
+      await sender.post('c1', 'p'),
+      await sender.post('c1', 'p'),
+      await sender.post('other', 'p'),
+    ];
     // Assess
     expect(results[0]).toBeInstanceOf(SendError);
     expect((results[0] as SendError).status).toBe(429);

@@ -18,7 +18,15 @@ import {
   type Recipient,
 } from '../../lambdas/contract/index.js';
 import { SendError } from '../../lambdas/core/errors.js';
-import type { Clock, ConnectionStore, EventLog, Identity, LoggedEvent, SendResult, Sender } from '../../lambdas/core/ports.js';
+import type {
+  Clock,
+  ConnectionStore,
+  EventLog,
+  Identity,
+  LoggedEvent,
+  SendResult,
+  Sender,
+} from '../../lambdas/core/ports.js';
 import { sweepShardFor } from '../../lambdas/core/sweep.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -90,7 +98,11 @@ export class InMemoryConnectionStore implements ConnectionStore {
   /** Like the UpdateItem it mirrors, an absent record is created (the condition holds on it). */
   async authenticate(connectionId: string, identity: Identity, ttl: number): Promise<boolean> {
     const current = this.records.get(connectionId);
-    if (current?.tenantId !== undefined && (current.tenantId !== identity.tenantId || current.userId !== identity.userId)) return false;
+    if (
+      current?.tenantId !== undefined &&
+      (current.tenantId !== identity.tenantId || current.userId !== identity.userId)
+    )
+      return false;
     const { authDeadline: _removed, ...kept } = current ?? { connectionId };
     this.records.set(connectionId, {
       ...kept,
@@ -207,7 +219,12 @@ export class InMemoryEventLog implements EventLog {
     return { duplicate: false };
   }
 
-  async after(tenantId: string, lastEventId: string, limit: number, nowSeconds: number): Promise<LoggedEvent[] | undefined> {
+  async after(
+    tenantId: string,
+    lastEventId: string,
+    limit: number,
+    nowSeconds: number,
+  ): Promise<LoggedEvent[] | undefined> {
     const marker = this.markers.get(`${tenantId}\u0000${lastEventId}`);
     if (!marker || marker.ttl <= nowSeconds) return undefined;
     return (this.entries.get(tenantId) ?? [])
@@ -233,7 +250,9 @@ export class InMemoryEventLog implements EventLog {
 export type SendStep = 'ok' | 'gone' | { throw: unknown } | { delayMs: number; then?: 'ok' | 'gone' };
 
 export const throttled = (): SendStep => ({ throw: new SendError('LimitExceededException (HTTP 429)', 429, true) });
-export const serverError = (status = 500): SendStep => ({ throw: new SendError(`InternalServerErrorException (HTTP ${status})`, status, true) });
+export const serverError = (status = 500): SendStep => ({
+  throw: new SendError(`InternalServerErrorException (HTTP ${status})`, status, true),
+});
 export const forbidden = (): SendError => new SendError('ForbiddenException (HTTP 403)', 403, false);
 
 export interface Completion {
@@ -307,14 +326,22 @@ export class ScriptedSender implements Sender {
 
   /** Parsed payloads delivered ('sent') to one connection, in order. */
   received(connectionId: string): Array<{ type: string; data: Record<string, unknown>; [k: string]: unknown }> {
-    return this.completions.filter((c) => c.connectionId === connectionId && c.result === 'sent').map((c) => JSON.parse(c.payload));
+    return this.completions
+      .filter((c) => c.connectionId === connectionId && c.result === 'sent')
+      .map((c) => JSON.parse(c.payload));
   }
 }
 
 // ---------------------------------------------------------------- helpers
 
 export function identity(overrides: Partial<Identity> = {}): Identity {
-  return { tenantId: 't1', userId: 'u1', roles: [], expiresAt: Math.floor(Date.UTC(2025, 0, 15, 13) / 1000), ...overrides };
+  return {
+    tenantId: 't1',
+    userId: 'u1',
+    roles: [],
+    expiresAt: Math.floor(Date.UTC(2025, 0, 15, 13) / 1000),
+    ...overrides,
+  };
 }
 
 /** Puts an authenticated connection in the store (pending first, as the handlers do). */
@@ -325,9 +352,16 @@ export async function seedAuthenticated(
   nowSeconds = Math.floor(Date.UTC(2025, 0, 15, 12) / 1000),
 ): Promise<void> {
   const { subscriptions, ...rest } = who;
-  await store.putPending({ connectionId, connectedAt: nowSeconds, authDeadline: nowSeconds + 30, ttl: nowSeconds + 7800 });
-  if (!(await store.authenticate(connectionId, identity(rest), nowSeconds + 7800))) throw new Error(`seed: cannot authenticate ${connectionId}`);
-  if (subscriptions && !(await store.setSubscriptions(connectionId, subscriptions))) throw new Error(`seed: cannot subscribe ${connectionId}`);
+  await store.putPending({
+    connectionId,
+    connectedAt: nowSeconds,
+    authDeadline: nowSeconds + 30,
+    ttl: nowSeconds + 7800,
+  });
+  if (!(await store.authenticate(connectionId, identity(rest), nowSeconds + 7800)))
+    throw new Error(`seed: cannot authenticate ${connectionId}`);
+  if (subscriptions && !(await store.setSubscriptions(connectionId, subscriptions)))
+    throw new Error(`seed: cannot subscribe ${connectionId}`);
 }
 
 export function envelope(n: number, overrides: Partial<Envelope> = {}): Envelope {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Recipient } from '../../lambdas/contract/index.js';
 import { SendError } from '../../lambdas/core/errors.js';
-import { DEFAULT_RETRY, backoffDelay, fanOut, rateLimiter, type FanoutDeps, type FanoutEvent, type RetryPolicy } from '../../lambdas/core/fanout.js';
+import {
+  DEFAULT_RETRY,
+  backoffDelay,
+  fanOut,
+  rateLimiter,
+  type FanoutDeps,
+  type FanoutEvent,
+  type RetryPolicy,
+} from '../../lambdas/core/fanout.js';
 import {
   FakeClock,
   InMemoryConnectionStore,
@@ -16,7 +24,13 @@ import {
 
 const EVENT: FanoutEvent = {
   type: 'goal.created',
-  payload: JSON.stringify({ type: 'goal.created', data: { tenantId: 't1', goalId: 'g1' }, timestamp: '2025-01-15T12:00:00.000Z', eventId: 'evt_1', tenantId: 't1' }),
+  payload: JSON.stringify({
+    type: 'goal.created',
+    data: { tenantId: 't1', goalId: 'g1' },
+    timestamp: '2025-01-15T12:00:00.000Z',
+    eventId: 'evt_1',
+    tenantId: 't1',
+  }),
 };
 
 interface Harness {
@@ -123,7 +137,10 @@ describe('fanOut read path', () => {
   it('reads only the addressed users when the audience lists a few user ids', async () => {
     const h = await harness(['a', 'b', 'c', 'd']);
     const { traced, reads } = tracing(h.store);
-    const stats = await fanOut(h.deps({ store: traced }), 't1', { ...EVENT, audience: { userIds: ['user-b', 'user-d'] } });
+    const stats = await fanOut(h.deps({ store: traced }), 't1', {
+      ...EVENT,
+      audience: { userIds: ['user-b', 'user-d'] },
+    });
     expect(reads).toEqual(['users:t1:user-b,user-d']);
     expect(stats).toMatchObject({ recipients: 2, delivered: 2, filtered: 0 });
     expect(h.sender.completions.map((c) => c.connectionId).sort()).toEqual(['b', 'd']);
@@ -147,7 +164,12 @@ describe('fanOut', () => {
     // Prepare
     const h = await harness(['a', 'b', 'c']);
     await seedAuthenticated(h.store, 'other-tenant', { tenantId: 't2' }, h.clock.seconds);
-    await h.store.putPending({ connectionId: 'pending', connectedAt: h.clock.seconds, authDeadline: h.clock.seconds + 30, ttl: h.clock.seconds + 7800 });
+    await h.store.putPending({
+      connectionId: 'pending',
+      connectedAt: h.clock.seconds,
+      authDeadline: h.clock.seconds + 30,
+      ttl: h.clock.seconds + 7800,
+    });
     // Act
     const stats = await fanOut(h.deps(), 't1', EVENT);
     // Assess
@@ -291,7 +313,11 @@ describe('fanOut', () => {
     for (const id of ['expired', 'expires-now']) {
       const received = h.sender.received(id);
       expect(received).toHaveLength(1);
-      expect(received[0]).toMatchObject({ type: 'auth.expired', data: { code: 'token_expired' }, timestamp: new Date(h.clock.nowMs).toISOString() });
+      expect(received[0]).toMatchObject({
+        type: 'auth.expired',
+        data: { code: 'token_expired' },
+        timestamp: new Date(h.clock.nowMs).toISOString(),
+      });
       expect(await h.store.get(id)).toBeUndefined();
     }
     expect(h.sender.closes.sort()).toEqual(['expired', 'expires-now']);
@@ -303,7 +329,11 @@ describe('fanOut', () => {
     await seedAuthenticated(h.store, 'refreshed', { expiresAt: h.clock.seconds - 10 }, h.clock.seconds);
     const stale: Recipient[] = [];
     for await (const page of h.store.recipients('t1')) stale.push(...page);
-    await h.store.authenticate('refreshed', { tenantId: 't1', userId: 'u1', roles: [], expiresAt: h.clock.seconds + 3600 }, 0);
+    await h.store.authenticate(
+      'refreshed',
+      { tenantId: 't1', userId: 'u1', roles: [], expiresAt: h.clock.seconds + 3600 },
+      0,
+    );
     const store = withOverrides(h.store, {
       recipients: async function* () {
         yield stale;
@@ -338,7 +368,10 @@ describe('fanOut', () => {
     await seedAuthenticated(h.store, 'actions', { userId: 'u-actions', subscriptions: ['action.*'] }, now);
     await seedAuthenticated(h.store, 'admin', { userId: 'u-admin', roles: ['admin'] }, now);
     await seedAuthenticated(h.store, 'exact-other', { userId: 'u-x', subscriptions: ['goal.updated'] }, now);
-    const event: FanoutEvent = { ...EVENT, audience: { userIds: ['u-all', 'u-goals', 'u-actions', 'u-x'], roles: ['admin'] } };
+    const event: FanoutEvent = {
+      ...EVENT,
+      audience: { userIds: ['u-all', 'u-goals', 'u-actions', 'u-x'], roles: ['admin'] },
+    };
 
     const stats = await fanOut(h.deps(), 't1', event);
 

@@ -6,17 +6,24 @@ const subscribe = (eventTypes: unknown) => JSON.stringify({ action: 'subscribe',
 
 describe('parseJsonObject', () => {
   it.each([undefined, null, ''])('refuses an empty frame (%j)', (body) => {
-    expect(parseJsonObject(body)).toEqual({ ok: false, problem: 'bad_request', message: 'empty frame: send a JSON object' });
+    expect(parseJsonObject(body)).toEqual({
+      ok: false,
+      problem: 'bad_request',
+      message: 'empty frame: send a JSON object',
+    });
   });
 
   it.each(['{', 'not json', "{'action':'ping'}", '{"action":"ping",}'])('refuses invalid JSON %s', (body) => {
     expect(parseJsonObject(body)).toEqual({ ok: false, problem: 'bad_request', message: 'frame is not valid JSON' });
   });
 
-  it.each(['[]', '[{"action":"ping"}]', '"x"', '1', 'null', 'true'])('refuses JSON that is not an object: %s', (body) => {
-    const result = parseJsonObject(body);
-    expect(result).toEqual({ ok: false, problem: 'bad_request', message: expect.stringContaining('JSON object') });
-  });
+  it.each(['[]', '[{"action":"ping"}]', '"x"', '1', 'null', 'true'])(
+    'refuses JSON that is not an object: %s',
+    (body) => {
+      const result = parseJsonObject(body);
+      expect(result).toEqual({ ok: false, problem: 'bad_request', message: expect.stringContaining('JSON object') });
+    },
+  );
 
   it('accepts an object', () => {
     expect(parseJsonObject('{"action":"ping","x":1}')).toEqual({ ok: true, message: { action: 'ping', x: 1 } });
@@ -25,7 +32,10 @@ describe('parseJsonObject', () => {
 
 describe('parseAction', () => {
   it('parses a valid auth frame', () => {
-    expect(parseAction('{"action":"auth","token":"a.b.c"}', 'auth')).toEqual({ ok: true, message: { action: 'auth', token: 'a.b.c' } });
+    expect(parseAction('{"action":"auth","token":"a.b.c"}', 'auth')).toEqual({
+      ok: true,
+      message: { action: 'auth', token: 'a.b.c' },
+    });
   });
 
   it.each([
@@ -49,31 +59,64 @@ describe('parseAction', () => {
     expect(result).toMatchObject({ ok: false, problem: 'bad_request', message: expect.stringMatching(/^action: /) });
   });
 
-  it.each([['goal.created'], ['goal.*'], ['billing.invoice.paid'], ['billing.invoice.*'], ['a-b.c_d']])('accepts the subscription pattern %s', (pattern) => {
-    expect(parseAction(subscribe([pattern]), 'subscribe')).toEqual({ ok: true, message: { action: 'subscribe', eventTypes: [pattern] } });
-  });
-
-  it.each(['*', 'goal.**', '../', 'goal', '.goal', 'goal.', '*.created', 'goal.*.done', '1goal.created', 'goal created', ''])(
-    'refuses the subscription pattern %j, naming eventTypes.<index>',
+  it.each([['goal.created'], ['goal.*'], ['billing.invoice.paid'], ['billing.invoice.*'], ['a-b.c_d']])(
+    'accepts the subscription pattern %s',
     (pattern) => {
-      const result = parseAction(subscribe(['goal.created', pattern]), 'subscribe');
-      expect(result).toMatchObject({ ok: false, problem: 'bad_request', message: expect.stringMatching(/^eventTypes\.1: /) });
+      expect(parseAction(subscribe([pattern]), 'subscribe')).toEqual({
+        ok: true,
+        message: { action: 'subscribe', eventTypes: [pattern] },
+      });
     },
   );
 
+  it.each([
+    '*',
+    'goal.**',
+    '../',
+    'goal',
+    '.goal',
+    'goal.',
+    '*.created',
+    'goal.*.done',
+    '1goal.created',
+    'goal created',
+    '',
+  ])('refuses the subscription pattern %j, naming eventTypes.<index>', (pattern) => {
+    const result = parseAction(subscribe(['goal.created', pattern]), 'subscribe');
+    expect(result).toMatchObject({
+      ok: false,
+      problem: 'bad_request',
+      message: expect.stringMatching(/^eventTypes\.1: /),
+    });
+  });
+
   it('names eventTypes.0 when the first pattern is bad', () => {
     const result = parseAction(subscribe(['*']), 'subscribe');
-    expect(result).toEqual({ ok: false, problem: 'bad_request', message: 'eventTypes.0: must be an event type ("goal.created") or a prefix wildcard ("goal.*")' });
+    expect(result).toEqual({
+      ok: false,
+      problem: 'bad_request',
+      message: 'eventTypes.0: must be an event type ("goal.created") or a prefix wildcard ("goal.*")',
+    });
   });
 
   it('refuses eventTypes that is not an array', () => {
-    expect(parseAction(subscribe('goal.*'), 'subscribe')).toMatchObject({ ok: false, message: expect.stringMatching(/^eventTypes: /) });
-    expect(parseAction(subscribe([1]), 'subscribe')).toMatchObject({ ok: false, message: expect.stringMatching(/^eventTypes\.0: /) });
+    expect(parseAction(subscribe('goal.*'), 'subscribe')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^eventTypes: /),
+    });
+    expect(parseAction(subscribe([1]), 'subscribe')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^eventTypes\.0: /),
+    });
   });
 
   it(`refuses 1,000 patterns in one frame (at most ${MAX_SUBSCRIPTIONS})`, () => {
     const patterns = Array.from({ length: 1000 }, (_, i) => `goal.t${i}`);
-    expect(parseAction(subscribe(patterns), 'subscribe')).toEqual({ ok: false, problem: 'bad_request', message: `eventTypes: must hold at most ${MAX_SUBSCRIPTIONS} patterns` });
+    expect(parseAction(subscribe(patterns), 'subscribe')).toEqual({
+      ok: false,
+      problem: 'bad_request',
+      message: `eventTypes: must hold at most ${MAX_SUBSCRIPTIONS} patterns`,
+    });
   });
 
   it(`accepts exactly ${MAX_SUBSCRIPTIONS} patterns`, () => {
@@ -106,11 +149,20 @@ describe('diagnoseFrame', () => {
   });
 
   it('names the field of a known action with a wrong type', () => {
-    expect(diagnoseFrame('{"action":"auth","token":5}')).toMatchObject({ problem: 'bad_request', message: 'token: Invalid input: expected string, received number' });
-    expect(diagnoseFrame(subscribe(['goal.created', 'goal']))).toMatchObject({ problem: 'bad_request', message: expect.stringMatching(/^eventTypes\.1: /) });
+    expect(diagnoseFrame('{"action":"auth","token":5}')).toMatchObject({
+      problem: 'bad_request',
+      message: 'token: Invalid input: expected string, received number',
+    });
+    expect(diagnoseFrame(subscribe(['goal.created', 'goal']))).toMatchObject({
+      problem: 'bad_request',
+      message: expect.stringMatching(/^eventTypes\.1: /),
+    });
   });
 
   it('tells the client to resend a valid frame that reached $default', () => {
-    expect(diagnoseFrame('{"action":"ping"}')).toEqual({ problem: 'bad_request', message: '"ping" was not routed; send it again' });
+    expect(diagnoseFrame('{"action":"ping"}')).toEqual({
+      problem: 'bad_request',
+      message: '"ping" was not routed; send it again',
+    });
   });
 });

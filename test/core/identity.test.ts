@@ -18,18 +18,31 @@ function refusal(claims: Record<string, unknown>, tenantClaim = 'tenantId'): Aut
 
 describe('identityFromClaims', () => {
   it('reads tenant, user, roles and expiry', () => {
-    expect(identityFromClaims(valid, 'tenantId')).toEqual({ tenantId: 'acme', userId: 'user-1', roles: ['admin', 'viewer'], expiresAt: EXP });
+    expect(identityFromClaims(valid, 'tenantId')).toEqual({
+      tenantId: 'acme',
+      userId: 'user-1',
+      roles: ['admin', 'viewer'],
+      expiresAt: EXP,
+    });
   });
 
   it('defaults roles to none and floors a fractional exp', () => {
-    expect(identityFromClaims({ tenantId: 'acme', sub: 'u', exp: EXP + 0.9 }, 'tenantId')).toEqual({ tenantId: 'acme', userId: 'u', roles: [], expiresAt: EXP });
+    expect(identityFromClaims({ tenantId: 'acme', sub: 'u', exp: EXP + 0.9 }, 'tenantId')).toEqual({
+      tenantId: 'acme',
+      userId: 'u',
+      roles: [],
+      expiresAt: EXP,
+    });
   });
 
-  it.each([1e13, 253_402_300_800, Number.MAX_SAFE_INTEGER])('refuses exp %d, past year 9999, as invalid_claims', (exp) => {
-    const err = refusal({ ...valid, exp });
-    expect(err.code).toBe('invalid_claims');
-    expect(err.message).toMatch(/"exp" is out of range/);
-  });
+  it.each([1e13, 253_402_300_800, Number.MAX_SAFE_INTEGER])(
+    'refuses exp %d, past year 9999, as invalid_claims',
+    (exp) => {
+      const err = refusal({ ...valid, exp });
+      expect(err.code).toBe('invalid_claims');
+      expect(err.message).toMatch(/"exp" is out of range/);
+    },
+  );
 
   it('accepts exp at the end of year 9999', () => {
     expect(identityFromClaims({ ...valid, exp: 253_402_300_799 }, 'tenantId').expiresAt).toBe(253_402_300_799);
@@ -38,7 +51,9 @@ describe('identityFromClaims', () => {
   it('reads the tenant from a custom claim and ignores tenantId then', () => {
     const claims = { 'custom:tenant': 'globex', tenantId: 'acme', sub: 'u', exp: EXP };
     expect(identityFromClaims(claims, 'custom:tenant').tenantId).toBe('globex');
-    expect(refusal({ tenantId: 'acme', sub: 'u', exp: EXP }, 'custom:tenant').message).toBe('tenant claim "custom:tenant" is missing');
+    expect(refusal({ tenantId: 'acme', sub: 'u', exp: EXP }, 'custom:tenant').message).toBe(
+      'tenant claim "custom:tenant" is missing',
+    );
   });
 
   it.each([

@@ -50,11 +50,14 @@ describe('inAudience', () => {
     expect(inAudience(undefined, nobody)).toBe(true);
   });
 
-  it.each([{}, { userIds: [] }, { roles: [] }, { userIds: [], roles: [] }])('fails closed: audience %j reaches no one', (audience) => {
-    expect(inAudience(audience, alice)).toBe(false);
-    expect(inAudience(audience, bob)).toBe(false);
-    expect(inAudience(audience, nobody)).toBe(false);
-  });
+  it.each([{}, { userIds: [] }, { roles: [] }, { userIds: [], roles: [] }])(
+    'fails closed: audience %j reaches no one',
+    (audience) => {
+      expect(inAudience(audience, alice)).toBe(false);
+      expect(inAudience(audience, bob)).toBe(false);
+      expect(inAudience(audience, nobody)).toBe(false);
+    },
+  );
 
   it('targets listed user ids', () => {
     const audience = { userIds: ['alice'] };
@@ -86,10 +89,17 @@ describe('inAudience', () => {
 
 describe('addPatterns / removePatterns', () => {
   it('adds without duplicates, keeping first-seen order', () => {
-    expect(addPatterns(['goal.*', 'issue.created'], ['action.*', 'goal.*', 'action.*'])).toEqual(['goal.*', 'issue.created', 'action.*']);
+    expect(addPatterns(['goal.*', 'issue.created'], ['action.*', 'goal.*', 'action.*'])).toEqual([
+      'goal.*',
+      'issue.created',
+      'action.*',
+    ]);
   });
 
   it('removes only the listed patterns (no wildcard expansion)', () => {
-    expect(removePatterns(['goal.*', 'goal.created', 'issue.created'], ['goal.*', 'absent.x'])).toEqual(['goal.created', 'issue.created']);
+    expect(removePatterns(['goal.*', 'goal.created', 'issue.created'], ['goal.*', 'absent.x'])).toEqual([
+      'goal.created',
+      'issue.created',
+    ]);
   });
 });

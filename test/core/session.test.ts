@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { CONNECTION_TTL_SECONDS, MAX_SUBSCRIPTIONS, type Audience, type Envelope } from '../../lambdas/contract/index.js';
+import {
+  CONNECTION_TTL_SECONDS,
+  MAX_SUBSCRIPTIONS,
+  type Audience,
+  type Envelope,
+} from '../../lambdas/contract/index.js';
 import { AuthError } from '../../lambdas/core/errors.js';
 import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
 import { authenticate, changeSubscriptions, connect, resume, type ResumeDeps } from '../../lambdas/core/session.js';
-import { FakeClock, InMemoryConnectionStore, InMemoryEventLog, ScriptedSender, envelope, identity, seedAuthenticated, withOverrides } from './fakes.js';
+import {
+  FakeClock,
+  InMemoryConnectionStore,
+  InMemoryEventLog,
+  ScriptedSender,
+  envelope,
+  identity,
+  seedAuthenticated,
+  withOverrides,
+} from './fakes.js';
 
 /** A verifier that maps known tokens to identities or errors. */
 class FakeVerifier implements TokenVerifier {
@@ -29,24 +43,43 @@ describe('connect', () => {
     // Prepare
     const { clock, store } = setup();
     // Act
-    const verdict = await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'c1', undefined);
+    const verdict = await connect(
+      { store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] },
+      'c1',
+      undefined,
+    );
     // Assess
     expect(verdict).toEqual({ accepted: true });
     const record = await store.get('c1');
-    expect(record).toMatchObject({ connectionId: 'c1', connectedAt: clock.seconds, authDeadline: clock.seconds + 30, sweepAt: clock.seconds + 30, ttl: clock.seconds + CONNECTION_TTL_SECONDS });
+    expect(record).toMatchObject({
+      connectionId: 'c1',
+      connectedAt: clock.seconds,
+      authDeadline: clock.seconds + 30,
+      sweepAt: clock.seconds + 30,
+      ttl: clock.seconds + CONNECTION_TTL_SECONDS,
+    });
     expect(record?.tenantId).toBeUndefined();
   });
 
   it('accepts any Origin when the allowlist is empty', async () => {
     const { clock, store } = setup();
-    const verdict = await connect({ store, clock: clock.now, authTimeoutSeconds: 10, allowedOrigins: [] }, 'c1', 'https://evil.example');
+    const verdict = await connect(
+      { store, clock: clock.now, authTimeoutSeconds: 10, allowedOrigins: [] },
+      'c1',
+      'https://evil.example',
+    );
     expect(verdict).toEqual({ accepted: true });
     expect((await store.get('c1'))?.authDeadline).toBe(clock.seconds + 10);
   });
 
   it('accepts an allowed Origin', async () => {
     const { clock, store } = setup();
-    const deps = { store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: ['https://app.example', 'https://admin.example'] };
+    const deps = {
+      store,
+      clock: clock.now,
+      authTimeoutSeconds: 30,
+      allowedOrigins: ['https://app.example', 'https://admin.example'],
+    };
     expect(await connect(deps, 'c1', 'https://admin.example')).toEqual({ accepted: true });
     expect(await store.get('c1')).toBeDefined();
   });
@@ -58,7 +91,11 @@ describe('connect', () => {
     ['a missing Origin', undefined, 'missing Origin'],
   ])('refuses %s with 403 and records nothing', async (_label, origin, reason) => {
     const { clock, store } = setup();
-    const verdict = await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: ['https://app.example'] }, 'c1', origin);
+    const verdict = await connect(
+      { store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: ['https://app.example'] },
+      'c1',
+      origin,
+    );
     expect(verdict).toEqual({ accepted: false, statusCode: 403, reason });
     expect(store.records.size).toBe(0);
   });
@@ -81,10 +118,22 @@ describe('authenticate', () => {
 
     expect(reply).toEqual({
       type: 'auth.success',
-      data: { connectionId: 'c1', tenantId: 'acme', userId: 'ada', expiresAt: new Date(1_736_946_000 * 1000).toISOString(), lastEventId: null },
+      data: {
+        connectionId: 'c1',
+        tenantId: 'acme',
+        userId: 'ada',
+        expiresAt: new Date(1_736_946_000 * 1000).toISOString(),
+        lastEventId: null,
+      },
       timestamp: new Date(clock.nowMs).toISOString(),
     });
-    expect(await store.get('c1')).toMatchObject({ tenantId: 'acme', userId: 'ada', roles: ['admin'], tokenExpiresAt: 1_736_946_000, sweepAt: 1_736_946_000 });
+    expect(await store.get('c1')).toMatchObject({
+      tenantId: 'acme',
+      userId: 'ada',
+      roles: ['admin'],
+      tokenExpiresAt: 1_736_946_000,
+      sweepAt: 1_736_946_000,
+    });
     expect((await store.get('c1'))?.authDeadline).toBeUndefined();
   });
 
@@ -99,7 +148,11 @@ describe('authenticate', () => {
 
     const reply = await authenticate({ store, log: new InMemoryEventLog(), verifier, clock: clock.now }, 'c1', 'bad');
 
-    expect(reply).toEqual({ type: 'auth.error', data: { code, message }, timestamp: new Date(clock.nowMs).toISOString() });
+    expect(reply).toEqual({
+      type: 'auth.error',
+      data: { code, message },
+      timestamp: new Date(clock.nowMs).toISOString(),
+    });
     expect(await store.get('c1')).toEqual(before);
   });
 
@@ -107,7 +160,9 @@ describe('authenticate', () => {
     const { clock, store } = await pendingConnection();
     const outage = new Error('JWKS endpoint unreachable');
     const verifier = new FakeVerifier({ any: outage });
-    await expect(authenticate({ store, log: new InMemoryEventLog(), verifier, clock: clock.now }, 'c1', 'any')).rejects.toBe(outage);
+    await expect(
+      authenticate({ store, log: new InMemoryEventLog(), verifier, clock: clock.now }, 'c1', 'any'),
+    ).rejects.toBe(outage);
   });
 
   it('refreshes an authenticated connection with a new token of the same tenant and user', async () => {
@@ -120,25 +175,38 @@ describe('authenticate', () => {
 
     const reply = await authenticate(deps, 'c1', 'second');
 
-    expect(reply).toMatchObject({ type: 'auth.success', data: { expiresAt: new Date(later.expiresAt * 1000).toISOString() } });
-    expect(await store.get('c1')).toMatchObject({ tokenExpiresAt: later.expiresAt, sweepAt: later.expiresAt, ttl: ttlBefore });
+    expect(reply).toMatchObject({
+      type: 'auth.success',
+      data: { expiresAt: new Date(later.expiresAt * 1000).toISOString() },
+    });
+    expect(await store.get('c1')).toMatchObject({
+      tokenExpiresAt: later.expiresAt,
+      sweepAt: later.expiresAt,
+      ttl: ttlBefore,
+    });
   });
 
   it.each([
     ['another tenant', { tenantId: 'globex' }],
     ['another user', { userId: 'bob' }],
-  ])('refuses a token of %s on an authenticated connection (tenant_mismatch) and keeps the record', async (_label, other) => {
-    const { clock, store } = await pendingConnection();
-    const verifier = new FakeVerifier({ first: acme, other: { ...acme, ...other, expiresAt: acme.expiresAt + 3600 } });
-    const deps = { store, log: new InMemoryEventLog(), verifier, clock: clock.now };
-    await authenticate(deps, 'c1', 'first');
-    const before = await store.get('c1');
+  ])(
+    'refuses a token of %s on an authenticated connection (tenant_mismatch) and keeps the record',
+    async (_label, other) => {
+      const { clock, store } = await pendingConnection();
+      const verifier = new FakeVerifier({
+        first: acme,
+        other: { ...acme, ...other, expiresAt: acme.expiresAt + 3600 },
+      });
+      const deps = { store, log: new InMemoryEventLog(), verifier, clock: clock.now };
+      await authenticate(deps, 'c1', 'first');
+      const before = await store.get('c1');
 
-    const reply = await authenticate(deps, 'c1', 'other');
+      const reply = await authenticate(deps, 'c1', 'other');
 
-    expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'tenant_mismatch' } });
-    expect(await store.get('c1')).toEqual(before);
-  });
+      expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'tenant_mismatch' } });
+      expect(await store.get('c1')).toEqual(before);
+    },
+  );
 
   it("returns the tenant's newest event as a resume point, read before the connection becomes visible", async () => {
     // Prepare: two events of acme and a newer one of another tenant are logged.
@@ -149,10 +217,20 @@ describe('authenticate', () => {
     await log.append({ envelope: envelope(2, { tenantId: 'acme' }) }, clock.nowMs - 1000, ttl);
     await log.append({ envelope: envelope(3, { tenantId: 'globex' }) }, clock.nowMs - 500, ttl);
     const calls: string[] = [];
-    const tracedLog: EventLog = { append: (...a) => log.append(...a), after: (...a) => log.after(...a), latest: async (t, now) => (calls.push('latest'), log.latest(t, now)) };
-    const tracedStore = withOverrides(store, { authenticate: async (...args) => (calls.push('authenticate'), store.authenticate(...args)) });
+    const tracedLog: EventLog = {
+      append: (...a) => log.append(...a),
+      after: (...a) => log.after(...a),
+      latest: async (t, now) => (calls.push('latest'), log.latest(t, now)),
+    };
+    const tracedStore = withOverrides(store, {
+      authenticate: async (...args) => (calls.push('authenticate'), store.authenticate(...args)),
+    });
     // Act
-    const reply = await authenticate({ store: tracedStore, log: tracedLog, verifier: new FakeVerifier({ t: acme }), clock: clock.now }, 'c1', 't');
+    const reply = await authenticate(
+      { store: tracedStore, log: tracedLog, verifier: new FakeVerifier({ t: acme }), clock: clock.now },
+      'c1',
+      't',
+    );
     // Assess
     expect(reply).toMatchObject({ type: 'auth.success', data: { lastEventId: 'evt_2' } });
     expect(calls).toEqual(['latest', 'authenticate']);
@@ -162,7 +240,11 @@ describe('authenticate', () => {
     const { clock, store } = await pendingConnection();
     const log = new InMemoryEventLog();
     await log.append({ envelope: envelope(1, { tenantId: 'acme' }) }, clock.nowMs - 2000, clock.seconds - 1);
-    const reply = await authenticate({ store, log, verifier: new FakeVerifier({ t: acme }), clock: clock.now }, 'c1', 't');
+    const reply = await authenticate(
+      { store, log, verifier: new FakeVerifier({ t: acme }), clock: clock.now },
+      'c1',
+      't',
+    );
     expect(reply).toMatchObject({ type: 'auth.success', data: { lastEventId: null } });
   });
 
@@ -174,7 +256,11 @@ describe('authenticate', () => {
         return store.authenticate(id, acme, ttl);
       },
     });
-    const reply = await authenticate({ store: racing, log: new InMemoryEventLog(), verifier: new FakeVerifier({ t: acme }), clock: clock.now }, 'c1', 't');
+    const reply = await authenticate(
+      { store: racing, log: new InMemoryEventLog(), verifier: new FakeVerifier({ t: acme }), clock: clock.now },
+      'c1',
+      't',
+    );
     expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'tenant_mismatch' } });
     expect((await store.get('c1'))?.tenantId).toBe('globex');
   });
@@ -195,9 +281,16 @@ describe('changeSubscriptions', () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*'] }, clock.seconds);
 
-    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', ['issue.created', 'goal.*']);
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', [
+      'issue.created',
+      'goal.*',
+    ]);
 
-    expect(reply).toEqual({ type: 'subscribe.success', data: { eventTypes: ['goal.*', 'issue.created'] }, timestamp: new Date(clock.nowMs).toISOString() });
+    expect(reply).toEqual({
+      type: 'subscribe.success',
+      data: { eventTypes: ['goal.*', 'issue.created'] },
+      timestamp: new Date(clock.nowMs).toISOString(),
+    });
     expect((await store.get('c1'))?.subscriptions).toEqual(['goal.*', 'issue.created']);
   });
 
@@ -205,7 +298,10 @@ describe('changeSubscriptions', () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*', 'issue.created', 'action.*'] }, clock.seconds);
 
-    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'unsubscribe', ['issue.created', 'never.subscribed']);
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'unsubscribe', [
+      'issue.created',
+      'never.subscribed',
+    ]);
 
     expect(reply).toMatchObject({ type: 'unsubscribe.success', data: { eventTypes: ['goal.*', 'action.*'] } });
     expect((await store.get('c1'))?.subscriptions).toEqual(['goal.*', 'action.*']);
@@ -224,11 +320,17 @@ describe('changeSubscriptions', () => {
     const existing = Array.from({ length: MAX_SUBSCRIPTIONS - 1 }, (_, i) => `goal.t${i}`);
     await seedAuthenticated(store, 'c1', { subscriptions: existing }, clock.seconds);
 
-    const fits = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', ['goal.t0', 'issue.created']);
+    const fits = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', [
+      'goal.t0',
+      'issue.created',
+    ]);
     const tooMany = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', ['action.created']);
 
     expect(fits).toMatchObject({ type: 'subscribe.success' });
-    expect(tooMany).toMatchObject({ type: 'error', data: { code: 'bad_request', message: expect.stringMatching(/^eventTypes: /) } });
+    expect(tooMany).toMatchObject({
+      type: 'error',
+      data: { code: 'bad_request', message: expect.stringMatching(/^eventTypes: /) },
+    });
     expect((await store.get('c1'))?.subscriptions).toHaveLength(MAX_SUBSCRIPTIONS);
   });
 
@@ -245,11 +347,15 @@ describe('resume', () => {
   const T0 = Date.UTC(2025, 0, 15, 11);
   const RETAIN = Math.floor(Date.UTC(2025, 0, 16) / 1000);
 
-  async function setupResume(events: Array<{ env: Envelope; audience?: Audience }>, who: Parameters<typeof seedAuthenticated>[2] = {}) {
+  async function setupResume(
+    events: Array<{ env: Envelope; audience?: Audience }>,
+    who: Parameters<typeof seedAuthenticated>[2] = {},
+  ) {
     const { clock, store } = setup();
     const log = new InMemoryEventLog();
     const sender = new ScriptedSender(clock.now);
-    for (const [i, e] of events.entries()) await log.append({ envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) }, T0 + i * 1000, RETAIN);
+    for (const [i, e] of events.entries())
+      await log.append({ envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) }, T0 + i * 1000, RETAIN);
     await seedAuthenticated(store, 'c1', { userId: 'ada', roles: ['viewer'], ...who }, clock.seconds);
     const deps: ResumeDeps = { store, log, sender, clock: clock.now, maxReplay: 1000 };
     return { clock, store, log, sender, deps };
@@ -258,7 +364,13 @@ describe('resume', () => {
   it('answers not_authenticated on a pending connection', async () => {
     const { clock, store } = setup();
     await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'p1', undefined);
-    const deps: ResumeDeps = { store, log: new InMemoryEventLog(), sender: new ScriptedSender(), clock: clock.now, maxReplay: 10 };
+    const deps: ResumeDeps = {
+      store,
+      log: new InMemoryEventLog(),
+      sender: new ScriptedSender(),
+      clock: clock.now,
+      maxReplay: 10,
+    };
     expect(await resume(deps, 'p1', 'evt_1')).toMatchObject({ type: 'error', data: { code: 'not_authenticated' } });
   });
 
@@ -272,9 +384,20 @@ describe('resume', () => {
   it('answers gap for an id longer than any issued, without a lookup', async () => {
     const { sender, deps } = await setupResume([{ env: envelope(1) }]);
     let lookups = 0;
-    const counting: ResumeDeps = { ...deps, log: { ...deps.log, append: deps.log.append.bind(deps.log), latest: deps.log.latest.bind(deps.log), after: (...a) => (lookups++, deps.log.after(...a)) } };
+    const counting: ResumeDeps = {
+      ...deps,
+      log: {
+        ...deps.log,
+        append: deps.log.append.bind(deps.log),
+        latest: deps.log.latest.bind(deps.log),
+        after: (...a) => (lookups++, deps.log.after(...a)),
+      },
+    };
     // 200 three-byte characters: 600 bytes, over the 512-byte bound though under 512 characters.
-    expect(await resume(counting, 'c1', '€'.repeat(200))).toMatchObject({ type: 'resume.error', data: { code: 'gap' } });
+    expect(await resume(counting, 'c1', '€'.repeat(200))).toMatchObject({
+      type: 'resume.error',
+      data: { code: 'gap' },
+    });
     expect(lookups).toBe(0);
     expect(sender.attempts).toEqual([]);
     expect(await resume(counting, 'c1', 'evt_1')).toMatchObject({ type: 'resume.success' });
@@ -282,7 +405,10 @@ describe('resume', () => {
   });
 
   it("answers gap for another tenant's event id", async () => {
-    const { sender, deps } = await setupResume([{ env: envelope(1, { tenantId: 'globex', data: { tenantId: 'globex', goalId: 'g1' } }) }, { env: envelope(2, { tenantId: 'globex', data: { tenantId: 'globex', goalId: 'g2' } }) }]);
+    const { sender, deps } = await setupResume([
+      { env: envelope(1, { tenantId: 'globex', data: { tenantId: 'globex', goalId: 'g1' } }) },
+      { env: envelope(2, { tenantId: 'globex', data: { tenantId: 'globex', goalId: 'g2' } }) },
+    ]);
     expect(await resume(deps, 'c1', 'evt_1')).toMatchObject({ type: 'resume.error', data: { code: 'gap' } });
     expect(sender.attempts).toEqual([]);
   });
@@ -310,7 +436,11 @@ describe('resume', () => {
     const reply = await resume(deps, 'c1', 'evt_1');
 
     expect(sender.received('c1')).toEqual([envelope(2), envelope(5, { type: 'goal.completed' })]);
-    expect(reply).toEqual({ type: 'resume.success', data: { replayed: 2, lastEventId: 'evt_6' }, timestamp: expect.any(String) });
+    expect(reply).toEqual({
+      type: 'resume.success',
+      data: { replayed: 2, lastEventId: 'evt_6' },
+      timestamp: expect.any(String),
+    });
   });
 
   it('replays nothing and echoes the id when nothing was missed', async () => {
@@ -327,7 +457,10 @@ describe('resume', () => {
     const tooMany = await resume({ ...deps, maxReplay: 3 }, 'c1', 'evt_1');
     const exactly = await resume({ ...deps, maxReplay: 4 }, 'c1', 'evt_1');
 
-    expect(tooMany).toMatchObject({ type: 'resume.error', data: { code: 'gap', message: expect.stringContaining('3') } });
+    expect(tooMany).toMatchObject({
+      type: 'resume.error',
+      data: { code: 'gap', message: expect.stringContaining('3') },
+    });
     expect(exactly).toMatchObject({ type: 'resume.success', data: { replayed: 4, lastEventId: 'evt_5' } });
     expect(sender.received('c1').map((e) => e.eventId)).toEqual(['evt_2', 'evt_3', 'evt_4', 'evt_5']);
   });

@@ -18,7 +18,8 @@ async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
   return out;
 }
 
-const byId = <T extends { connectionId: string }>(items: T[]) => [...items].sort((a, b) => a.connectionId.localeCompare(b.connectionId));
+const byId = <T extends { connectionId: string }>(items: T[]) =>
+  [...items].sort((a, b) => a.connectionId.localeCompare(b.connectionId));
 
 export function connectionStoreContract(name: string, make: () => Promise<ConnectionStore> | ConnectionStore): void {
   describe(`ConnectionStore contract: ${name}`, () => {
@@ -32,7 +33,14 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       await pending(store, 'p1');
       // Assess
       const record = await store.get('p1');
-      expect(record).toMatchObject({ connectionId: 'p1', connectedAt: NOW, authDeadline: NOW + 30, sweepAt: NOW + 30, sweepShard: sweepShardFor('p1'), ttl: NOW + 7800 });
+      expect(record).toMatchObject({
+        connectionId: 'p1',
+        connectedAt: NOW,
+        authDeadline: NOW + 30,
+        sweepAt: NOW + 30,
+        sweepShard: sweepShardFor('p1'),
+        ttl: NOW + 7800,
+      });
       expect(record?.tenantId).toBeUndefined();
       expect(await store.get('absent')).toBeUndefined();
     });
@@ -49,7 +57,16 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       const ok = await store.authenticate('c1', identity({ roles: ['admin'], expiresAt: NOW + 3600 }), NOW + 99_999);
       expect(ok).toBe(true);
       const record = await store.get('c1');
-      expect(record).toMatchObject({ connectionId: 'c1', tenantId: 't1', userId: 'u1', roles: ['admin'], tokenExpiresAt: NOW + 3600, sweepAt: NOW + 3600, ttl: NOW + 7800, connectedAt: NOW });
+      expect(record).toMatchObject({
+        connectionId: 'c1',
+        tenantId: 't1',
+        userId: 'u1',
+        roles: ['admin'],
+        tokenExpiresAt: NOW + 3600,
+        sweepAt: NOW + 3600,
+        ttl: NOW + 7800,
+        connectedAt: NOW,
+      });
       expect(record?.authDeadline).toBeUndefined();
     });
 
@@ -59,7 +76,11 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       await store.authenticate('c1', identity({ expiresAt: NOW + 60 }), NOW + 7800);
       const ok = await store.authenticate('c1', identity({ expiresAt: NOW + 7200, roles: ['editor'] }), NOW + 7800);
       expect(ok).toBe(true);
-      expect(await store.get('c1')).toMatchObject({ tokenExpiresAt: NOW + 7200, sweepAt: NOW + 7200, roles: ['editor'] });
+      expect(await store.get('c1')).toMatchObject({
+        tokenExpiresAt: NOW + 7200,
+        sweepAt: NOW + 7200,
+        roles: ['editor'],
+      });
     });
 
     it.each([
@@ -125,10 +146,19 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
 
       const expected: Recipient[] = [
         { connectionId: 'a', tenantId: 't1', userId: 'ua', roles: ['admin'], tokenExpiresAt: NOW + 100 },
-        { connectionId: 'b', tenantId: 't1', userId: 'ub', roles: [], subscriptions: ['goal.*'], tokenExpiresAt: NOW + 200 },
+        {
+          connectionId: 'b',
+          tenantId: 't1',
+          userId: 'ub',
+          roles: [],
+          subscriptions: ['goal.*'],
+          tokenExpiresAt: NOW + 200,
+        },
         { connectionId: 'c', tenantId: 't1', userId: 'uc', roles: [], tokenExpiresAt: NOW + 300 },
       ];
-      expect(recipients.map((r) => ({ ...r, roles: r.roles ?? [] }))).toEqual(expected.map((r) => expect.objectContaining(r)));
+      expect(recipients.map((r) => ({ ...r, roles: r.roles ?? [] }))).toEqual(
+        expected.map((r) => expect.objectContaining(r)),
+      );
       expect(await collect(store.recipients('t3'))).toEqual([]);
     });
 
@@ -171,9 +201,16 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
   describe(`EventLog contract: ${name}`, () => {
     const T0 = Date.UTC(2025, 0, 15, 12);
     const TTL = NOW + 86_400;
-    const seed = async (log: EventLog, events: Array<{ env: Envelope; audience?: Audience; at?: number; ttl?: number }>) => {
+    const seed = async (
+      log: EventLog,
+      events: Array<{ env: Envelope; audience?: Audience; at?: number; ttl?: number }>,
+    ) => {
       for (const [i, e] of events.entries()) {
-        await log.append({ envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) }, e.at ?? T0 + i * 10, e.ttl ?? TTL);
+        await log.append(
+          { envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) },
+          e.at ?? T0 + i * 10,
+          e.ttl ?? TTL,
+        );
       }
     };
 
@@ -196,7 +233,10 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
       await seed(log, [
         { env: envelope(1) },
         { env: envelope(2) },
-        { env: envelope(3, { type: 'issue.created', data: { tenantId: 't1', issueId: 'i3' } }), audience: { roles: ['admin'] } },
+        {
+          env: envelope(3, { type: 'issue.created', data: { tenantId: 't1', issueId: 'i3' } }),
+          audience: { roles: ['admin'] },
+        },
         { env: envelope(4) },
       ]);
 
@@ -205,13 +245,16 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
       const none = await log.after('t1', 'evt_4', 10, NOW);
 
       expect(all?.map((e) => e.envelope.eventId)).toEqual(['evt_2', 'evt_3', 'evt_4']);
-      expect(all?.[1]).toEqual({ envelope: envelope(3, { type: 'issue.created', data: { tenantId: 't1', issueId: 'i3' } }), audience: { roles: ['admin'] } });
+      expect(all?.[1]).toEqual({
+        envelope: envelope(3, { type: 'issue.created', data: { tenantId: 't1', issueId: 'i3' } }),
+        audience: { roles: ['admin'] },
+      });
       expect(all?.[0]?.audience).toBeUndefined();
       expect(limited?.map((e) => e.envelope.eventId)).toEqual(['evt_2', 'evt_3']);
       expect(none).toEqual([]);
     });
 
-    it("answers the newest unexpired event id of a tenant as its resume point", async () => {
+    it('answers the newest unexpired event id of a tenant as its resume point', async () => {
       const log = await make();
       expect(await log.latest('t1', NOW)).toBeUndefined();
       await seed(log, [
@@ -237,7 +280,10 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
 
     it("answers undefined for an unknown id or another tenant's id", async () => {
       const log = await make();
-      await seed(log, [{ env: envelope(1) }, { env: envelope(2, { tenantId: 't2', data: { tenantId: 't2', goalId: 'g2' } }) }]);
+      await seed(log, [
+        { env: envelope(1) },
+        { env: envelope(2, { tenantId: 't2', data: { tenantId: 't2', goalId: 'g2' } }) },
+      ]);
       expect(await log.after('t1', 'evt_404', 10, NOW)).toBeUndefined();
       expect(await log.after('t1', 'evt_2', 10, NOW)).toBeUndefined();
       expect(await log.after('t2', 'evt_1', 10, NOW)).toBeUndefined();

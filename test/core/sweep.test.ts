@@ -2,13 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { SWEEP_SHARDS } from '../../lambdas/contract/index.js';
 import { connect } from '../../lambdas/core/session.js';
 import { sweep, sweepShardFor } from '../../lambdas/core/sweep.js';
-import { FakeClock, InMemoryConnectionStore, ScriptedSender, forbidden, seedAuthenticated, serverError, throttled, withOverrides } from './fakes.js';
+import {
+  FakeClock,
+  InMemoryConnectionStore,
+  ScriptedSender,
+  forbidden,
+  seedAuthenticated,
+  serverError,
+  throttled,
+  withOverrides,
+} from './fakes.js';
 
 async function setup() {
   const clock = new FakeClock();
   const store = new InMemoryConnectionStore({ clock: clock.now, pageSize: 2 });
   const sender = new ScriptedSender(clock.now);
-  const open = (id: string) => connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, id, undefined);
+  const open = (id: string) =>
+    connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, id, undefined);
   return { clock, store, sender, open };
 }
 
@@ -16,13 +26,21 @@ describe('sweep', () => {
   it('keeps sweeping when one connection cannot be told or closed, and retries 429s', async () => {
     // Prepare
     const { clock, store, sender } = await setup();
-    for (const id of ['throttled', 'broken', 'unclosable', 'fine']) await seedAuthenticated(store, id, { expiresAt: clock.seconds - 1 }, clock.seconds);
+    for (const id of ['throttled', 'broken', 'unclosable', 'fine'])
+      await seedAuthenticated(store, id, { expiresAt: clock.seconds - 1 }, clock.seconds);
     sender.script('throttled', throttled(), throttled(), 'ok');
     sender.script('broken', serverError());
     sender.failClose('unclosable', forbidden());
     const failures: string[] = [];
     // Act
-    const stats = await sweep({ store, sender, clock: clock.now, sleep: async () => {}, random: () => 0.5, onFailure: (id) => failures.push(id) });
+    const stats = await sweep({
+      store,
+      sender,
+      clock: clock.now,
+      sleep: async () => {},
+      random: () => 0.5,
+      onFailure: (id) => failures.push(id),
+    });
     // Assess
     expect(stats).toEqual({ timedOut: 0, expired: 4, skipped: 0, failed: 1 });
     expect(sender.received('throttled').map((m) => m.type)).toEqual(['auth.expired']);
@@ -44,7 +62,13 @@ describe('sweep', () => {
     const stats = await sweep({ store, sender, clock: clock.now });
     // Assess
     expect(stats).toEqual({ timedOut: 1, expired: 0, skipped: 0, failed: 0 });
-    expect(sender.received('late')).toEqual([{ type: 'auth.error', data: { code: 'auth_timeout', message: expect.any(String) }, timestamp: new Date(clock.nowMs).toISOString() }]);
+    expect(sender.received('late')).toEqual([
+      {
+        type: 'auth.error',
+        data: { code: 'auth_timeout', message: expect.any(String) },
+        timestamp: new Date(clock.nowMs).toISOString(),
+      },
+    ]);
     expect(sender.closes).toEqual(['late']);
     expect(await store.get('late')).toBeUndefined();
     expect(await store.get('on-time')).toBeDefined();
@@ -59,7 +83,13 @@ describe('sweep', () => {
     const stats = await sweep({ store, sender, clock: clock.now });
 
     expect(stats).toEqual({ timedOut: 0, expired: 1, skipped: 0, failed: 0 });
-    expect(sender.received('expired')).toEqual([{ type: 'auth.expired', data: { code: 'token_expired', message: expect.any(String) }, timestamp: expect.any(String) }]);
+    expect(sender.received('expired')).toEqual([
+      {
+        type: 'auth.expired',
+        data: { code: 'token_expired', message: expect.any(String) },
+        timestamp: expect.any(String),
+      },
+    ]);
     expect(sender.closes).toEqual(['expired']);
     expect(await store.get('expired')).toBeUndefined();
     expect(await store.get('valid')).toBeDefined();
@@ -72,7 +102,11 @@ describe('sweep', () => {
       due: async function* (now) {
         for await (const page of store.due(now)) {
           // A new token arrives after the sweeper read the index.
-          await store.authenticate('refreshed', { tenantId: 't1', userId: 'u1', roles: [], expiresAt: clock.seconds + 3600 }, 0);
+          await store.authenticate(
+            'refreshed',
+            { tenantId: 't1', userId: 'u1', roles: [], expiresAt: clock.seconds + 3600 },
+            0,
+          );
           yield page;
         }
       },

@@ -11,8 +11,28 @@ import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type J
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEV_JWT_SECRET } from '../../bin/local/defaults.js';
 import { MAX_MESSAGE_BYTES, MAX_SUBSCRIPTIONS, MAX_TENANT_ID_LENGTH } from '../../lambdas/contract/index.js';
-import { Client, authedClient, entry, putEvents, settled, startRuntime, token, type Frame, type Runtime } from './harness.js';
-import { b64url, barrier, deadLetters, hs256, invocations, next, nowSeconds, rawJwt, segments } from './support/adversary.js';
+import {
+  Client,
+  authedClient,
+  entry,
+  putEvents,
+  settled,
+  startRuntime,
+  token,
+  type Frame,
+  type Runtime,
+} from './harness.js';
+import {
+  b64url,
+  barrier,
+  deadLetters,
+  hs256,
+  invocations,
+  next,
+  nowSeconds,
+  rawJwt,
+  segments,
+} from './support/adversary.js';
 
 /** The real tenant of the HS256 runtime; corpus tokens name it, its prefixes and look-alikes. */
 const REAL = 't1';
@@ -28,7 +48,8 @@ const OTHER_SECRET = 'another-secret-that-is-long-enough-to-use!!';
 type Runtimes = 'main' | 'jwks';
 
 /** Test titles name the expected code second: `[name, make, code, …]` → `[name, code, make, …]`. */
-const byCode = <M,>(cases: Array<[string, M, string, boolean?]>) => cases.map(([name, make, code, retry]) => [name, code, make, retry] as const);
+const byCode = <M>(cases: Array<[string, M, string, boolean?]>) =>
+  cases.map(([name, make, code, retry]) => [name, code, make, retry] as const);
 /** A properly signed dev token of about 100 KB (base64url makes the padding 4/3 larger). */
 const paddedJwt = () => token({ claims: { pad: 'p'.repeat(Math.floor((100 * 1024 * 3) / 4) + 100) } });
 
@@ -48,11 +69,26 @@ describe('adversarial input', () => {
   const runtimeOf = (on: Runtimes) => (on === 'main' ? rt : rtJwks);
 
   /** Standard claims of the HS256 runtime, overridable. */
-  const claims = (extra: Record<string, unknown> = {}) => ({ tenantId: REAL, sub: 'u1', iat: nowSeconds(), exp: nowSeconds() + 600, ...extra });
+  const claims = (extra: Record<string, unknown> = {}) => ({
+    tenantId: REAL,
+    sub: 'u1',
+    iat: nowSeconds(),
+    exp: nowSeconds() + 600,
+    ...extra,
+  });
   const devKey = new TextEncoder().encode(LOCAL_DEV_JWT_SECRET);
   /** A properly signed RS256 token for the JWKS runtime; `claims` override the defaults. */
   const rs256 = async (extra: Record<string, unknown> = {}, key: CryptoKey = rsa.privateKey, kid = KID) =>
-    new SignJWT({ [JW_CLAIM]: JW_TENANT, tenantId: REAL, sub: 'u1', iss: ISSUER, aud: AUDIENCE, iat: nowSeconds(), exp: nowSeconds() + 600, ...extra })
+    new SignJWT({
+      [JW_CLAIM]: JW_TENANT,
+      tenantId: REAL,
+      sub: 'u1',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: nowSeconds(),
+      exp: nowSeconds() + 600,
+      ...extra,
+    })
       .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
       .sign(key);
 
@@ -73,7 +109,14 @@ describe('adversarial input', () => {
     [rt, rtJwks] = await Promise.all([
       // Pending corpus connections must outlive the whole file: a long auth deadline.
       startRuntime({ STAGE: 'adv', AUTH_TIMEOUT_SECONDS: '600' }),
-      startRuntime({ STAGE: 'advjwks', AUTH_TIMEOUT_SECONDS: '600', JWKS_URL: jwksUrl, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, TENANT_CLAIM: JW_CLAIM }),
+      startRuntime({
+        STAGE: 'advjwks',
+        AUTH_TIMEOUT_SECONDS: '600',
+        JWKS_URL: jwksUrl,
+        JWT_ISSUER: ISSUER,
+        JWT_AUDIENCE: AUDIENCE,
+        TENANT_CLAIM: JW_CLAIM,
+      }),
     ]);
   });
   afterAll(async () => {
@@ -84,12 +127,20 @@ describe('adversarial input', () => {
   });
 
   /** Sends `{action:'auth', ...}` and checks the refusal; the connection must stay open and pending. */
-  async function expectRefused(on: Runtimes, name: string, frame: Record<string, unknown>, code: string): Promise<Client> {
+  async function expectRefused(
+    on: Runtimes,
+    name: string,
+    frame: Record<string, unknown>,
+    code: string,
+  ): Promise<Client> {
     const c = track(await Client.connect(runtimeOf(on).wsUrl));
     // In the corpus before any assertion: a token wrongly accepted must also fail the delivery check.
     corpus.push({ name, c, on });
     const reply = await next(c, { action: 'auth', ...frame });
-    expect(reply, `${name}: ${JSON.stringify(reply).slice(0, 300)}`).toMatchObject({ type: 'auth.error', data: { code } });
+    expect(reply, `${name}: ${JSON.stringify(reply).slice(0, 300)}`).toMatchObject({
+      type: 'auth.error',
+      data: { code },
+    });
     expect(String(reply.data.message).length).toBeGreaterThan(0);
     expect(c.closeCode).toBeUndefined();
     // Still pending: an authenticated-only action is refused, the socket is usable.
@@ -99,7 +150,12 @@ describe('adversarial input', () => {
   }
 
   /** On a second connection: the bad token is refused, then a valid one still authenticates. */
-  async function expectRetryWorks(on: Runtimes, frame: Record<string, unknown>, code: string, valid: () => Promise<string>): Promise<void> {
+  async function expectRetryWorks(
+    on: Runtimes,
+    frame: Record<string, unknown>,
+    code: string,
+    valid: () => Promise<string>,
+  ): Promise<void> {
     const c = track(await Client.connect(runtimeOf(on).wsUrl));
     expect((await next(c, { action: 'auth', ...frame })).data.code).toBe(code);
     const ok = await next(c, { action: 'auth', token: await valid() });
@@ -111,37 +167,62 @@ describe('adversarial input', () => {
   // ---------------------------------------------------------------- tokens (HS256 runtime)
 
   describe('tokens on the HS256 runtime', () => {
-    const signedBy = (payload: unknown, header: Record<string, unknown> = {}) => hs256({ typ: 'JWT', ...header }, payload, devKey);
+    const signedBy = (payload: unknown, header: Record<string, unknown> = {}) =>
+      hs256({ typ: 'JWT', ...header }, payload, devKey);
     const retryToken = () => token({ tenant: 'retry-ok', user: 'r1' });
 
     const cases: Array<[name: string, make: () => Promise<unknown> | unknown, code: string, retry?: boolean]> = [
       ['alg none (unsecured JWT)', () => rawJwt({ alg: 'none', typ: 'JWT' }, claims()), 'invalid_token', true],
       ['alg NONE (case variant)', () => rawJwt({ alg: 'NONE', typ: 'JWT' }, claims()), 'invalid_token'],
-      ['alg none carrying a valid HS256 signature', async () => rawJwt({ alg: 'none' }, claims(), segments(signedBy(claims())).signature), 'invalid_token'],
-      ['HS512 (not on the allowlist), right key', () => {
-        const input = `${b64url(JSON.stringify({ alg: 'HS512', typ: 'JWT' }))}.${b64url(JSON.stringify(claims()))}`;
-        return `${input}.${createHmac('sha512', devKey).update(input).digest('base64url')}`;
-      }, 'invalid_token'],
+      [
+        'alg none carrying a valid HS256 signature',
+        async () => rawJwt({ alg: 'none' }, claims(), segments(signedBy(claims())).signature),
+        'invalid_token',
+      ],
+      [
+        'HS512 (not on the allowlist), right key',
+        () => {
+          const input = `${b64url(JSON.stringify({ alg: 'HS512', typ: 'JWT' }))}.${b64url(JSON.stringify(claims()))}`;
+          return `${input}.${createHmac('sha512', devKey).update(input).digest('base64url')}`;
+        },
+        'invalid_token',
+      ],
       ['wrong signature (other secret)', () => token({ secret: OTHER_SECRET }), 'invalid_token', true],
-      ['missing signature (header.payload.)', async () => {
-        const { header, payload } = segments(await token());
-        return `${header}.${payload}.`;
-      }, 'invalid_token'],
-      ['no signature segment (header.payload)', async () => {
-        const { header, payload } = segments(await token());
-        return `${header}.${payload}`;
-      }, 'invalid_token'],
-      ['tampered payload (other tenant, original signature)', async () => {
-        const { header, signature } = segments(await token({ tenant: REAL, user: 'u1' }));
-        return `${header}.${b64url(JSON.stringify(claims({ tenantId: 't2' })))}.${signature}`;
-      }, 'invalid_token'],
-      ['signature bit-flipped', async () => {
-        const t = await token();
-        const { header, payload, signature } = segments(t);
-        const sig = Buffer.from(signature, 'base64url');
-        sig[0] = sig[0]! ^ 1;
-        return `${header}.${payload}.${b64url(sig)}`;
-      }, 'invalid_token'],
+      [
+        'missing signature (header.payload.)',
+        async () => {
+          const { header, payload } = segments(await token());
+          return `${header}.${payload}.`;
+        },
+        'invalid_token',
+      ],
+      [
+        'no signature segment (header.payload)',
+        async () => {
+          const { header, payload } = segments(await token());
+          return `${header}.${payload}`;
+        },
+        'invalid_token',
+      ],
+      [
+        'tampered payload (other tenant, original signature)',
+        async () => {
+          const { header, signature } = segments(await token({ tenant: REAL, user: 'u1' }));
+          return `${header}.${b64url(JSON.stringify(claims({ tenantId: 't2' })))}.${signature}`;
+        },
+        'invalid_token',
+      ],
+      [
+        'signature bit-flipped',
+        async () => {
+          const t = await token();
+          const { header, payload, signature } = segments(t);
+          const sig = Buffer.from(signature, 'base64url');
+          sig[0] = sig[0]! ^ 1;
+          return `${header}.${payload}.${b64url(sig)}`;
+        },
+        'invalid_token',
+      ],
       ['expired', () => token({ ttl: -120 }), 'token_expired', true],
       ['nbf 60 s in the future', () => token({ claims: { nbf: nowSeconds() + 60 } }), 'invalid_token'],
       ['no exp', () => signedBy({ tenantId: REAL, sub: 'u1', iat: nowSeconds() }), 'invalid_claims'],
@@ -154,7 +235,11 @@ describe('adversarial input', () => {
       ['tenant claim is an array', () => token({ tenant: [REAL] }), 'invalid_claims'],
       ['tenant claim is null', () => signedBy(claims({ tenantId: null })), 'invalid_claims'],
       ['tenant claim is empty', () => token({ tenant: '' }), 'invalid_claims'],
-      [`tenant claim of ${MAX_TENANT_ID_LENGTH + 1} chars`, () => token({ tenant: 'a'.repeat(MAX_TENANT_ID_LENGTH + 1) }), 'invalid_claims'],
+      [
+        `tenant claim of ${MAX_TENANT_ID_LENGTH + 1} chars`,
+        () => token({ tenant: 'a'.repeat(MAX_TENANT_ID_LENGTH + 1) }),
+        'invalid_claims',
+      ],
       ['tenant claim with # (t1#x)', () => token({ tenant: `${REAL}#x` }), 'invalid_claims', true],
       ['tenant claim with \\u0001', () => token({ tenant: `${REAL}\u0001` }), 'invalid_claims'],
       ['tenant claim with \\n', () => token({ tenant: `${REAL}\n` }), 'invalid_claims'],
@@ -162,18 +247,25 @@ describe('adversarial input', () => {
       ['roles not an array', () => token({ roles: 'admin' }), 'invalid_claims'],
       ['payload is a JSON array (signed)', () => signedBy([claims()]), 'invalid_token'],
       ['payload is not JSON (signed)', () => signedBy('not json'), 'invalid_token'],
-      ['unknown crit header (signed)', () => signedBy(claims(), { crit: ['x-unknown'], 'x-unknown': true }), 'invalid_token'],
+      [
+        'unknown crit header (signed)',
+        () => signedBy(claims(), { crit: ['x-unknown'], 'x-unknown': true }),
+        'invalid_token',
+      ],
       ['five segments (JWE shape)', async () => `${await token()}.AAAA.BBBB`, 'invalid_token'],
       ['a 100 KB string', () => 'x'.repeat(100 * 1024), 'invalid_token', true],
       ['a validly signed JWT padded to ~100 KB', () => paddedJwt(), 'invalid_token'],
       ['an empty string', () => '', 'invalid_token'],
     ];
 
-    it.each(byCode(cases))('refuses %s with auth.error %s, leaving the connection pending', async (name, code, make, retry) => {
-      const value = await make();
-      await expectRefused('main', name, { token: value }, code);
-      if (retry) await expectRetryWorks('main', { token: value }, code, retryToken);
-    });
+    it.each(byCode(cases))(
+      'refuses %s with auth.error %s, leaving the connection pending',
+      async (name, code, make, retry) => {
+        const value = await make();
+        await expectRefused('main', name, { token: value }, code);
+        if (retry) await expectRetryWorks('main', { token: value }, code, retryToken);
+      },
+    );
 
     it('keeps the connection open after a ~100 KB signed token (the frame is under 128 KB)', async () => {
       const t = await paddedJwt();
@@ -215,7 +307,9 @@ describe('adversarial input', () => {
       expect(out.FailedEntryCount).toBe(0);
       await settled(rt);
       await barrier(c);
-      expect(c.events().length, `reply was ${reply.type}; events received: ${c.events().length}`).toBe(reply.type === 'auth.success' ? 1 : 0);
+      expect(c.events().length, `reply was ${reply.type}; events received: ${c.events().length}`).toBe(
+        reply.type === 'auth.success' ? 1 : 0,
+      );
     });
   });
 
@@ -231,32 +325,73 @@ describe('adversarial input', () => {
     });
 
     const hsHeader = { typ: 'JWT', kid: KID };
-    const jwClaims = (extra: Record<string, unknown> = {}) => ({ [JW_CLAIM]: JW_TENANT, sub: 'u1', iss: ISSUER, aud: AUDIENCE, iat: nowSeconds(), exp: nowSeconds() + 600, ...extra });
+    const jwClaims = (extra: Record<string, unknown> = {}) => ({
+      [JW_CLAIM]: JW_TENANT,
+      sub: 'u1',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      iat: nowSeconds(),
+      exp: nowSeconds() + 600,
+      ...extra,
+    });
     const retryRs = () => rs256({ sub: 'retry' });
 
     const cases: Array<[name: string, make: () => Promise<string> | string, code: string, retry?: boolean]> = [
-      ['HS256 keyed with the public key PEM (alg confusion)', () => hs256(hsHeader, jwClaims(), spkiPem), 'invalid_token', true],
-      ['HS256 keyed with the PEM plus a trailing newline', () => hs256(hsHeader, jwClaims(), `${spkiPem.trimEnd()}\n`), 'invalid_token'],
-      ['HS256 keyed with the PEM without a trailing newline', () => hs256(hsHeader, jwClaims(), spkiPem.trimEnd()), 'invalid_token'],
-      ['HS256 keyed with the JWK n bytes', () => hs256(hsHeader, jwClaims(), Buffer.from(jwk.n!, 'base64url')), 'invalid_token'],
+      [
+        'HS256 keyed with the public key PEM (alg confusion)',
+        () => hs256(hsHeader, jwClaims(), spkiPem),
+        'invalid_token',
+        true,
+      ],
+      [
+        'HS256 keyed with the PEM plus a trailing newline',
+        () => hs256(hsHeader, jwClaims(), `${spkiPem.trimEnd()}\n`),
+        'invalid_token',
+      ],
+      [
+        'HS256 keyed with the PEM without a trailing newline',
+        () => hs256(hsHeader, jwClaims(), spkiPem.trimEnd()),
+        'invalid_token',
+      ],
+      [
+        'HS256 keyed with the JWK n bytes',
+        () => hs256(hsHeader, jwClaims(), Buffer.from(jwk.n!, 'base64url')),
+        'invalid_token',
+      ],
       ['HS256 keyed with the JWK n string', () => hs256(hsHeader, jwClaims(), jwk.n!), 'invalid_token'],
       ['HS256 keyed with the JWK JSON', () => hs256(hsHeader, jwClaims(), JSON.stringify(jwk)), 'invalid_token'],
       ['HS256 keyed with the local dev secret', () => hs256(hsHeader, jwClaims(), devKey), 'invalid_token'],
       ['alg none', () => rawJwt({ alg: 'none', kid: KID }, jwClaims()), 'invalid_token'],
-      ['RS256 signed by another key under the same kid', async () => rs256({}, (await generateKeyPair('RS256')).privateKey), 'invalid_token'],
-      ['ES256 with an unknown kid', async () => {
-        const es = await generateKeyPair('ES256');
-        return new SignJWT(jwClaims()).setProtectedHeader({ alg: 'ES256', kid: 'unknown' }).sign(es.privateKey);
-      }, 'invalid_token'],
+      [
+        'RS256 signed by another key under the same kid',
+        async () => rs256({}, (await generateKeyPair('RS256')).privateKey),
+        'invalid_token',
+      ],
+      [
+        'ES256 with an unknown kid',
+        async () => {
+          const es = await generateKeyPair('ES256');
+          return new SignJWT(jwClaims()).setProtectedHeader({ alg: 'ES256', kid: 'unknown' }).sign(es.privateKey);
+        },
+        'invalid_token',
+      ],
       ['RS256 with a wrong iss', () => rs256({ iss: 'https://evil.example/' }), 'invalid_token', true],
-      ['RS256 with an iss that only differs by a trailing slash', () => rs256({ iss: ISSUER.replace(/\/$/, '') }), 'invalid_token'],
+      [
+        'RS256 with an iss that only differs by a trailing slash',
+        () => rs256({ iss: ISSUER.replace(/\/$/, '') }),
+        'invalid_token',
+      ],
       ['RS256 without iss', () => rs256({ iss: undefined }), 'invalid_token'],
       ['RS256 with a wrong aud', () => rs256({ aud: 'another-api' }), 'invalid_token', true],
       ['RS256 with aud as a list without ours', () => rs256({ aud: ['a', 'b'] }), 'invalid_token'],
       ['RS256 without aud', () => rs256({ aud: undefined }), 'invalid_token'],
       ['RS256 expired', () => rs256({ exp: nowSeconds() - 120 }), 'token_expired'],
       ['RS256 with a tenant claim containing #', () => rs256({ [JW_CLAIM]: `${JW_TENANT}#x` }), 'invalid_claims'],
-      ['RS256 with only the default tenantId claim (TENANT_CLAIM is org_id)', () => rs256({ [JW_CLAIM]: undefined, tenantId: JW_TENANT }), 'invalid_claims'],
+      [
+        'RS256 with only the default tenantId claim (TENANT_CLAIM is org_id)',
+        () => rs256({ [JW_CLAIM]: undefined, tenantId: JW_TENANT }),
+        'invalid_claims',
+      ],
       ['RS256 with the tenant claim as a number', () => rs256({ [JW_CLAIM]: 7 }), 'invalid_claims'],
     ];
 
@@ -269,7 +404,9 @@ describe('adversarial input', () => {
     it('accepts correct iss and aud (aud in a list too)', async () => {
       for (const aud of [AUDIENCE, ['other', AUDIENCE]]) {
         const c = track(await Client.connect(rtJwks.wsUrl));
-        expect((await next(c, { action: 'auth', token: await rs256({ aud, sub: 'aud-ok' }) })).type).toBe('auth.success');
+        expect((await next(c, { action: 'auth', token: await rs256({ aud, sub: 'aud-ok' }) })).type).toBe(
+          'auth.success',
+        );
         c.close();
       }
     });
@@ -278,8 +415,18 @@ describe('adversarial input', () => {
   // ---------------------------------------------------------------- frames
 
   describe('frames', () => {
-    type FrameCase = { name: string; frame: string; type: string; code: string; pendingCode?: string; message?: RegExp };
-    const subscribeMany = JSON.stringify({ action: 'subscribe', eventTypes: Array.from({ length: 1000 }, (_, i) => `goal.type${i}`) });
+    type FrameCase = {
+      name: string;
+      frame: string;
+      type: string;
+      code: string;
+      pendingCode?: string;
+      message?: RegExp;
+    };
+    const subscribeMany = JSON.stringify({
+      action: 'subscribe',
+      eventTypes: Array.from({ length: 1000 }, (_, i) => `goal.type${i}`),
+    });
     const badFrames: FrameCase[] = [
       { name: 'invalid JSON', frame: '{nope', type: 'error', code: 'bad_request' },
       { name: 'truncated JSON', frame: '{"action":"ping"', type: 'error', code: 'bad_request' },
@@ -296,27 +443,110 @@ describe('adversarial input', () => {
       { name: 'action $disconnect', frame: '{"action":"$disconnect"}', type: 'error', code: 'unknown_action' },
       { name: 'action __proto__', frame: '{"action":"__proto__"}', type: 'error', code: 'unknown_action' },
       { name: 'action constructor', frame: '{"action":"constructor"}', type: 'error', code: 'unknown_action' },
-      { name: 'subscribe eventTypes as a string', frame: '{"action":"subscribe","eventTypes":"goal.*"}', type: 'error', code: 'bad_request' },
-      { name: 'subscribe eventTypes as numbers', frame: '{"action":"subscribe","eventTypes":[1,2]}', type: 'error', code: 'bad_request' },
+      {
+        name: 'subscribe eventTypes as a string',
+        frame: '{"action":"subscribe","eventTypes":"goal.*"}',
+        type: 'error',
+        code: 'bad_request',
+      },
+      {
+        name: 'subscribe eventTypes as numbers',
+        frame: '{"action":"subscribe","eventTypes":[1,2]}',
+        type: 'error',
+        code: 'bad_request',
+      },
       { name: 'subscribe without eventTypes', frame: '{"action":"subscribe"}', type: 'error', code: 'bad_request' },
-      { name: 'unsubscribe eventTypes as an object', frame: '{"action":"unsubscribe","eventTypes":{"0":"goal.*"}}', type: 'error', code: 'bad_request' },
-      { name: 'resume lastEventId as a number', frame: '{"action":"resume","lastEventId":42}', type: 'error', code: 'bad_request' },
-      { name: 'resume lastEventId empty', frame: '{"action":"resume","lastEventId":""}', type: 'error', code: 'bad_request' },
-      { name: 'resume lastEventId of 513 chars', frame: JSON.stringify({ action: 'resume', lastEventId: 'x'.repeat(513) }), type: 'error', code: 'bad_request' },
-      { name: 'subscribe with 1,000 valid-looking patterns', frame: subscribeMany, type: 'error', code: 'bad_request', message: new RegExp(String(MAX_SUBSCRIPTIONS)) },
-      ...['*', 'goal.**', '../', 'goal', 'GOAL..created', 'goal.*.created', '.goal', 'goal.created ', 'goal.créé', '*.created', `goal.${'x'.repeat(124)}`].map(
-        (p): FrameCase => ({ name: `bad pattern ${JSON.stringify(p.length > 20 ? `${p.slice(0, 20)}…` : p)}`, frame: JSON.stringify({ action: 'subscribe', eventTypes: [p] }), type: 'error', code: 'bad_request' }),
+      {
+        name: 'unsubscribe eventTypes as an object',
+        frame: '{"action":"unsubscribe","eventTypes":{"0":"goal.*"}}',
+        type: 'error',
+        code: 'bad_request',
+      },
+      {
+        name: 'resume lastEventId as a number',
+        frame: '{"action":"resume","lastEventId":42}',
+        type: 'error',
+        code: 'bad_request',
+      },
+      {
+        name: 'resume lastEventId empty',
+        frame: '{"action":"resume","lastEventId":""}',
+        type: 'error',
+        code: 'bad_request',
+      },
+      {
+        name: 'resume lastEventId of 513 chars',
+        frame: JSON.stringify({ action: 'resume', lastEventId: 'x'.repeat(513) }),
+        type: 'error',
+        code: 'bad_request',
+      },
+      {
+        name: 'subscribe with 1,000 valid-looking patterns',
+        frame: subscribeMany,
+        type: 'error',
+        code: 'bad_request',
+        message: new RegExp(String(MAX_SUBSCRIPTIONS)),
+      },
+      ...[
+        '*',
+        'goal.**',
+        '../',
+        'goal',
+        'GOAL..created',
+        'goal.*.created',
+        '.goal',
+        'goal.created ',
+        'goal.créé',
+        '*.created',
+        `goal.${'x'.repeat(124)}`,
+      ].map(
+        (p): FrameCase => ({
+          name: `bad pattern ${JSON.stringify(p.length > 20 ? `${p.slice(0, 20)}…` : p)}`,
+          frame: JSON.stringify({ action: 'subscribe', eventTypes: [p] }),
+          type: 'error',
+          code: 'bad_request',
+        }),
       ),
     ];
 
     let foreignEventId: string;
     const resumeFrames = (): FrameCase[] => [
-      { name: "resume with a foreign tenant's real eventId", frame: JSON.stringify({ action: 'resume', lastEventId: foreignEventId }), type: 'resume.error', code: 'gap', pendingCode: 'not_authenticated' },
-      { name: 'resume with ../../etc', frame: JSON.stringify({ action: 'resume', lastEventId: '../../etc' }), type: 'resume.error', code: 'gap', pendingCode: 'not_authenticated' },
-      { name: 'resume with 500 chars of x', frame: JSON.stringify({ action: 'resume', lastEventId: 'x'.repeat(500) }), type: 'resume.error', code: 'gap', pendingCode: 'not_authenticated' },
-      { name: 'resume with an unknown evt_ id', frame: JSON.stringify({ action: 'resume', lastEventId: `evt_${randomUUID()}` }), type: 'resume.error', code: 'gap', pendingCode: 'not_authenticated' },
+      {
+        name: "resume with a foreign tenant's real eventId",
+        frame: JSON.stringify({ action: 'resume', lastEventId: foreignEventId }),
+        type: 'resume.error',
+        code: 'gap',
+        pendingCode: 'not_authenticated',
+      },
+      {
+        name: 'resume with ../../etc',
+        frame: JSON.stringify({ action: 'resume', lastEventId: '../../etc' }),
+        type: 'resume.error',
+        code: 'gap',
+        pendingCode: 'not_authenticated',
+      },
+      {
+        name: 'resume with 500 chars of x',
+        frame: JSON.stringify({ action: 'resume', lastEventId: 'x'.repeat(500) }),
+        type: 'resume.error',
+        code: 'gap',
+        pendingCode: 'not_authenticated',
+      },
+      {
+        name: 'resume with an unknown evt_ id',
+        frame: JSON.stringify({ action: 'resume', lastEventId: `evt_${randomUUID()}` }),
+        type: 'resume.error',
+        code: 'gap',
+        pendingCode: 'not_authenticated',
+      },
       // 512 characters (the schema's limit) of a 3-byte character: 1,536 bytes.
-      { name: 'resume with 512 multi-byte characters', frame: JSON.stringify({ action: 'resume', lastEventId: '€'.repeat(512) }), type: 'resume.error', code: 'gap', pendingCode: 'not_authenticated' },
+      {
+        name: 'resume with 512 multi-byte characters',
+        frame: JSON.stringify({ action: 'resume', lastEventId: '€'.repeat(512) }),
+        type: 'resume.error',
+        code: 'gap',
+        pendingCode: 'not_authenticated',
+      },
     ];
 
     beforeAll(async () => {
@@ -330,18 +560,26 @@ describe('adversarial input', () => {
       foreignEventId = String(record!.result!.eventId);
     });
 
-    const expectReply = (reply: Frame, k: FrameCase, code = k.code, type = code === 'not_authenticated' ? 'error' : k.type) => {
+    const expectReply = (
+      reply: Frame,
+      k: FrameCase,
+      code = k.code,
+      type = code === 'not_authenticated' ? 'error' : k.type,
+    ) => {
       expect(reply, `${k.name}: ${JSON.stringify(reply).slice(0, 300)}`).toMatchObject({ type, data: { code } });
       expect(String(reply.data.message).length).toBeGreaterThan(0);
       if (k.message && code === k.code) expect(String(reply.data.message)).toMatch(k.message);
     };
 
-    it.each(badFrames.map((k) => [k.name, k] as const))('answers %s with an error and stays usable', async (_name, k) => {
-      const c = track(await authedClient(rt, { tenant: 'frames', user: 'f1' }));
-      expectReply(await next(c, k.frame), k);
-      expect((await next(c, { action: 'ping' })).type).toBe('pong');
-      expect(c.closeCode).toBeUndefined();
-    });
+    it.each(badFrames.map((k) => [k.name, k] as const))(
+      'answers %s with an error and stays usable',
+      async (_name, k) => {
+        const c = track(await authedClient(rt, { tenant: 'frames', user: 'f1' }));
+        expectReply(await next(c, k.frame), k);
+        expect((await next(c, { action: 'ping' })).type).toBe('pong');
+        expect(c.closeCode).toBeUndefined();
+      },
+    );
 
     it('answers resume with foreign or garbage ids with resume.error gap, and not_authenticated when pending', async () => {
       for (const k of resumeFrames()) {
@@ -392,12 +630,19 @@ describe('adversarial input', () => {
       const all = [...badFrames, ...resumeFrames()];
       for (const k of all) expectReply(await next(c, k.frame), k, k.pendingCode ?? k.code);
       // Hostile tokens on the same connection, too.
-      for (const bad of [rawJwt({ alg: 'none' }, claims({ tenantId: t })), await token({ tenant: t, secret: OTHER_SECRET }), 'x'.repeat(100 * 1024), 42]) {
+      for (const bad of [
+        rawJwt({ alg: 'none' }, claims({ tenantId: t })),
+        await token({ tenant: t, secret: OTHER_SECRET }),
+        'x'.repeat(100 * 1024),
+        42,
+      ]) {
         expect((await next(c, { action: 'auth', token: bad })).type).toBe('auth.error');
       }
       expect(c.closeCode).toBeUndefined();
 
-      expect((await next(c, { action: 'auth', token: await token({ tenant: t, user: 'one' }) })).type).toBe('auth.success');
+      expect((await next(c, { action: 'auth', token: await token({ tenant: t, user: 'one' }) })).type).toBe(
+        'auth.success',
+      );
       for (const k of all) expectReply(await next(c, k.frame), k);
       expect((await next(c, { action: 'subscribe', eventTypes: ['goal.*'] })).type).toBe('subscribe.success');
 
@@ -405,7 +650,11 @@ describe('adversarial input', () => {
       expect(out.FailedEntryCount).toBe(0);
       await settled(rt);
       const event = await c.waitFor((f) => f.eventId !== undefined, 5_000, 'the real event');
-      expect(event).toMatchObject({ type: 'goal.created', tenantId: t, data: { tenantId: t, goalId: 'after-the-storm' } });
+      expect(event).toMatchObject({
+        type: 'goal.created',
+        tenantId: t,
+        data: { tenantId: t, goalId: 'after-the-storm' },
+      });
       expect(c.closeCode).toBeUndefined();
     });
   });
@@ -430,17 +679,42 @@ describe('adversarial input', () => {
       ['empty tenantId', 'goal.created', goal({ tenantId: '' }), 'invalid_tenant'],
       ['tenantId with #', 'goal.created', goal({ tenantId: `${BUS}#x` }), 'invalid_tenant'],
       ['tenantId with a control character', 'goal.created', goal({ tenantId: `${BUS}\u0000` }), 'invalid_tenant'],
-      [`tenantId of ${MAX_TENANT_ID_LENGTH + 1} chars`, 'goal.created', goal({ tenantId: 'a'.repeat(MAX_TENANT_ID_LENGTH + 1) }), 'invalid_tenant'],
-      ['an oversized detail (~200 KB)', 'goal.created', goal({ tenantId: BUS, blob: 'x'.repeat(200 * 1024) }), 'too_large'],
+      [
+        `tenantId of ${MAX_TENANT_ID_LENGTH + 1} chars`,
+        'goal.created',
+        goal({ tenantId: 'a'.repeat(MAX_TENANT_ID_LENGTH + 1) }),
+        'invalid_tenant',
+      ],
+      [
+        'an oversized detail (~200 KB)',
+        'goal.created',
+        goal({ tenantId: BUS, blob: 'x'.repeat(200 * 1024) }),
+        'too_large',
+      ],
       ['a detail-type that is not dot notation', 'GoalCreated', goal({ tenantId: BUS }), 'invalid_detail_type'],
       ['a detail-type with a space', 'goal created', goal({ tenantId: BUS }), 'invalid_detail_type'],
       ['a detail-type with a trailing dot', 'goal.', goal({ tenantId: BUS }), 'invalid_detail_type'],
       ['a detail-type with a wildcard', 'goal.*', goal({ tenantId: BUS }), 'invalid_detail_type'],
-      ['audience.userIds as a string', 'goal.created', goal({ tenantId: BUS, audience: { userIds: 'u1' } }), 'invalid_audience'],
-      ['audience.roles as numbers', 'goal.created', goal({ tenantId: BUS, audience: { roles: [1] } }), 'invalid_audience'],
+      [
+        'audience.userIds as a string',
+        'goal.created',
+        goal({ tenantId: BUS, audience: { userIds: 'u1' } }),
+        'invalid_audience',
+      ],
+      [
+        'audience.roles as numbers',
+        'goal.created',
+        goal({ tenantId: BUS, audience: { roles: [1] } }),
+        'invalid_audience',
+      ],
       ['audience null', 'goal.created', goal({ tenantId: BUS, audience: null }), 'invalid_audience'],
       ['audience as an array', 'goal.created', goal({ tenantId: BUS, audience: ['u1'] }), 'invalid_audience'],
-      ['audience with an unknown key', 'goal.created', goal({ tenantId: BUS, audience: { userIds: ['u1'], everyone: true } }), 'invalid_audience'],
+      [
+        'audience with an unknown key',
+        'goal.created',
+        goal({ tenantId: BUS, audience: { userIds: ['u1'], everyone: true } }),
+        'invalid_audience',
+      ],
       ['a known type without its id field', 'goal.created', { tenantId: BUS }, 'invalid_detail'],
       ['a known type with a numeric id field', 'action.created', { tenantId: BUS, actionId: 7 }, 'invalid_detail'],
     ];
@@ -453,14 +727,20 @@ describe('adversarial input', () => {
       control = track(await authedClient(rt, { tenant: BUS, user: 'control' }));
       for (let i = 0; i < hostile.length; i += 10) {
         const batch = hostile.slice(i, i + 10);
-        const out = await putEvents(rt, batch.map(([, type, detail]) => entry(type, detail)));
+        const out = await putEvents(
+          rt,
+          batch.map(([, type, detail]) => entry(type, detail)),
+        );
         expect(out.FailedEntryCount).toBe(0);
         batch.forEach(([name], j) => eventIds.set(name, out.Entries![j]!.EventId!));
       }
       // Details that are not JSON objects, in one batch with a valid entry: PutEvents fails those
       // entries alone, like EventBridge (per-entry ErrorCode, counted in FailedEntryCount).
       const notObjects = ['[1,2]', '"x"', 'null', '42', 'not json'];
-      const out = await putEvents(rt, [...notObjects.map((d) => entry('goal.created', d)), entry('goal.created', { tenantId: BUS, goalId: 'valid' })]);
+      const out = await putEvents(rt, [
+        ...notObjects.map((d) => entry('goal.created', d)),
+        entry('goal.created', { tenantId: BUS, goalId: 'valid' }),
+      ]);
       expect(out.FailedEntryCount).toBe(notObjects.length);
       failedEntries = out.Entries!;
       validId = out.Entries!.at(-1)!.EventId!;
@@ -475,7 +755,12 @@ describe('adversarial input', () => {
       expect(failedEntries.at(-1)).toEqual({ EventId: validId });
     });
 
-    it.each(hostile.map(([name, , , reason]) => [name, reason ?? 'none: the rule filters it, the broadcaster never runs', reason] as const))('drops %s (reason: %s)', async (name, _label, reason) => {
+    it.each(
+      hostile.map(
+        ([name, , , reason]) =>
+          [name, reason ?? 'none: the rule filters it, the broadcaster never runs', reason] as const,
+      ),
+    )('drops %s (reason: %s)', async (name, _label, reason) => {
       const all = await invocations(rt);
       const records = all.filter((r) => r.eventId === eventIds.get(name));
       if (reason === null) {
@@ -515,7 +800,9 @@ describe('adversarial input', () => {
     expect(corpus.length).toBeGreaterThan(40);
     const controlMain = track(await authedClient(rt, { tenant: REAL, user: 'control' }));
     const controlJwks = track(await Client.connect(rtJwks.wsUrl));
-    expect((await next(controlJwks, { action: 'auth', token: await rs256({ sub: 'control2' }) })).type).toBe('auth.success');
+    expect((await next(controlJwks, { action: 'auth', token: await rs256({ sub: 'control2' }) })).type).toBe(
+      'auth.success',
+    );
     // An authenticated connection that tries hostile re-auths keeps its identity, no more.
     const refresher = track(await authedClient(rt, { tenant: REAL, user: 'refresher' }));
     for (const [bad, code] of [
@@ -526,13 +813,37 @@ describe('adversarial input', () => {
       [await token({ tenant: REAL, user: 'refresher', ttl: -120 }), 'token_expired'],
       [await token({ tenant: 't2', user: 'refresher', secret: OTHER_SECRET }), 'invalid_token'],
     ] as const) {
-      expect(await next(refresher, { action: 'auth', token: bad })).toMatchObject({ type: 'auth.error', data: { code } });
+      expect(await next(refresher, { action: 'auth', token: bad })).toMatchObject({
+        type: 'auth.error',
+        data: { code },
+      });
     }
 
     // Every tenant any corpus token named, plus look-alikes and prefixes of the real tenants.
     const named = [
-      REAL, 't2', 'retry-ok', '42', '[object Object]', 'a'.repeat(MAX_TENANT_ID_LENGTH + 1), `${REAL}#x`, `${REAL}#`, `${REAL}\u0001`, `${REAL}\n`, `${REAL}\u0000`,
-      't', 'T1', ` ${REAL}`, `${REAL} `, `${REAL}x`, 'b'.repeat(MAX_TENANT_ID_LENGTH), 'frames', JW_TENANT, `${JW_TENANT}#x`, 'jw', 'undefined', 'null',
+      REAL,
+      't2',
+      'retry-ok',
+      '42',
+      '[object Object]',
+      'a'.repeat(MAX_TENANT_ID_LENGTH + 1),
+      `${REAL}#x`,
+      `${REAL}#`,
+      `${REAL}\u0001`,
+      `${REAL}\n`,
+      `${REAL}\u0000`,
+      't',
+      'T1',
+      ` ${REAL}`,
+      `${REAL} `,
+      `${REAL}x`,
+      'b'.repeat(MAX_TENANT_ID_LENGTH),
+      'frames',
+      JW_TENANT,
+      `${JW_TENANT}#x`,
+      'jw',
+      'undefined',
+      'null',
     ];
     const entries = named.map((tenantId, i) => entry('goal.created', { tenantId, goalId: `probe-${i}` }));
     for (const target of [rt, rtJwks]) {
@@ -548,7 +859,9 @@ describe('adversarial input', () => {
     await barrier(controlMain);
     await barrier(controlJwks);
     await barrier(refresher);
-    const leaks = corpus.filter(({ c }) => c.frames.some((f) => f.eventId !== undefined || f.tenantId !== undefined || /probe-/.test(JSON.stringify(f))));
+    const leaks = corpus.filter(({ c }) =>
+      c.frames.some((f) => f.eventId !== undefined || f.tenantId !== undefined || /probe-/.test(JSON.stringify(f))),
+    );
     expect(leaks.map((l) => `${l.on}: ${l.name}`)).toEqual([]);
 
     expect(controlMain.events().map((e) => e.data.goalId)).toEqual([`probe-${named.indexOf(REAL)}`]);

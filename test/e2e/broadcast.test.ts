@@ -7,7 +7,18 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, GetCommand } from '@a
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../bin/local/defaults.js';
 import { ConnectionAttr, Env, EventLogAttr, EVENT_LOG_PREFIX } from '../../lambdas/contract/index.js';
-import { Client, authedClient, entry, putEvents, settled, sleep, startRuntime, token, type Runtime, tableClient } from './harness.js';
+import {
+  Client,
+  authedClient,
+  entry,
+  putEvents,
+  settled,
+  sleep,
+  startRuntime,
+  token,
+  type Runtime,
+  tableClient,
+} from './harness.js';
 
 const STAGE = 'bcast';
 
@@ -51,7 +62,11 @@ describe('broadcaster', () => {
     for (const c of [a1, a2]) {
       const [event] = c.events();
       expect(c.events()).toHaveLength(1);
-      expect(event).toMatchObject({ type: 'goal.created', tenantId: a, data: { tenantId: a, goalId: 'g1', title: 'Ship it' } });
+      expect(event).toMatchObject({
+        type: 'goal.created',
+        tenantId: a,
+        data: { tenantId: a, goalId: 'g1', title: 'Ship it' },
+      });
       expect(event!.eventId).toMatch(/^evt_/);
       expect(Date.parse(String(event!.timestamp))).not.toBeNaN();
       expect(Object.keys(event!).sort()).toEqual(['data', 'eventId', 'tenantId', 'timestamp', 'type']);
@@ -116,12 +131,20 @@ describe('broadcaster', () => {
     await db.send(
       new PutCommand({
         TableName: tables.connections,
-        Item: { [ConnectionAttr.connectionId]: ghost, [ConnectionAttr.tenantId]: t, [ConnectionAttr.userId]: 'gone', [ConnectionAttr.connectedAt]: 1, [ConnectionAttr.ttl]: 9_999_999_999 },
+        Item: {
+          [ConnectionAttr.connectionId]: ghost,
+          [ConnectionAttr.tenantId]: t,
+          [ConnectionAttr.userId]: 'gone',
+          [ConnectionAttr.connectedAt]: 1,
+          [ConnectionAttr.ttl]: 9_999_999_999,
+        },
       }),
     );
     await emit('goal.created', { tenantId: t, goalId: 'g1' });
     expect(live.events()).toHaveLength(1);
-    const left = await db.send(new GetCommand({ TableName: tables.connections, Key: { [ConnectionAttr.connectionId]: ghost } }));
+    const left = await db.send(
+      new GetCommand({ TableName: tables.connections, Key: { [ConnectionAttr.connectionId]: ghost } }),
+    );
     expect(left.Item).toBeUndefined();
   });
 
@@ -153,12 +176,18 @@ describe('broadcaster', () => {
     const again = track(await authedClient(rt, { tenant: t, user: 'u1' }));
     const done = await again.request({ action: 'resume', lastEventId: lastSeen }, ['resume.success', 'resume.error']);
     expect(done.type).toBe('resume.success');
-    expect(again.events().map((e) => `${e.type}:${String(e.data.goalId)}`)).toEqual(['goal.created:g1', 'goal.updated:g1', 'goal.completed:g1']);
+    expect(again.events().map((e) => `${e.type}:${String(e.data.goalId)}`)).toEqual([
+      'goal.created:g1',
+      'goal.updated:g1',
+      'goal.completed:g1',
+    ]);
     expect(done.data.replayed).toBe(3);
     // The resume point is the last logged event, whether or not this client was in its audience.
     expect(done.data.lastEventId).toBe(again.events().at(-1)!.eventId);
     // Resuming from the newest event replays nothing.
-    const none = await again.request({ action: 'resume', lastEventId: String(done.data.lastEventId) }, ['resume.success']);
+    const none = await again.request({ action: 'resume', lastEventId: String(done.data.lastEventId) }, [
+      'resume.success',
+    ]);
     expect(none.data.replayed).toBe(0);
   });
 
@@ -174,12 +203,17 @@ describe('broadcaster', () => {
 
     await emit('goal.updated', { tenantId: t, goalId: 'missed' });
     const again = track(await authedClient(rt, { tenant: t }));
-    const done = await again.request({ action: 'resume', lastEventId: String(resumePoint) }, ['resume.success', 'resume.error']);
+    const done = await again.request({ action: 'resume', lastEventId: String(resumePoint) }, [
+      'resume.success',
+      'resume.error',
+    ]);
     expect(done).toMatchObject({ type: 'resume.success', data: { replayed: 1 } });
     expect(again.events().map((e) => e.data.goalId)).toEqual(['missed']);
 
     const empty = track(await Client.connect(rt.wsUrl));
-    const fresh = await empty.request({ action: 'auth', token: await token({ tenant: freshTenant() }) }, ['auth.success']);
+    const fresh = await empty.request({ action: 'auth', token: await token({ tenant: freshTenant() }) }, [
+      'auth.success',
+    ]);
     expect(fresh.data.lastEventId).toBeNull();
   });
 
@@ -197,7 +231,9 @@ describe('broadcaster', () => {
     }
     expect(c.events()).toHaveLength(0);
     const pending = track(await Client.connect(rt.wsUrl));
-    expect((await pending.request({ action: 'resume', lastEventId: foreignId }, ['error'])).data.code).toBe('not_authenticated');
+    expect((await pending.request({ action: 'resume', lastEventId: foreignId }, ['error'])).data.code).toBe(
+      'not_authenticated',
+    );
   });
 
   it('logs a retried EventBridge event once, under the same eventId', async () => {
@@ -214,7 +250,17 @@ describe('broadcaster', () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     const { handler } = await import('../../lambdas/handlers/broadcaster.js');
-    const event = { version: '0', id: randomUUID(), 'detail-type': 'goal.created', source: 'test.e2e', account: '000000000000', time: new Date().toISOString(), region: LOCAL_REGION, resources: [], detail: { tenantId: t, goalId: 'g1' } };
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'goal.created',
+      source: 'test.e2e',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: LOCAL_REGION,
+      resources: [],
+      detail: { tenantId: t, goalId: 'g1' },
+    };
     const first = await handler(event);
     const second = await handler(event);
     expect(first).toMatchObject({ status: 'delivered', duplicate: false });

@@ -22,7 +22,20 @@ describe('quick start CLIs against the local runtime', () => {
   });
 
   it('npm run token → auth, then npm run emit → the client receives the envelope', async () => {
-    const { stdout: tokenOut } = await run(npm, ['run', '-s', 'token', '--', '--tenant', 'cli-t1', '--user', 'cli-u1', '--roles', 'admin,editor', '--ttl', '600']);
+    const { stdout: tokenOut } = await run(npm, [
+      'run',
+      '-s',
+      'token',
+      '--',
+      '--tenant',
+      'cli-t1',
+      '--user',
+      'cli-u1',
+      '--roles',
+      'admin,editor',
+      '--ttl',
+      '600',
+    ]);
     const jwt = tokenOut.trim().split('\n').at(-1)!;
     expect(jwt.split('.')).toHaveLength(3);
 
@@ -30,15 +43,44 @@ describe('quick start CLIs against the local runtime', () => {
     const auth = await client.request({ action: 'auth', token: jwt }, ['auth.success', 'auth.error']);
     expect(auth).toMatchObject({ type: 'auth.success', data: { tenantId: 'cli-t1', userId: 'cli-u1' } });
 
-    const { stdout: emitOut } = await run(npm, ['run', '-s', 'emit', '--', '--type', 'goal.created', '--tenant', 'cli-t1', '--data', '{"goalId":"g1","title":"From the CLI"}', '--endpoint', rt.eventsUrl]);
+    const { stdout: emitOut } = await run(npm, [
+      'run',
+      '-s',
+      'emit',
+      '--',
+      '--type',
+      'goal.created',
+      '--tenant',
+      'cli-t1',
+      '--data',
+      '{"goalId":"g1","title":"From the CLI"}',
+      '--endpoint',
+      rt.eventsUrl,
+    ]);
     const event = await client.waitFor((f) => f.type === 'goal.created', 10_000);
-    expect(event).toMatchObject({ tenantId: 'cli-t1', data: { goalId: 'g1', title: 'From the CLI', tenantId: 'cli-t1' } });
+    expect(event).toMatchObject({
+      tenantId: 'cli-t1',
+      data: { goalId: 'g1', title: 'From the CLI', tenantId: 'cli-t1' },
+    });
     // emit prints the EventBridge EventId; the envelope's eventId is derived from it.
     expect(emitOut).toContain(String(event.eventId).replace(/^evt_/, ''));
   });
 
   it('npm run emit fails with a clear message and exit code 1 on bad --data', async () => {
-    const failed = await run(npm, ['run', '-s', 'emit', '--', '--type', 'goal.created', '--tenant', 't1', '--data', '{nope', '--endpoint', rt.eventsUrl]).then(
+    const failed = await run(npm, [
+      'run',
+      '-s',
+      'emit',
+      '--',
+      '--type',
+      'goal.created',
+      '--tenant',
+      't1',
+      '--data',
+      '{nope',
+      '--endpoint',
+      rt.eventsUrl,
+    ]).then(
       () => undefined,
       (err: { code?: number; stderr?: string }) => err,
     );

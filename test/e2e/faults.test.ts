@@ -108,15 +108,34 @@ describe('fault injection (LOCAL_FAULTS=1)', () => {
     for (const c of conns) expect(received(c, id)).toHaveLength(1);
   };
   const connectionRecord = async (id: string) =>
-    (await db.send(new GetCommand({ TableName: tables.connections, Key: { [ConnectionAttr.connectionId]: id }, ConsistentRead: true }))).Item;
+    (
+      await db.send(
+        new GetCommand({
+          TableName: tables.connections,
+          Key: { [ConnectionAttr.connectionId]: id },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
   const loggedMarker = async (tenantId: string, id: string) =>
-    (await db.send(new GetCommand({ TableName: tables.events, Key: { [EventLogAttr.tenantId]: tenantId, [EventLogAttr.sk]: eventIdMarkerKey(`evt_${id}`) }, ConsistentRead: true })))
-      .Item;
+    (
+      await db.send(
+        new GetCommand({
+          TableName: tables.events,
+          Key: { [EventLogAttr.tenantId]: tenantId, [EventLogAttr.sk]: eventIdMarkerKey(`evt_${id}`) },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
   /** The fault proxy the runtime announced on start-up. */
   const proxyStats = async () => {
     const url = /fault proxy (http:\/\/\S+)/.exec(rt.output())?.[1];
     expect(url).toBeDefined();
-    return getJson<{ requests: number; injected: number; operations: Record<string, { requests: number; injected: number }> }>(`${url}/_local/stats`);
+    return getJson<{
+      requests: number;
+      injected: number;
+      operations: Record<string, { requests: number; injected: number }>;
+    }>(`${url}/_local/stats`);
   };
 
   beforeAll(async () => {
@@ -230,61 +249,77 @@ describe('fault injection (LOCAL_FAULTS=1)', () => {
   describe('DynamoDB unavailable during fan-out', () => {
     const variants: Array<[string, (t: typeof tables) => FaultPlanJsonInput, { logged: boolean }]> = [
       ['every operation', () => ({ dynamodb: { unavailable: true } }), { logged: false }],
-      ['Query on the connections table only', (t) => ({ dynamodb: { unavailable: true, operations: ['Query'], tables: [t.connections] } }), { logged: true }],
+      [
+        'Query on the connections table only',
+        (t) => ({ dynamodb: { unavailable: true, operations: ['Query'], tables: [t.connections] } }),
+        { logged: true },
+      ],
     ];
 
-    it.each(variants)('%s: retried, then dead-lettered with its detail and error; later events flow again', async (_name, plan, expected) => {
-      const tenant = freshTenant();
-      const conns = await connectMany(tenant, 3);
-      const statsBefore = await proxyStats();
-      const dlqBefore = (await deadLetters()).length;
-      await setFaults(plan(tables));
+    it.each(variants)(
+      '%s: retried, then dead-lettered with its detail and error; later events flow again',
+      async (_name, plan, expected) => {
+        const tenant = freshTenant();
+        const conns = await connectMany(tenant, 3);
+        const statsBefore = await proxyStats();
+        const dlqBefore = (await deadLetters()).length;
+        await setFaults(plan(tables));
 
-      const goalId = `lost-${randomUUID().slice(0, 8)}`;
-      const failedId = await emit(tenant, { goalId });
+        const goalId = `lost-${randomUUID().slice(0, 8)}`;
+        const failedId = await emit(tenant, { goalId });
 
-      // Not delivered, and not lost: dead-lettered with the original event and the error.
-      for (const c of conns) expect(received(c, failedId)).toHaveLength(0);
-      const dead = (await deadLetters()).slice(dlqBefore);
-      expect(dead).toHaveLength(1);
-      const [letter] = dead;
-      expect(letter!.event).toMatchObject({ id: failedId, 'detail-type': 'goal.created', source: 'test.e2e', detail: { tenantId: tenant, goalId } });
-      expect(letter!.error).toMatch(/^InternalServerError: DynamoDB is unavailable \(injected fault\)/);
-      expect(letter!.attempts).toBeGreaterThanOrEqual(2); // EventBridge retried
-      expect(Date.parse(letter!.failedAt)).not.toBeNaN();
-      const failed = await invocationOf(failedId);
-      expect(failed).toMatchObject({ attempts: letter!.attempts, error: letter!.error });
-      expect(failed.result).toBeUndefined();
+        // Not delivered, and not lost: dead-lettered with the original event and the error.
+        for (const c of conns) expect(received(c, failedId)).toHaveLength(0);
+        const dead = (await deadLetters()).slice(dlqBefore);
+        expect(dead).toHaveLength(1);
+        const [letter] = dead;
+        expect(letter!.event).toMatchObject({
+          id: failedId,
+          'detail-type': 'goal.created',
+          source: 'test.e2e',
+          detail: { tenantId: tenant, goalId },
+        });
+        expect(letter!.error).toMatch(/^InternalServerError: DynamoDB is unavailable \(injected fault\)/);
+        expect(letter!.attempts).toBeGreaterThanOrEqual(2); // EventBridge retried
+        expect(Date.parse(letter!.failedAt)).not.toBeNaN();
+        const failed = await invocationOf(failedId);
+        expect(failed).toMatchObject({ attempts: letter!.attempts, error: letter!.error });
+        expect(failed.result).toBeUndefined();
 
-      // Only the selected requests were failed: with Query alone, the event log append went
-      // through and the recipients query failed; with everything down, the append failed first.
-      const stats = await proxyStats();
-      const injected = (op: string) => (stats.operations[op]?.injected ?? 0) - (statsBefore.operations[op]?.injected ?? 0);
-      if (expected.logged) {
-        expect(injected('Query')).toBeGreaterThan(0);
-        expect(injected('PutItem')).toBe(0);
-        expect(await loggedMarker(tenant, failedId)).toBeDefined();
-      } else {
-        expect(injected('PutItem')).toBeGreaterThan(0);
-        expect(injected('Query')).toBe(0); // never reached
-        expect(await loggedMarker(tenant, failedId)).toBeUndefined();
-      }
+        // Only the selected requests were failed: with Query alone, the event log append went
+        // through and the recipients query failed; with everything down, the append failed first.
+        const stats = await proxyStats();
+        const injected = (op: string) =>
+          (stats.operations[op]?.injected ?? 0) - (statsBefore.operations[op]?.injected ?? 0);
+        if (expected.logged) {
+          expect(injected('Query')).toBeGreaterThan(0);
+          expect(injected('PutItem')).toBe(0);
+          expect(await loggedMarker(tenant, failedId)).toBeDefined();
+        } else {
+          expect(injected('PutItem')).toBeGreaterThan(0);
+          expect(injected('Query')).toBe(0); // never reached
+          expect(await loggedMarker(tenant, failedId)).toBeUndefined();
+        }
 
-      // Cleared: the next event is delivered normally; the runtime is still serving.
-      await fetch(faultsUrl(), { method: 'DELETE' }).then((r) => r.text());
-      const nextId = await emit(tenant);
-      await expectDeliveredOnce(conns, nextId);
-      expect((await invocationOf(nextId)).result?.stats).toMatchObject({ recipients: 3, delivered: 3, failed: 0 });
-      expect(() => process.kill(rt.pid, 0)).not.toThrow();
-      expect((await conns[0]!.client.request({ action: 'ping' }, ['pong'])).type).toBe('pong');
+        // Cleared: the next event is delivered normally; the runtime is still serving.
+        await fetch(faultsUrl(), { method: 'DELETE' }).then((r) => r.text());
+        const nextId = await emit(tenant);
+        await expectDeliveredOnce(conns, nextId);
+        expect((await invocationOf(nextId)).result?.stats).toMatchObject({ recipients: 3, delivered: 3, failed: 0 });
+        expect(() => process.kill(rt.pid, 0)).not.toThrow();
+        expect((await conns[0]!.client.request({ action: 'ping' }, ['pong'])).type).toBe('pong');
 
-      // Never silently lost: each event put here is delivered to every client, or dead-lettered.
-      const dlqIds = new Set((await deadLetters()).map((d) => d.event.id));
-      for (const id of [failedId, nextId]) {
-        const everyone = conns.every((c) => received(c, id).length === 1);
-        expect(everyone !== dlqIds.has(id), `event ${id}: delivered=${everyone}, dead-lettered=${dlqIds.has(id)}`).toBe(true);
-      }
-    });
+        // Never silently lost: each event put here is delivered to every client, or dead-lettered.
+        const dlqIds = new Set((await deadLetters()).map((d) => d.event.id));
+        for (const id of [failedId, nextId]) {
+          const everyone = conns.every((c) => received(c, id).length === 1);
+          expect(
+            everyone !== dlqIds.has(id),
+            `event ${id}: delivered=${everyone}, dead-lettered=${dlqIds.has(id)}`,
+          ).toBe(true);
+        }
+      },
+    );
   });
 
   it('accounts for every event put in this file: processed, or dead-lettered with its error', async () => {
@@ -307,7 +342,10 @@ describe('fault injection (LOCAL_FAULTS=1)', () => {
 
   it('is off by default: no /_local/faults, no DynamoDB proxy, events flow', async () => {
     for (const method of ['GET', 'POST', 'DELETE']) {
-      const res = await fetch(`${plain.managementUrl}/_local/faults`, { method, ...(method === 'POST' ? { body: '{"dynamodb":{"unavailable":true}}' } : {}) });
+      const res = await fetch(`${plain.managementUrl}/_local/faults`, {
+        method,
+        ...(method === 'POST' ? { body: '{"dynamodb":{"unavailable":true}}' } : {}),
+      });
       expect(res.status).toBe(404);
       await res.text();
     }

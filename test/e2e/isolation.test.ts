@@ -25,18 +25,57 @@ const SEED = (() => {
 const TENANTS = ['acme', 'acme-eu', 'ACME'] as const;
 const USERS = ['u0', 'u1', 'u2', 'u3', 'u4'];
 const ROLES = ['admin', 'member', 'viewer'];
-const PATTERNS = ['goal.*', 'goal.created', 'action.created', 'action.*', 'issue.*', 'issue.resolved', 'billing.*', 'billing.invoice.*', 'billing.invoice.paid', 'goals.archived'];
+const PATTERNS = [
+  'goal.*',
+  'goal.created',
+  'action.created',
+  'action.*',
+  'issue.*',
+  'issue.resolved',
+  'billing.*',
+  'billing.invoice.*',
+  'billing.invoice.paid',
+  'goals.archived',
+];
 const ID_FIELD: Record<string, string> = {
-  'goal.created': 'goalId', 'goal.updated': 'goalId', 'goal.activated': 'goalId', 'goal.completed': 'goalId',
-  'action.created': 'actionId', 'action.updated': 'actionId', 'action.completed': 'actionId',
-  'issue.created': 'issueId', 'issue.updated': 'issueId', 'issue.resolved': 'issueId',
+  'goal.created': 'goalId',
+  'goal.updated': 'goalId',
+  'goal.activated': 'goalId',
+  'goal.completed': 'goalId',
+  'action.created': 'actionId',
+  'action.updated': 'actionId',
+  'action.completed': 'actionId',
+  'issue.created': 'issueId',
+  'issue.updated': 'issueId',
+  'issue.resolved': 'issueId',
 };
-const TYPES = [...Object.keys(ID_FIELD), 'billing.invoice.paid', 'billing.refund.issued', 'goals.archived', 'action.created.v2', 'goal_x.created'];
+const TYPES = [
+  ...Object.keys(ID_FIELD),
+  'billing.invoice.paid',
+  'billing.refund.issued',
+  'goals.archived',
+  'action.created.v2',
+  'goal_x.created',
+];
 const EVENT_COUNT = 500;
 
-interface Audience { userIds?: string[]; roles?: string[] }
-interface ClientSpec { tenant: string; user: string; roles: string[]; patterns: string[] }
-interface GeneratedEvent { seq: number; tenant: string; type: string; audience?: Audience; detail: Record<string, unknown> }
+interface Audience {
+  userIds?: string[];
+  roles?: string[];
+}
+interface ClientSpec {
+  tenant: string;
+  user: string;
+  roles: string[];
+  patterns: string[];
+}
+interface GeneratedEvent {
+  seq: number;
+  tenant: string;
+  type: string;
+  audience?: Audience;
+  detail: Record<string, unknown>;
+}
 
 // ---------------------------------------------------------------- the model (independent of the source)
 
@@ -49,14 +88,16 @@ function targeted(audience: Audience | undefined, spec: ClientSpec): boolean {
   return (audience.userIds ?? []).includes(spec.user) || (audience.roles ?? []).some((r) => spec.roles.includes(r));
 }
 const expectedFor = (spec: ClientSpec, events: readonly GeneratedEvent[]) =>
-  events.filter((e) => e.tenant === spec.tenant && subscribed(spec.patterns, e.type) && targeted(e.audience, spec)).map((e) => e.seq);
+  events
+    .filter((e) => e.tenant === spec.tenant && subscribed(spec.patterns, e.type) && targeted(e.audience, spec))
+    .map((e) => e.seq);
 
 // ---------------------------------------------------------------- generation
 
 function subset<T>(rand: () => number, items: readonly T[], p: number): T[] {
   return items.filter(() => rand() < p);
 }
-const pick = <T,>(rand: () => number, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+const pick = <T>(rand: () => number, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
 
 function generate(seed: number): { specs: ClientSpec[]; events: GeneratedEvent[] } {
   const rand = mulberry32(seed);
@@ -64,7 +105,10 @@ function generate(seed: number): { specs: ClientSpec[]; events: GeneratedEvent[]
   for (const tenant of TENANTS) {
     for (const user of USERS) {
       const roles = subset(rand, ROLES, 0.4);
-      const patterns = rand() < 0.3 ? [] : [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(rand, PATTERNS)))];
+      const patterns =
+        rand() < 0.3
+          ? []
+          : [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(rand, PATTERNS)))];
       specs.push({ tenant, user, roles, patterns });
     }
   }
@@ -83,7 +127,10 @@ function generate(seed: number): { specs: ClientSpec[]; events: GeneratedEvent[]
       const userIds = subset(rand, [...USERS, 'ghost'], 0.3);
       const roles = subset(rand, ROLES, 0.3);
       if (userIds.length === 0 && roles.length === 0) userIds.push(pick(rand, USERS));
-      audience = { ...(userIds.length > 0 || rand() < 0.5 ? { userIds } : {}), ...(roles.length > 0 || rand() < 0.5 ? { roles } : {}) };
+      audience = {
+        ...(userIds.length > 0 || rand() < 0.5 ? { userIds } : {}),
+        ...(roles.length > 0 || rand() < 0.5 ? { roles } : {}),
+      };
       detail.audience = audience;
     }
     events.push({ seq, tenant, type, ...(audience ? { audience } : {}), detail });
@@ -101,7 +148,8 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
   /** seq → EventBridge EventId returned by PutEvents. */
   const putIds = new Map<number, string>();
   const bySeq = new Map(events.map((e) => [e.seq, e]));
-  const label = (s: ClientSpec) => `${s.tenant}/${s.user} roles=${JSON.stringify(s.roles)} patterns=${JSON.stringify(s.patterns)}`;
+  const label = (s: ClientSpec) =>
+    `${s.tenant}/${s.user} roles=${JSON.stringify(s.roles)} patterns=${JSON.stringify(s.patterns)}`;
 
   beforeAll(async () => {
     rt = await startRuntime({ STAGE: 'iso', SWEEP_INTERVAL_SECONDS: '3600' });
@@ -109,13 +157,19 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
       const c = await authedClient(rt, { tenant: spec.tenant, user: spec.user, roles: spec.roles });
       clients.push(c);
       if (spec.patterns.length > 0) {
-        const reply = await c.request({ action: 'subscribe', eventTypes: spec.patterns }, ['subscribe.success', 'error']);
+        const reply = await c.request({ action: 'subscribe', eventTypes: spec.patterns }, [
+          'subscribe.success',
+          'error',
+        ]);
         expect(reply).toMatchObject({ type: 'subscribe.success', data: { eventTypes: spec.patterns } });
       }
     }
     for (let i = 0; i < events.length; i += 10) {
       const batch = events.slice(i, i + 10);
-      const out = await putEvents(rt, batch.map((e) => entry(e.type, e.detail, 'isolation.e2e')));
+      const out = await putEvents(
+        rt,
+        batch.map((e) => entry(e.type, e.detail, 'isolation.e2e')),
+      );
       expect(out.FailedEntryCount).toBe(0);
       batch.forEach((e, j) => putIds.set(e.seq, out.Entries![j]!.EventId!));
     }
@@ -130,7 +184,9 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
 
   const reportSeed = () =>
     onTestFailed(() => {
-      console.error(`isolation property failed with seed ${SEED}; reproduce with ISOLATION_SEED=${SEED} npx vitest run test/e2e/isolation.test.ts`);
+      console.error(
+        `isolation property failed with seed ${SEED}; reproduce with ISOLATION_SEED=${SEED} npx vitest run test/e2e/isolation.test.ts`,
+      );
     });
 
   it('generated a meaningful workload', () => {
@@ -166,10 +222,15 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
       expect(e.data, why).toEqual(data);
       expect(Number.isNaN(Date.parse(String(e.timestamp))), why).toBe(false);
     }
-    expect(received.map((e) => e.data.seq), why).toEqual(expectedFor(spec, events));
+    expect(
+      received.map((e) => e.data.seq),
+      why,
+    ).toEqual(expectedFor(spec, events));
     // Nothing else arrived: no error, no stray control frame.
     const controlTypes = c.frames.filter((f) => f.eventId === undefined).map((f) => f.type);
-    expect(new Set(controlTypes), why).toEqual(new Set(['auth.success', 'pong', ...(spec.patterns.length > 0 ? ['subscribe.success'] : [])]));
+    expect(new Set(controlTypes), why).toEqual(
+      new Set(['auth.success', 'pong', ...(spec.patterns.length > 0 ? ['subscribe.success'] : [])]),
+    );
   });
 
   it('gives every recipient of an event the same eventId, and no two events the same one', () => {
@@ -194,22 +255,36 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
       const first = events.find((e) => e.tenant === tenant)!;
       const c = await authedClient(rt, { tenant, user: spec.user, roles: spec.roles });
       extra.push(c);
-      if (spec.patterns.length > 0) await c.request({ action: 'subscribe', eventTypes: spec.patterns }, ['subscribe.success']);
-      const done = await c.request({ action: 'resume', lastEventId: `evt_${putIds.get(first.seq)}` }, ['resume.success', 'resume.error'], 15_000);
+      if (spec.patterns.length > 0)
+        await c.request({ action: 'subscribe', eventTypes: spec.patterns }, ['subscribe.success']);
+      const done = await c.request(
+        { action: 'resume', lastEventId: `evt_${putIds.get(first.seq)}` },
+        ['resume.success', 'resume.error'],
+        15_000,
+      );
       const why = `seed ${SEED}, resume as ${label(spec)}`;
       expect(done.type, why).toBe('resume.success');
-      const expected = expectedFor(spec, events.filter((e) => e.seq > first.seq));
+      const expected = expectedFor(
+        spec,
+        events.filter((e) => e.seq > first.seq),
+      );
       const replayed = c.events();
       expect(done.data.replayed, why).toBe(expected.length);
       for (const e of replayed) expect(e.tenantId, why).toBe(tenant);
       // Replay follows the event log's order (receive time, then eventId), which can differ from
       // put order for events received in the same millisecond: compare as sets, and count.
-      expect(replayed.map((e) => e.data.seq as number).sort((a, b) => a - b), why).toEqual(expected);
+      expect(
+        replayed.map((e) => e.data.seq as number).sort((a, b) => a - b),
+        why,
+      ).toEqual(expected);
 
       // Another tenant's real eventId is a gap, not a replay of that tenant.
       const foreign = events.find((e) => e.tenant !== tenant)!;
       const before = c.events().length;
-      const gap = await c.request({ action: 'resume', lastEventId: `evt_${putIds.get(foreign.seq)}` }, ['resume.success', 'resume.error']);
+      const gap = await c.request({ action: 'resume', lastEventId: `evt_${putIds.get(foreign.seq)}` }, [
+        'resume.success',
+        'resume.error',
+      ]);
       expect(gap, why).toMatchObject({ type: 'resume.error', data: { code: 'gap' } });
       expect(c.events().length, why).toBe(before);
     }
@@ -220,14 +295,46 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
     const marker = `spoof-${randomUUID()}`;
     const sender = clients[specs.findIndex((s) => s.tenant === 'acme-eu')]!;
     const spoofs: Array<[frame: Record<string, unknown>, type: string, code?: string]> = [
-      [{ type: 'goal.created', tenantId: 'acme', data: { goalId: marker, tenantId: 'acme' }, eventId: `evt_${marker}`, timestamp: new Date().toISOString() }, 'error', 'unknown_action'],
-      [{ action: 'broadcast', tenantId: 'acme', type: 'goal.created', data: { goalId: marker, tenantId: 'acme' } }, 'error', 'unknown_action'],
+      [
+        {
+          type: 'goal.created',
+          tenantId: 'acme',
+          data: { goalId: marker, tenantId: 'acme' },
+          eventId: `evt_${marker}`,
+          timestamp: new Date().toISOString(),
+        },
+        'error',
+        'unknown_action',
+      ],
+      [
+        { action: 'broadcast', tenantId: 'acme', type: 'goal.created', data: { goalId: marker, tenantId: 'acme' } },
+        'error',
+        'unknown_action',
+      ],
       [{ action: 'goal.created', tenantId: 'acme', data: { goalId: marker } }, 'error', 'unknown_action'],
-      [{ action: '$default', tenantId: 'ACME', type: 'goal.created', data: { goalId: marker } }, 'error', 'unknown_action'],
+      [
+        { action: '$default', tenantId: 'ACME', type: 'goal.created', data: { goalId: marker } },
+        'error',
+        'unknown_action',
+      ],
       // Known actions ignore unknown fields: a ping carrying an envelope is just a ping.
-      [{ action: 'ping', type: 'goal.created', tenantId: 'acme', data: { goalId: marker }, eventId: `evt_${marker}` }, 'pong'],
+      [
+        { action: 'ping', type: 'goal.created', tenantId: 'acme', data: { goalId: marker }, eventId: `evt_${marker}` },
+        'pong',
+      ],
       // Re-auth "as" another tenant through an extra field: the token's tenant wins.
-      [{ action: 'auth', token: await token({ tenant: 'acme-eu', user: specs.find((s) => s.tenant === 'acme-eu')!.user, roles: specs.find((s) => s.tenant === 'acme-eu')!.roles }), tenantId: 'acme' }, 'auth.success'],
+      [
+        {
+          action: 'auth',
+          token: await token({
+            tenant: 'acme-eu',
+            user: specs.find((s) => s.tenant === 'acme-eu')!.user,
+            roles: specs.find((s) => s.tenant === 'acme-eu')!.roles,
+          }),
+          tenantId: 'acme',
+        },
+        'auth.success',
+      ],
     ];
     for (const [frame, type, code] of spoofs) {
       const reply = await next(sender, frame);
@@ -245,4 +352,3 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
     expect(await res.text()).not.toContain(marker);
   });
 });
-

@@ -21,7 +21,14 @@ describe('connection lifecycle', () => {
     return c;
   };
   const record = async (connectionId: string) =>
-    (await db.send(new GetCommand({ TableName: localTableNames(STAGE).connections, Key: { [ConnectionAttr.connectionId]: connectionId } }))).Item;
+    (
+      await db.send(
+        new GetCommand({
+          TableName: localTableNames(STAGE).connections,
+          Key: { [ConnectionAttr.connectionId]: connectionId },
+        }),
+      )
+    ).Item;
 
   beforeAll(async () => {
     rt = await startRuntime({ ALLOWED_ORIGINS: `${ORIGIN},https://other.example.com`, STAGE });
@@ -35,7 +42,10 @@ describe('connection lifecycle', () => {
 
   it('authenticates with a JWT sent as the first message and records the identity', async () => {
     const c = await connect();
-    const reply = await c.request({ action: 'auth', token: await token({ tenant: 'acme', user: 'alice', roles: ['admin'], ttl: 600 }) }, ['auth.success', 'auth.error']);
+    const reply = await c.request(
+      { action: 'auth', token: await token({ tenant: 'acme', user: 'alice', roles: ['admin'], ttl: 600 }) },
+      ['auth.success', 'auth.error'],
+    );
     expect(reply.type).toBe('auth.success');
     expect(reply.data).toMatchObject({ tenantId: 'acme', userId: 'alice' });
     expect(typeof reply.data.connectionId).toBe('string');
@@ -61,8 +71,12 @@ describe('connection lifecycle', () => {
     expect(reply.data.code).toBe(code);
     expect(String(reply.data.message).length).toBeGreaterThan(0);
     // Still pending: subscribing is refused, but the socket is open and may retry.
-    expect((await c.request({ action: 'subscribe', eventTypes: ['goal.*'] }, ['error'])).data.code).toBe('not_authenticated');
-    expect((await c.request({ action: 'auth', token: await token() }, ['auth.success', 'auth.error'])).type).toBe('auth.success');
+    expect((await c.request({ action: 'subscribe', eventTypes: ['goal.*'] }, ['error'])).data.code).toBe(
+      'not_authenticated',
+    );
+    expect((await c.request({ action: 'auth', token: await token() }, ['auth.success', 'auth.error'])).type).toBe(
+      'auth.success',
+    );
   });
 
   it('a non-string token gets auth.error invalid_token naming the field', async () => {
@@ -75,12 +89,18 @@ describe('connection lifecycle', () => {
   it('refreshes a token for the same tenant and user, and refuses another tenant or user', async () => {
     const c = await authedClient(rt, { tenant: 'acme', user: 'bob', ttl: 60 }, { origin: ORIGIN });
     clients.push(c);
-    const refreshed = await c.request({ action: 'auth', token: await token({ tenant: 'acme', user: 'bob', ttl: 7200 }) }, ['auth.success', 'auth.error']);
+    const refreshed = await c.request(
+      { action: 'auth', token: await token({ tenant: 'acme', user: 'bob', ttl: 7200 }) },
+      ['auth.success', 'auth.error'],
+    );
     expect(refreshed.type).toBe('auth.success');
     expect(Date.parse(String(refreshed.data.expiresAt))).toBeGreaterThan(Date.now() + 7000_000);
     const id = String(refreshed.data.connectionId);
 
-    for (const other of [{ tenant: 'evil', user: 'bob' }, { tenant: 'acme', user: 'mallory' }]) {
+    for (const other of [
+      { tenant: 'evil', user: 'bob' },
+      { tenant: 'acme', user: 'mallory' },
+    ]) {
       const reply = await c.request({ action: 'auth', token: await token(other) }, ['auth.success', 'auth.error']);
       expect(reply.type).toBe('auth.error');
       expect(reply.data.code).toBe('tenant_mismatch');
@@ -97,16 +117,28 @@ describe('connection lifecycle', () => {
 
   it('refuses subscribe before auth and keeps the set after', async () => {
     const c = await connect();
-    expect((await c.request({ action: 'subscribe', eventTypes: ['goal.created'] }, ['error'])).data.code).toBe('not_authenticated');
-    expect((await c.request({ action: 'unsubscribe', eventTypes: ['goal.created'] }, ['error'])).data.code).toBe('not_authenticated');
+    expect((await c.request({ action: 'subscribe', eventTypes: ['goal.created'] }, ['error'])).data.code).toBe(
+      'not_authenticated',
+    );
+    expect((await c.request({ action: 'unsubscribe', eventTypes: ['goal.created'] }, ['error'])).data.code).toBe(
+      'not_authenticated',
+    );
     const auth = await c.request({ action: 'auth', token: await token() }, ['auth.success']);
-    const sub = await c.request({ action: 'subscribe', eventTypes: ['goal.*', 'action.created'] }, ['subscribe.success', 'error']);
+    const sub = await c.request({ action: 'subscribe', eventTypes: ['goal.*', 'action.created'] }, [
+      'subscribe.success',
+      'error',
+    ]);
     expect(sub).toMatchObject({ type: 'subscribe.success', data: { eventTypes: ['goal.*', 'action.created'] } });
-    const more = await c.request({ action: 'subscribe', eventTypes: ['action.created', 'issue.resolved'] }, ['subscribe.success']);
+    const more = await c.request({ action: 'subscribe', eventTypes: ['action.created', 'issue.resolved'] }, [
+      'subscribe.success',
+    ]);
     expect(more.data.eventTypes).toEqual(['goal.*', 'action.created', 'issue.resolved']);
     const unsub = await c.request({ action: 'unsubscribe', eventTypes: ['goal.*'] }, ['unsubscribe.success']);
     expect(unsub.data.eventTypes).toEqual(['action.created', 'issue.resolved']);
-    expect((await record(String(auth.data.connectionId)))?.[ConnectionAttr.subscriptions]).toEqual(['action.created', 'issue.resolved']);
+    expect((await record(String(auth.data.connectionId)))?.[ConnectionAttr.subscriptions]).toEqual([
+      'action.created',
+      'issue.resolved',
+    ]);
   });
 
   it.each([

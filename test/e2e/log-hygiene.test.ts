@@ -27,11 +27,23 @@ describe('log hygiene', () => {
   /** Refusals that reached the token verifier (schema refusals — not a string, over 16 KB — are answered before it, unlogged). */
   let refused = 0;
 
-  const claims = (extra: Record<string, unknown> = {}) => ({ tenantId: TENANT, sub: 'alice', iat: nowSeconds(), exp: nowSeconds() + 600, ...extra });
+  const claims = (extra: Record<string, unknown> = {}) => ({
+    tenantId: TENANT,
+    sub: 'alice',
+    iat: nowSeconds(),
+    exp: nowSeconds() + 600,
+    ...extra,
+  });
   const key = new TextEncoder().encode(SECRET);
 
   beforeAll(async () => {
-    rt = await startRuntime({ STAGE: 'logs', POWERTOOLS_LOG_LEVEL: 'DEBUG', JWT_SECRET: SECRET, AUTH_TIMEOUT_SECONDS: '2', SWEEP_INTERVAL_SECONDS: '1' });
+    rt = await startRuntime({
+      STAGE: 'logs',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      JWT_SECRET: SECRET,
+      AUTH_TIMEOUT_SECONDS: '2',
+      SWEEP_INTERVAL_SECONDS: '1',
+    });
   });
   afterAll(async () => {
     for (const c of open) c.close();
@@ -40,15 +52,39 @@ describe('log hygiene', () => {
 
   it('runs a valid session: auth, refresh, subscribe, events, resume', async () => {
     const c = track(await Client.connect(rt.wsUrl));
-    expect((await next(c, { action: 'auth', token: use(await token({ secret: SECRET, tenant: TENANT, user: 'alice', roles: ['admin'] })) })).type).toBe('auth.success');
-    expect((await next(c, { action: 'auth', token: use(await token({ secret: SECRET, tenant: TENANT, user: 'alice', ttl: 7200 })) })).type).toBe('auth.success');
-    expect((await next(c, { action: 'auth', token: use(await token({ secret: SECRET, tenant: 'other', user: 'alice' })) })).data.code).toBe('tenant_mismatch');
+    expect(
+      (
+        await next(c, {
+          action: 'auth',
+          token: use(await token({ secret: SECRET, tenant: TENANT, user: 'alice', roles: ['admin'] })),
+        })
+      ).type,
+    ).toBe('auth.success');
+    expect(
+      (
+        await next(c, {
+          action: 'auth',
+          token: use(await token({ secret: SECRET, tenant: TENANT, user: 'alice', ttl: 7200 })),
+        })
+      ).type,
+    ).toBe('auth.success');
+    expect(
+      (await next(c, { action: 'auth', token: use(await token({ secret: SECRET, tenant: 'other', user: 'alice' })) }))
+        .data.code,
+    ).toBe('tenant_mismatch');
     refused++;
-    expect((await next(c, { action: 'subscribe', eventTypes: ['goal.*', 'billing.*'] })).type).toBe('subscribe.success');
+    expect((await next(c, { action: 'subscribe', eventTypes: ['goal.*', 'billing.*'] })).type).toBe(
+      'subscribe.success',
+    );
 
     const out = await putEvents(rt, [
       entry('goal.created', { tenantId: TENANT, goalId: 'g1', secretNote: PAYLOAD_CANARY }),
-      entry('billing.invoice.paid', { tenantId: TENANT, amount: 42, memo: PAYLOAD_CANARY, audience: { userIds: ['alice'] } }),
+      entry('billing.invoice.paid', {
+        tenantId: TENANT,
+        amount: 42,
+        memo: PAYLOAD_CANARY,
+        audience: { userIds: ['alice'] },
+      }),
       // Rejected ones, each carrying the canary in a field the rejection could be tempted to quote.
       entry('goal.created', { tenantId: TENANT, note: PAYLOAD_CANARY }),
       entry('goal.created', { tenantId: TENANT, goalId: 'g2', blob: `${PAYLOAD_CANARY}${'x'.repeat(200 * 1024)}` }),
@@ -64,7 +100,14 @@ describe('log hygiene', () => {
     c.close();
     await c.waitClosed();
     const again = track(await Client.connect(rt.wsUrl));
-    expect((await next(again, { action: 'auth', token: use(await token({ secret: SECRET, tenant: TENANT, user: 'alice' })) })).type).toBe('auth.success');
+    expect(
+      (
+        await next(again, {
+          action: 'auth',
+          token: use(await token({ secret: SECRET, tenant: TENANT, user: 'alice' })),
+        })
+      ).type,
+    ).toBe('auth.success');
     const done = await again.request({ action: 'resume', lastEventId: first }, ['resume.success', 'resume.error']);
     expect(done).toMatchObject({ type: 'resume.success', data: { replayed: 1 } });
     expect((await next(again, { action: 'resume', lastEventId: 'evt_unknown' })).type).toBe('resume.error');
@@ -105,7 +148,10 @@ describe('log hygiene', () => {
 
   it('hits the internal-error path with a valid token (absurd exp) without logging it', async () => {
     const c = track(await Client.connect(rt.wsUrl));
-    const reply = await next(c, { action: 'auth', token: use(hs256({ typ: 'JWT' }, claims({ exp: 1e13, tenantId: 'absurd' }), key)) });
+    const reply = await next(c, {
+      action: 'auth',
+      token: use(hs256({ typ: 'JWT' }, claims({ exp: 1e13, tenantId: 'absurd' }), key)),
+    });
     // Whatever the reply (see adversarial.test.ts for the expected one), nothing may be logged.
     expect(['auth.success', 'auth.error', 'error']).toContain(reply.type);
     c.close();
@@ -113,7 +159,11 @@ describe('log hygiene', () => {
 
   it('sends tokens where they do not belong: query string, headers, other actions', async () => {
     const t = use(await token({ secret: SECRET, tenant: TENANT, user: 'bob' }));
-    const viaQuery = track(await Client.connect(`${rt.wsUrl}?token=${encodeURIComponent(t)}&access_token=${encodeURIComponent(t)}`, { headers: { Authorization: `Bearer ${t}`, Cookie: `session=${t}` } }));
+    const viaQuery = track(
+      await Client.connect(`${rt.wsUrl}?token=${encodeURIComponent(t)}&access_token=${encodeURIComponent(t)}`, {
+        headers: { Authorization: `Bearer ${t}`, Cookie: `session=${t}` },
+      }),
+    );
     expect((await next(viaQuery, { action: 'ping' })).type).toBe('pong');
     const c = track(await authedClient(rt, { secret: SECRET, tenant: TENANT, user: 'bob' }));
     const replies = [
@@ -124,13 +174,27 @@ describe('log hygiene', () => {
       await next(c, t),
       await next(c, `{"action":"auth","token":"${t}"`),
     ];
-    expect(replies.map((r) => r.type)).toEqual(['error', 'error', 'resume.error', t.length > 512 ? 'error' : 'resume.error', 'error', 'error']);
+    expect(replies.map((r) => r.type)).toEqual([
+      'error',
+      'error',
+      'resume.error',
+      t.length > 512 ? 'error' : 'resume.error',
+      'error',
+      'error',
+    ]);
   });
 
   it('lets the sweeper close a pending connection and an expired session', async () => {
     const pending = track(await Client.connect(rt.wsUrl));
     const expiring = track(await Client.connect(rt.wsUrl));
-    expect((await next(expiring, { action: 'auth', token: use(await token({ secret: SECRET, tenant: TENANT, user: 'carol', ttl: 2 })) })).type).toBe('auth.success');
+    expect(
+      (
+        await next(expiring, {
+          action: 'auth',
+          token: use(await token({ secret: SECRET, tenant: TENANT, user: 'carol', ttl: 2 })),
+        })
+      ).type,
+    ).toBe('auth.success');
     await Promise.all([pending.waitClosed(10_000), expiring.waitClosed(10_000)]);
     expect(pending.frames.map((f) => f.data?.code)).toContain('auth_timeout');
     expect(expiring.frames.map((f) => f.type)).toContain('auth.expired');
@@ -163,7 +227,9 @@ describe('log hygiene', () => {
       if (signature.length >= 16) secrets.push(['a token signature segment', signature]);
     }
     expect(used.length).toBeGreaterThan(20);
-    const leaked = secrets.filter(([, value]) => value.length >= 16 && output.includes(value)).map(([what, value]) => `${what}: ${value.slice(0, 40)}…`);
+    const leaked = secrets
+      .filter(([, value]) => value.length >= 16 && output.includes(value))
+      .map(([what, value]) => `${what}: ${value.slice(0, 40)}…`);
     expect(leaked).toEqual([]);
   });
 });

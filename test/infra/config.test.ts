@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_OPTIONS, ConfigError, configFromContext, configOptionsMarkdown, removalPolicyFor, validateConfig } from '../../lib/config.js';
+import {
+  CONFIG_OPTIONS,
+  ConfigError,
+  configFromContext,
+  configOptionsMarkdown,
+  removalPolicyFor,
+  validateConfig,
+} from '../../lib/config.js';
 import { testApp } from './helpers.js';
 
 describe('validateConfig', () => {
@@ -47,7 +54,10 @@ describe('validateConfig', () => {
   });
 
   it('accepts numbers and arrays as cdk.json holds them', () => {
-    expect(validateConfig({ authTimeoutSeconds: 5, eventSources: ['a.b', 'c.d'] })).toMatchObject({ authTimeoutSeconds: 5, eventSources: ['a.b', 'c.d'] });
+    expect(validateConfig({ authTimeoutSeconds: 5, eventSources: ['a.b', 'c.d'] })).toMatchObject({
+      authTimeoutSeconds: 5,
+      eventSources: ['a.b', 'c.d'],
+    });
   });
 
   it('treats an empty value as unset', () => {
@@ -55,7 +65,14 @@ describe('validateConfig', () => {
   });
 
   it.each([
-    [{ jwksUrl: 'https://idp.example.com/jwks', jwtSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbC123' }, 'jwksUrl', /not both/],
+    [
+      {
+        jwksUrl: 'https://idp.example.com/jwks',
+        jwtSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbC123',
+      },
+      'jwksUrl',
+      /not both/,
+    ],
     [{ jwksUrl: 'http://idp.example.com/jwks' }, 'jwksUrl', /https URL/],
     [{ jwksUrl: 'not a url' }, 'jwksUrl', /https URL/],
     [{ jwtSecretArn: 'my-secret' }, 'jwtSecretArn', /complete ARN/],
@@ -93,7 +110,12 @@ describe('validateConfig', () => {
 
 describe('configFromContext', () => {
   it('reads every option from CDK context', () => {
-    const app = testApp({ stage: 'staging', jwksUrl: 'https://idp.example.com/jwks', authTimeoutSeconds: '90', eventSources: 'a.b,c.d' });
+    const app = testApp({
+      stage: 'staging',
+      jwksUrl: 'https://idp.example.com/jwks',
+      authTimeoutSeconds: '90',
+      eventSources: 'a.b,c.d',
+    });
     expect(configFromContext(app.node)).toMatchObject({
       stage: 'staging',
       jwksUrl: 'https://idp.example.com/jwks',

@@ -8,7 +8,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { configFromContext } from '../../lib/config.js';
 import { RealtimeStack, stackNameFor } from '../../lib/realtime-stack.js';
 
-const CDK_JSON = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> };
+const CDK_JSON = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context?: Record<string, unknown>;
+};
 
 /**
  * An App with cdk.json's context, the given context (as `-c key=value` would give it), and no

@@ -41,7 +41,9 @@ describe('cdk-nag AwsSolutions', () => {
   it.each(Object.entries(VARIANTS))('leaves no finding unacknowledged: %s', (_name, context) => {
     const app = appWithStack(context);
     const report = new AwsSolutionsChecks(app).validateScope(app);
-    const findings = report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`));
+    const findings = report.violations.flatMap((v) =>
+      v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`),
+    );
     expect(findings).toEqual([]);
   });
 

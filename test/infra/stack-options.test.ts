@@ -33,7 +33,8 @@ const CONTEXT = {
 let stack: RealtimeStack;
 let template: Template;
 let idOf: (construct: IConstruct) => string;
-const env = (construct: IConstruct): Record<string, unknown> => template.toJSON().Resources[idOf(construct)].Properties.Environment.Variables;
+const env = (construct: IConstruct): Record<string, unknown> =>
+  template.toJSON().Resources[idOf(construct)].Properties.Environment.Variables;
 
 beforeAll(() => {
   ({ stack, template } = buildStack(CONTEXT));
@@ -58,7 +59,11 @@ describe('configured stack', () => {
     });
     expect(env(stack.gateway.functionFor(Handler.auth).function)).not.toHaveProperty(Env.jwtSecretArn);
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    expect(policyStatements(template).filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('secretsmanager:')))).toEqual([]);
+    expect(
+      policyStatements(template).filter(({ statement }) =>
+        actionsOf(statement).some((a) => a.startsWith('secretsmanager:')),
+      ),
+    ).toEqual([]);
   });
 
   it('hands the connect function the origin allowlist, comma-joined, and the auth timeout', () => {
@@ -85,7 +90,10 @@ describe('configured stack', () => {
   });
 
   it('retains data in prod', () => {
-    template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', Properties: { DeletionProtectionEnabled: true } });
+    template.allResources('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: { DeletionProtectionEnabled: true },
+    });
     template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { RetentionInDays: 90 } });
   });
 
@@ -93,15 +101,25 @@ describe('configured stack', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: CONTEXT.alarmEmail });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: {
-        Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
       },
     });
     const topic = { Ref: idOf(stack.observability.alarmTopic!) };
-    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toEqual([topic]);
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm')))
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
   });
 });

@@ -22,13 +22,17 @@ describe('existing HS256 secret', () => {
 
   it('hands the auth function the ARN and no JWKS URL', () => {
     const auth = stack.gateway.functionFor(Handler.auth).function;
-    const variables = template.toJSON().Resources[stack.getLogicalId(auth.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+    const variables =
+      template.toJSON().Resources[stack.getLogicalId(auth.node.defaultChild as CfnElement)].Properties.Environment
+        .Variables;
     expect(variables[Env.jwtSecretArn]).toBe(SECRET_ARN);
     expect(variables).not.toHaveProperty(Env.jwksUrl);
   });
 
   it('lets only the auth function read exactly that secret', () => {
-    const readers = policyStatements(template).filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'));
+    const readers = policyStatements(template).filter(({ statement }) =>
+      actionsOf(statement).includes('secretsmanager:GetSecretValue'),
+    );
     const authRole = stack.getLogicalId(stack.gateway.functionFor(Handler.auth).role.node.defaultChild as CfnElement);
     expect(readers.map((r) => r.roles)).toEqual([[authRole]]);
     expect(readers[0]!.statement.Resource).toBe(SECRET_ARN);

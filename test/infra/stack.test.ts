@@ -34,7 +34,11 @@ beforeAll(() => {
   ({ stack, template } = buildStack());
   idOf = (construct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
   fnFor = (handler) =>
-    handler === Handler.broadcaster ? stack.fanout.broadcaster : handler === Handler.sweeper ? stack.fanout.sweeper : stack.gateway.functionFor(handler);
+    handler === Handler.broadcaster
+      ? stack.fanout.broadcaster
+      : handler === Handler.sweeper
+        ? stack.fanout.sweeper
+        : stack.gateway.functionFor(handler);
 });
 
 const ALL_HANDLERS = Object.values(Handler);
@@ -60,14 +64,20 @@ describe('WebSocket API', () => {
   });
 
   it.each(ROUTE_KEYS)('routes %s to the function of its contract handler', (routeKey) => {
-    const [routeId, route] = Object.entries(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }))[0]!;
+    const [routeId, route] = Object.entries(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }),
+    )[0]!;
     const [integrationId] = [...referencedIds(route.Properties.Target)];
     const integration = template.toJSON().Resources[integrationId!];
     expect(integration.Type).toBe('AWS::ApiGatewayV2::Integration');
     expect(integration.Properties.IntegrationType).toBe('AWS_PROXY');
-    expect([...referencedIds(integration.Properties.IntegrationUri)]).toEqual([idOf(fnFor(ROUTES[routeKey].handler).function)]);
+    expect([...referencedIds(integration.Properties.IntegrationUri)]).toEqual([
+      idOf(fnFor(ROUTES[routeKey].handler).function),
+    ]);
 
-    const responses = template.findResources('AWS::ApiGatewayV2::RouteResponse', { Properties: { RouteId: { Ref: routeId } } });
+    const responses = template.findResources('AWS::ApiGatewayV2::RouteResponse', {
+      Properties: { RouteId: { Ref: routeId } },
+    });
     if (ROUTES[routeKey].returnResponse) {
       expect(Object.values(responses).map((r) => r.Properties.RouteResponseKey)).toEqual(['$default']);
       expect(route.Properties.RouteResponseSelectionExpression).toBe('$default');
@@ -91,11 +101,19 @@ describe('WebSocket API', () => {
       StageName: 'dev',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
-      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [idOf(stack.gateway.accessLogGroup), 'Arn'] }, Format: Match.anyValue() },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [idOf(stack.gateway.accessLogGroup), 'Arn'] },
+        Format: Match.anyValue(),
+      },
     });
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
-    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', connectionId: '$context.connectionId', status: '$context.status' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      connectionId: '$context.connectionId',
+      status: '$context.status',
+    });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 });
@@ -149,7 +167,10 @@ describe('DynamoDB tables', () => {
   });
 
   it('deletes the tables with a non-prod stack', () => {
-    template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete', Properties: { DeletionProtectionEnabled: false } });
+    template.allResources('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: { DeletionProtectionEnabled: false },
+    });
   });
 });
 
@@ -182,13 +203,24 @@ describe('event fan-out', () => {
   });
 
   it('encrypts the dead-letter queue, keeps messages 14 days and refuses plain HTTP', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 86_400,
+    });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: idOf(stack.fanout.deadLetterQueue) }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          Match.objectLike({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' } }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+          }),
         ]),
       },
     });
@@ -207,16 +239,19 @@ describe('functions', () => {
     template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length);
   });
 
-  it.each(ALL_HANDLERS)('runs %s on nodejs22.x, arm64, with the shared environment and its own log group', (handler) => {
-    const props = functionProps(handler);
-    expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
-    expect(props.Environment.Variables).toMatchObject({
-      NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: 'tenant-realtime',
-      POWERTOOLS_METRICS_NAMESPACE: 'TenantRealtime',
-    });
-    expect(props.LoggingConfig).toEqual({ LogGroup: { Ref: idOf(fnFor(handler).logGroup) } });
-  });
+  it.each(ALL_HANDLERS)(
+    'runs %s on nodejs22.x, arm64, with the shared environment and its own log group',
+    (handler) => {
+      const props = functionProps(handler);
+      expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(props.Environment.Variables).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'tenant-realtime',
+        POWERTOOLS_METRICS_NAMESPACE: 'TenantRealtime',
+      });
+      expect(props.LoggingConfig).toEqual({ LogGroup: { Ref: idOf(fnFor(handler).logGroup) } });
+    },
+  );
 
   it('sizes the broadcaster and sweeper for their work, route functions for a quick reply', () => {
     expect(functionProps(Handler.broadcaster)).toMatchObject({ MemorySize: 1024, Timeout: 60 });
@@ -232,21 +267,43 @@ describe('functions', () => {
     [Handler.subscribe]: [Env.connectionsTable],
     [Handler.resume]: [Env.connectionsTable, Env.eventLogTable, Env.managementEndpoint],
     [Handler.disconnect]: [Env.connectionsTable],
-    [Handler.broadcaster]: [Env.connectionsTable, Env.eventLogTable, Env.managementEndpoint, Env.eventRetentionHours, Env.fanoutConcurrency],
+    [Handler.broadcaster]: [
+      Env.connectionsTable,
+      Env.eventLogTable,
+      Env.managementEndpoint,
+      Env.eventRetentionHours,
+      Env.fanoutConcurrency,
+    ],
     [Handler.sweeper]: [Env.connectionsTable, Env.managementEndpoint],
   };
 
   it.each(ALL_HANDLERS)('gives %s exactly the contract variables it reads', (handler) => {
-    const names = Object.keys(functionProps(handler).Environment.Variables).filter((name) => CONTRACT_ENV_NAMES.has(name));
+    const names = Object.keys(functionProps(handler).Environment.Variables).filter((name) =>
+      CONTRACT_ENV_NAMES.has(name),
+    );
     expect(names.sort()).toEqual([...EXPECTED_ENV[handler]].sort());
   });
 
   it('fills the variables with this stack’s resources and defaults', () => {
     const connections = { Ref: idOf(stack.store.connections) };
     const managementEndpoint = {
-      'Fn::Join': ['', ['https://', { Ref: idOf(stack.gateway.api) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev']],
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          { Ref: idOf(stack.gateway.api) },
+          '.execute-api.',
+          { Ref: 'AWS::Region' },
+          '.',
+          { Ref: 'AWS::URLSuffix' },
+          '/dev',
+        ],
+      ],
     };
-    expect(functionProps(Handler.connect).Environment.Variables).toMatchObject({ [Env.connectionsTable]: connections, [Env.authTimeoutSeconds]: '30' });
+    expect(functionProps(Handler.connect).Environment.Variables).toMatchObject({
+      [Env.connectionsTable]: connections,
+      [Env.authTimeoutSeconds]: '30',
+    });
     expect(functionProps(Handler.auth).Environment.Variables).toMatchObject({
       [Env.tenantClaim]: 'tenantId',
       [Env.jwtSecretArn]: { Ref: idOf(stack.gateway.jwtSecret!) },
@@ -267,15 +324,24 @@ describe('permissions', () => {
   const roleOf = (handler: HandlerName) => idOf(fnFor(handler).role);
   const tableName = (resource: unknown): string => {
     const text = JSON.stringify(resource);
-    const table = text.includes(idOf(stack.store.connections)) ? 'connections' : text.includes(idOf(stack.store.eventLog)) ? 'eventLog' : text;
+    const table = text.includes(idOf(stack.store.connections))
+      ? 'connections'
+      : text.includes(idOf(stack.store.eventLog))
+        ? 'eventLog'
+        : text;
     const index = /\/index\/([^"]+)"/.exec(text)?.[1];
     return index ? `${table}/index/${index}` : table;
   };
   /** `dynamodb:Action on table[/index/name]`, for every DynamoDB statement of a function's role. */
   const dynamoGrants = (handler: HandlerName): string[] =>
     policyStatements(template)
-      .filter(({ roles, statement }) => roles.includes(roleOf(handler)) && actionsOf(statement).some((a) => a.startsWith('dynamodb:')))
-      .flatMap(({ statement }) => actionsOf(statement).flatMap((action) => resourcesOf(statement).map((r) => `${action} on ${tableName(r)}`)))
+      .filter(
+        ({ roles, statement }) =>
+          roles.includes(roleOf(handler)) && actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+      )
+      .flatMap(({ statement }) =>
+        actionsOf(statement).flatMap((action) => resourcesOf(statement).map((r) => `${action} on ${tableName(r)}`)),
+      )
       .sort();
 
   const EXPECTED_DYNAMO: Record<HandlerName, string[]> = {
@@ -306,22 +372,38 @@ describe('permissions', () => {
       for (const action of actionsOf(statement)) {
         expect(action === '*' || action.endsWith(':*'), `action ${action}`).toBe(false);
       }
-      if (actionsOf(statement).some((a) => a.startsWith('dynamodb:'))) expect(resourcesOf(statement)).not.toContain('*');
+      if (actionsOf(statement).some((a) => a.startsWith('dynamodb:')))
+        expect(resourcesOf(statement)).not.toContain('*');
     }
   });
 
   it('attaches no AWS managed policy to any role', () => {
-    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    for (const role of Object.values(template.findResources('AWS::IAM::Role')))
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
   it('lets only resume, broadcaster and sweeper manage connections, on this stage only', () => {
-    const grants = policyStatements(template).filter(({ statement }) => actionsOf(statement).includes('execute-api:ManageConnections'));
-    expect(grants.flatMap((g) => g.roles).sort()).toEqual([Handler.resume, Handler.broadcaster, Handler.sweeper].map(roleOf).sort());
+    const grants = policyStatements(template).filter(({ statement }) =>
+      actionsOf(statement).includes('execute-api:ManageConnections'),
+    );
+    expect(grants.flatMap((g) => g.roles).sort()).toEqual(
+      [Handler.resume, Handler.broadcaster, Handler.sweeper].map(roleOf).sort(),
+    );
     for (const { statement } of grants) {
       expect(statement.Resource).toEqual({
         'Fn::Join': [
           '',
-          ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', { Ref: idOf(stack.gateway.api) }, '/dev/*/@connections/*'],
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':execute-api:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':',
+            { Ref: idOf(stack.gateway.api) },
+            '/dev/*/@connections/*',
+          ],
         ],
       });
     }
@@ -331,7 +413,9 @@ describe('permissions', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 64 },
     });
-    const readers = policyStatements(template).filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'));
+    const readers = policyStatements(template).filter(({ statement }) =>
+      actionsOf(statement).includes('secretsmanager:GetSecretValue'),
+    );
     expect(readers.map((r) => r.roles)).toEqual([[roleOf(Handler.auth)]]);
     expect(readers[0]!.statement.Resource).toEqual({ Ref: idOf(stack.gateway.jwtSecret!) });
   });
@@ -378,7 +462,10 @@ describe('stack', () => {
     // checked this stack; here is the same guard refusing a cyclic template.
     const cyclic = {
       Resources: {
-        Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: { URL: { 'Fn::GetAtt': ['Stage', 'Url'] } } } } },
+        Fn: {
+          Type: 'AWS::Lambda::Function',
+          Properties: { Environment: { Variables: { URL: { 'Fn::GetAtt': ['Stage', 'Url'] } } } },
+        },
         Stage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Api' } } },
         Api: { Type: 'AWS::ApiGatewayV2::Api', DependsOn: ['Fn'] },
       },
@@ -389,7 +476,20 @@ describe('stack', () => {
 
   it('outputs what clients and producers need', () => {
     template.hasOutput('WebSocketUrl', {
-      Value: { 'Fn::Join': ['', ['wss://', { Ref: idOf(stack.gateway.api) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/dev']] },
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'wss://',
+            { Ref: idOf(stack.gateway.api) },
+            '.execute-api.',
+            { Ref: 'AWS::Region' },
+            '.',
+            { Ref: 'AWS::URLSuffix' },
+            '/dev',
+          ],
+        ],
+      },
     });
     template.hasOutput('EventBusName', { Value: { Ref: idOf(stack.fanout.eventBus as unknown as IConstruct) } });
     template.hasOutput('ConnectionsTableName', { Value: { Ref: idOf(stack.store.connections) } });

@@ -31,7 +31,9 @@ describe('npm run token', () => {
     const options = tokenOptionsFromArgs(['--tenant', 't1', '--user', 'u1', '--roles', 'admin, editor', '--ttl', '60']);
     if (options === 'help') throw new Error('unexpected help');
     const token = await createDevToken(options);
-    const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(LOCAL_DEV_JWT_SECRET), { issuer: 'https://issuer.local' });
+    const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(LOCAL_DEV_JWT_SECRET), {
+      issuer: 'https://issuer.local',
+    });
     expect(protectedHeader.alg).toBe('HS256');
     expect(payload).toMatchObject({ tenantId: 't1', sub: 'u1', roles: ['admin', 'editor'] });
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(60);
@@ -39,9 +41,22 @@ describe('npm run token', () => {
   });
 
   it('takes the claim name, secret and audience from flags', async () => {
-    const options = tokenOptionsFromArgs(['--tenant', 't1', '--user', 'u1', '--claim', 'org', '--secret', 's'.repeat(32), '--audience', 'app']);
+    const options = tokenOptionsFromArgs([
+      '--tenant',
+      't1',
+      '--user',
+      'u1',
+      '--claim',
+      'org',
+      '--secret',
+      's'.repeat(32),
+      '--audience',
+      'app',
+    ]);
     if (options === 'help') throw new Error('unexpected help');
-    const { payload } = await jwtVerify(await createDevToken(options), new TextEncoder().encode('s'.repeat(32)), { audience: 'app' });
+    const { payload } = await jwtVerify(await createDevToken(options), new TextEncoder().encode('s'.repeat(32)), {
+      audience: 'app',
+    });
     expect(payload.org).toBe('t1');
     expect(payload.tenantId).toBeUndefined();
   });
@@ -58,11 +73,26 @@ describe('npm run token', () => {
 describe('npm run emit', () => {
   it('builds the detail from --data, --tenant and the audience flags', () => {
     const options = emitOptionsFromArgs(
-      ['--type', 'goal.created', '--tenant', 't1', '--data', '{"goalId":"g1","tenantId":"ignored"}', '--audience-users', 'u1,u2', '--audience-roles', 'admin'],
+      [
+        '--type',
+        'goal.created',
+        '--tenant',
+        't1',
+        '--data',
+        '{"goalId":"g1","tenantId":"ignored"}',
+        '--audience-users',
+        'u1,u2',
+        '--audience-roles',
+        'admin',
+      ],
       { EVENTS_PORT: '4555' },
     );
     if (options === 'help') throw new Error('unexpected help');
-    expect(JSON.parse(options.entry.Detail ?? '')).toEqual({ goalId: 'g1', tenantId: 't1', audience: { userIds: ['u1', 'u2'], roles: ['admin'] } });
+    expect(JSON.parse(options.entry.Detail ?? '')).toEqual({
+      goalId: 'g1',
+      tenantId: 't1',
+      audience: { userIds: ['u1', 'u2'], roles: ['admin'] },
+    });
     expect(options.entry).toMatchObject({ Source: 'app.local', DetailType: 'goal.created' });
     expect(options.entry.EventBusName).toBeUndefined();
     expect(options.client.endpoint).toBe('http://127.0.0.1:4555');
@@ -73,23 +103,39 @@ describe('npm run emit', () => {
     if (aws === 'help') throw new Error('unexpected help');
     expect(aws.client).toEqual({});
     expect(aws.entry.EventBusName).toBe('prod-bus');
-    const local = emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--bus', 'b', '--endpoint', 'http://127.0.0.1:1'], {});
+    const local = emitOptionsFromArgs(
+      ['--type', 'goal.created', '--tenant', 't1', '--bus', 'b', '--endpoint', 'http://127.0.0.1:1'],
+      {},
+    );
     if (local === 'help') throw new Error('unexpected help');
     expect(local.client.endpoint).toBe('http://127.0.0.1:1');
   });
 
   it('rejects invalid --data and types clearly', () => {
-    expect(() => emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--data', '{oops'], {})).toThrow(/--data is not valid JSON/);
-    expect(() => emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--data', '[1]'], {})).toThrow(/JSON object/);
+    expect(() => emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--data', '{oops'], {})).toThrow(
+      /--data is not valid JSON/,
+    );
+    expect(() => emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--data', '[1]'], {})).toThrow(
+      /JSON object/,
+    );
     expect(() => emitOptionsFromArgs(['--type', 'nodots', '--tenant', 't1'], {})).toThrow(/--type/);
     expect(() => emitOptionsFromArgs(['--tenant', 't1'], {})).toThrow(/--type is required/);
   });
 
   it('puts the event with the real client and returns its EventId, or the entry error', async () => {
     const delivered: LocalEventBridgeEvent[] = [];
-    const bus = await startEventBridge({ host: '127.0.0.1', port: 0, pattern: broadcastEventPattern(), target: async (e) => delivered.push(e), log: memoryLog() });
+    const bus = await startEventBridge({
+      host: '127.0.0.1',
+      port: 0,
+      pattern: broadcastEventPattern(),
+      target: async (e) => delivered.push(e),
+      log: memoryLog(),
+    });
     cleanups.push(() => bus.close());
-    const options = emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--data', '{"goalId":"g1"}', '--endpoint', bus.url], {});
+    const options = emitOptionsFromArgs(
+      ['--type', 'goal.created', '--tenant', 't1', '--data', '{"goalId":"g1"}', '--endpoint', bus.url],
+      {},
+    );
     if (options === 'help') throw new Error('unexpected help');
     const eventId = await emit(options);
     await bus.idle();
@@ -98,7 +144,10 @@ describe('npm run emit', () => {
   });
 
   it('explains an unreachable endpoint', async () => {
-    const options = emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--endpoint', 'http://127.0.0.1:9'], {});
+    const options = emitOptionsFromArgs(
+      ['--type', 'goal.created', '--tenant', 't1', '--endpoint', 'http://127.0.0.1:9'],
+      {},
+    );
     if (options === 'help') throw new Error('unexpected help');
     await expect(emit(options)).rejects.toThrow(/npm start/);
   });
@@ -131,7 +180,14 @@ describe('npm start (bin/local.ts)', () => {
 
   it('prints the banner and a READY line, serves, and exits 0 on SIGTERM', async () => {
     const run = start({ WS_PORT: '0', EVENTS_PORT: '0' });
-    const line = await waitFor(() => run.stdout.join('').split('\n').find((l) => l.startsWith('READY ')), 20_000);
+    const line = await waitFor(
+      () =>
+        run.stdout
+          .join('')
+          .split('\n')
+          .find((l) => l.startsWith('READY ')),
+      20_000,
+    );
     const ready = JSON.parse(line.slice('READY '.length)) as Record<string, string>;
     expect(Object.keys(ready).sort()).toEqual(['dynamodbEndpoint', 'eventsUrl', 'managementUrl', 'wsUrl']);
     expect(run.stdout.join('')).toContain('npm run token -- --tenant t1 --user u1');

@@ -1,6 +1,12 @@
 import { DescribeTableCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, SWEEP_INDEX, TENANT_INDEX, USER_INDEX } from '../../lambdas/contract/index.js';
+import {
+  CONNECTIONS_TABLE,
+  EVENT_LOG_TABLE,
+  SWEEP_INDEX,
+  TENANT_INDEX,
+  USER_INDEX,
+} from '../../lambdas/contract/index.js';
 import { createTableInput, localDynamoClient, startDynamo } from '../../bin/local/dynamo.js';
 import './helpers.js';
 
@@ -22,14 +28,19 @@ describe('createTableInput', () => {
     const declared = input.AttributeDefinitions?.map((a) => `${a.AttributeName}:${a.AttributeType}`).sort();
     const expected = [
       ...new Set(
-        [CONNECTIONS_TABLE.partitionKey, ...CONNECTIONS_TABLE.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])]
+        [
+          CONNECTIONS_TABLE.partitionKey,
+          ...CONNECTIONS_TABLE.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+        ]
           .filter((k) => k !== undefined)
           .map((k) => `${k.name}:${k.type}`),
       ),
     ].sort();
     expect(declared).toEqual(expected);
     // An attribute used by the table and an index (or two indexes) is still declared once.
-    expect(new Set(input.AttributeDefinitions?.map((a) => a.AttributeName)).size).toBe(input.AttributeDefinitions?.length);
+    expect(new Set(input.AttributeDefinitions?.map((a) => a.AttributeName)).size).toBe(
+      input.AttributeDefinitions?.length,
+    );
   });
 
   it('maps the event log TableDef: partition and sort key, no GSIs', () => {
@@ -49,15 +60,25 @@ describe('startDynamo', () => {
     const client = localDynamoClient(dynamo.endpoint);
     try {
       expect(dynamo.embedded).toBe(true);
-      expect(dynamo.tables).toEqual({ connections: 'tenant-realtime-unit-connections', events: 'tenant-realtime-unit-events' });
+      expect(dynamo.tables).toEqual({
+        connections: 'tenant-realtime-unit-connections',
+        events: 'tenant-realtime-unit-events',
+      });
       const described = await client.send(new DescribeTableCommand({ TableName: dynamo.tables.connections }));
       expect(described.Table?.TableStatus).toBe('ACTIVE');
-      expect(described.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual([SWEEP_INDEX, TENANT_INDEX, USER_INDEX].sort());
+      expect(described.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(
+        [SWEEP_INDEX, TENANT_INDEX, USER_INDEX].sort(),
+      );
 
       // The sparse tenant index answers queries.
       const pk = CONNECTIONS_TABLE.partitionKey.name;
       const tenantKey = CONNECTIONS_TABLE.globalSecondaryIndexes[0]?.partitionKey.name ?? '';
-      await client.send(new PutItemCommand({ TableName: dynamo.tables.connections, Item: { [pk]: { S: 'c1' }, [tenantKey]: { S: 't1' } } }));
+      await client.send(
+        new PutItemCommand({
+          TableName: dynamo.tables.connections,
+          Item: { [pk]: { S: 'c1' }, [tenantKey]: { S: 't1' } },
+        }),
+      );
       const found = await client.send(
         new QueryCommand({
           TableName: dynamo.tables.connections,

@@ -1,9 +1,19 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
-import { broadcastEventPattern, EventBridgeEventSchema, MAX_PUT_EVENTS_ENTRY_BYTES } from '../../lambdas/contract/index.js';
+import {
+  broadcastEventPattern,
+  EventBridgeEventSchema,
+  MAX_PUT_EVENTS_ENTRY_BYTES,
+} from '../../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../bin/local/defaults.js';
 import { compilePattern } from '../../bin/local/event-pattern.js';
-import { entrySize, startEventBridge, type EventBridgeOptions, type LocalEventBridge, type LocalEventBridgeEvent } from '../../bin/local/eventbridge.js';
+import {
+  entrySize,
+  startEventBridge,
+  type EventBridgeOptions,
+  type LocalEventBridge,
+  type LocalEventBridgeEvent,
+} from '../../bin/local/eventbridge.js';
 import { memoryLog } from './helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -31,7 +41,12 @@ async function harness(options: Partial<EventBridgeOptions> = {}): Promise<Harne
     log: memoryLog(),
     ...options,
   });
-  const client = new EventBridgeClient({ endpoint: bus.url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const client = new EventBridgeClient({
+    endpoint: bus.url,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
   cleanups.push(async () => {
     client.destroy();
     await bus.close();
@@ -39,7 +54,11 @@ async function harness(options: Partial<EventBridgeOptions> = {}): Promise<Harne
   return { bus, client, delivered };
 }
 
-function entry(tenantId: string | undefined, extra: Record<string, unknown> = {}, overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry {
+function entry(
+  tenantId: string | undefined,
+  extra: Record<string, unknown> = {},
+  overrides: Partial<PutEventsRequestEntry> = {},
+): PutEventsRequestEntry {
   const detail = tenantId === undefined ? extra : { tenantId, ...extra };
   return { Source: 'app.test', DetailType: 'goal.created', Detail: JSON.stringify(detail), ...overrides };
 }
@@ -47,7 +66,11 @@ function entry(tenantId: string | undefined, extra: Record<string, unknown> = {}
 describe('local EventBridge: PutEvents', () => {
   it('accepts entries with the real client and delivers the EventBridge event', async () => {
     const h = await harness();
-    const out = await h.client.send(new PutEventsCommand({ Entries: [entry('t1', { goalId: 'g1' }, { EventBusName: 'any-bus', Resources: ['arn:x'] })] }));
+    const out = await h.client.send(
+      new PutEventsCommand({
+        Entries: [entry('t1', { goalId: 'g1' }, { EventBusName: 'any-bus', Resources: ['arn:x'] })],
+      }),
+    );
     expect(out.FailedEntryCount).toBe(0);
     const eventId = out.Entries?.[0]?.EventId;
     expect(eventId).toMatch(/^[0-9a-f-]{36}$/);
@@ -65,12 +88,16 @@ describe('local EventBridge: PutEvents', () => {
       detail: { tenantId: 't1', goalId: 'g1' },
     });
     expect(event?.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(h.bus.invocations()).toEqual([{ eventId, detailType: 'goal.created', tenantId: 't1', attempts: 1, result: { delivered: 1 } }]);
+    expect(h.bus.invocations()).toEqual([
+      { eventId, detailType: 'goal.created', tenantId: 't1', attempts: 1, result: { delivered: 1 } },
+    ]);
   });
 
   it('keeps the entry Time, at seconds precision', async () => {
     const h = await harness();
-    await h.client.send(new PutEventsCommand({ Entries: [entry('t1', {}, { Time: new Date('2026-01-02T03:04:05.678Z') })] }));
+    await h.client.send(
+      new PutEventsCommand({ Entries: [entry('t1', {}, { Time: new Date('2026-01-02T03:04:05.678Z') })] }),
+    );
     await h.bus.idle();
     expect(h.delivered[0]?.time).toBe('2026-01-02T03:04:05Z');
   });
@@ -93,7 +120,16 @@ describe('local EventBridge: PutEvents', () => {
     );
     expect(out.FailedEntryCount).toBe(6);
     const codes = out.Entries?.map((e) => e.ErrorCode ?? 'ok');
-    expect(codes).toEqual(['ok', 'InvalidArgument', 'InvalidArgument', 'InvalidArgument', 'MalformedDetail', 'MalformedDetail', 'InvalidArgument', 'ok']);
+    expect(codes).toEqual([
+      'ok',
+      'InvalidArgument',
+      'InvalidArgument',
+      'InvalidArgument',
+      'MalformedDetail',
+      'MalformedDetail',
+      'InvalidArgument',
+      'ok',
+    ]);
     expect(out.Entries?.[1]?.ErrorMessage).toMatch(/Source/);
     expect(out.Entries?.[6]?.ErrorMessage).toMatch(/too large/);
     await h.bus.idle();
@@ -102,7 +138,9 @@ describe('local EventBridge: PutEvents', () => {
 
   it('rejects more than 10 entries with ValidationException', async () => {
     const h = await harness();
-    const err = await h.client.send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, () => entry('t1')) })).catch((e: unknown) => e);
+    const err = await h.client
+      .send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, () => entry('t1')) }))
+      .catch((e: unknown) => e);
     expect((err as Error).name).toBe('ValidationException');
     await h.bus.idle();
     expect(h.delivered).toHaveLength(0);
@@ -121,7 +159,9 @@ describe('local EventBridge: PutEvents', () => {
 
   it('does not deliver events the rule pattern does not match (no detail.tenantId)', async () => {
     const h = await harness();
-    const out = await h.client.send(new PutEventsCommand({ Entries: [entry(undefined, { goalId: 'g1' }), entry('t1')] }));
+    const out = await h.client.send(
+      new PutEventsCommand({ Entries: [entry(undefined, { goalId: 'g1' }), entry('t1')] }),
+    );
     expect(out.FailedEntryCount).toBe(0);
     await h.bus.idle();
     expect(h.delivered.map((e) => e.detail.tenantId)).toEqual(['t1']);
@@ -129,7 +169,11 @@ describe('local EventBridge: PutEvents', () => {
 
   it('filters on source when the rule names sources', async () => {
     const h = await harness({ pattern: broadcastEventPattern(['app.allowed']) });
-    await h.client.send(new PutEventsCommand({ Entries: [entry('t1', {}, { Source: 'app.other' }), entry('t1', {}, { Source: 'app.allowed' })] }));
+    await h.client.send(
+      new PutEventsCommand({
+        Entries: [entry('t1', {}, { Source: 'app.other' }), entry('t1', {}, { Source: 'app.allowed' })],
+      }),
+    );
     await h.bus.idle();
     expect(h.delivered.map((e) => e.source)).toEqual(['app.allowed']);
   });
@@ -175,11 +219,28 @@ describe('local EventBridge: delivery', () => {
     expect((calls[1] ?? 0) - (calls[0] ?? 0)).toBeGreaterThanOrEqual(15);
     expect((calls[2] ?? 0) - (calls[1] ?? 0)).toBeGreaterThanOrEqual(35);
 
-    const dlq = (await (await fetch(`${h.bus.url}/_local/dlq`)).json()) as Array<{ event: LocalEventBridgeEvent; error: string; attempts: number; failedAt: string }>;
+    const dlq = (await (await fetch(`${h.bus.url}/_local/dlq`)).json()) as Array<{
+      event: LocalEventBridgeEvent;
+      error: string;
+      attempts: number;
+      failedAt: string;
+    }>;
     expect(dlq).toHaveLength(1);
-    expect(dlq[0]).toMatchObject({ error: 'Error: broadcaster down', attempts: 3, event: { id: out.Entries?.[0]?.EventId, detail: { tenantId: 't1' } } });
+    expect(dlq[0]).toMatchObject({
+      error: 'Error: broadcaster down',
+      attempts: 3,
+      event: { id: out.Entries?.[0]?.EventId, detail: { tenantId: 't1' } },
+    });
     const invocations = (await (await fetch(`${h.bus.url}/_local/invocations`)).json()) as unknown[];
-    expect(invocations).toEqual([{ eventId: out.Entries?.[0]?.EventId, detailType: 'goal.created', tenantId: 't1', attempts: 3, error: 'Error: broadcaster down' }]);
+    expect(invocations).toEqual([
+      {
+        eventId: out.Entries?.[0]?.EventId,
+        detailType: 'goal.created',
+        tenantId: 't1',
+        attempts: 3,
+        error: 'Error: broadcaster down',
+      },
+    ]);
   });
 
   it('succeeds on a retry without dead-lettering', async () => {
@@ -215,7 +276,10 @@ describe('local EventBridge: delivery', () => {
 
 describe('event pattern matcher and entry size', () => {
   it('matches exists and exact values like EventBridge', () => {
-    const matches = compilePattern({ source: ['a', 'b'], detail: { tenantId: [{ exists: true }], kind: ['x', 1, null], gone: [{ exists: false }] } });
+    const matches = compilePattern({
+      source: ['a', 'b'],
+      detail: { tenantId: [{ exists: true }], kind: ['x', 1, null], gone: [{ exists: false }] },
+    });
     const base = { source: 'a', detail: { tenantId: 't', kind: 'x' } };
     expect(matches(base)).toBe(true);
     expect(matches({ ...base, source: 'c' })).toBe(false);

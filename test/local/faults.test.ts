@@ -41,7 +41,10 @@ describe('fault plan JSON', () => {
   });
 
   it('applies defaults inside dynamodb', () => {
-    expect(faultPlanToJson(planOf({ dynamodb: { unavailable: true } })).dynamodb).toEqual({ unavailable: true, failNext: 0 });
+    expect(faultPlanToJson(planOf({ dynamodb: { unavailable: true } })).dynamodb).toEqual({
+      unavailable: true,
+      failNext: 0,
+    });
     // An inactive, unfiltered dynamodb part is the empty plan.
     expect(faultPlanToJson(planOf({ dynamodb: {} })).dynamodb).toBeUndefined();
   });
@@ -64,7 +67,8 @@ describe('fault plan JSON', () => {
 describe('management faults', () => {
   it('answers 500 forever for errorIds, on every operation, without using the counters', () => {
     const plan = planOf({ errorIds: ['bad'], errorNext: 1 });
-    for (let i = 0; i < 10; i++) expect(nextFault(plan, 'post', 'bad').error).toMatchObject({ status: 500, type: 'InternalServerErrorException' });
+    for (let i = 0; i < 10; i++)
+      expect(nextFault(plan, 'post', 'bad').error).toMatchObject({ status: 500, type: 'InternalServerErrorException' });
     expect(nextFault(plan, 'get', 'bad').error?.status).toBe(500);
     expect(nextFault(plan, 'delete', 'bad').error?.status).toBe(500);
     expect(plan.errorNext).toBe(1);
@@ -89,7 +93,8 @@ describe('DynamoDB faults', () => {
 
   it('fails every request while unavailable', () => {
     const plan = planOf({ dynamodb: { unavailable: true } });
-    for (const op of ['Query', 'PutItem', 'GetItem', undefined]) expect(nextDynamoFault(plan, op, [])).toMatchObject(error);
+    for (const op of ['Query', 'PutItem', 'GetItem', undefined])
+      expect(nextDynamoFault(plan, op, [])).toMatchObject(error);
     expect(nextDynamoFault(plan, 'Query', [])?.message).toMatch(/unavailable/);
   });
 

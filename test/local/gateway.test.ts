@@ -6,11 +6,24 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_MESSAGE_BYTES, Route, ROUTE_KEYS, ROUTES, WebSocketEventSchema, type RouteKey } from '../../lambdas/contract/index.js';
+import {
+  MAX_MESSAGE_BYTES,
+  Route,
+  ROUTE_KEYS,
+  ROUTES,
+  WebSocketEventSchema,
+  type RouteKey,
+} from '../../lambdas/contract/index.js';
 import type { WebSocketProxyEvent } from '../../bin/local/apigw-events.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../bin/local/defaults.js';
 import { emptyFaultPlan, type FaultPlan } from '../../bin/local/faults.js';
-import { startGateway, type Gateway, type GatewayOptions, type RouteTable, type WebSocketHandler } from '../../bin/local/gateway.js';
+import {
+  startGateway,
+  type Gateway,
+  type GatewayOptions,
+  type RouteTable,
+  type WebSocketHandler,
+} from '../../bin/local/gateway.js';
 import { closeClient, connect, memoryLog, waitFor, type TestClient } from './helpers.js';
 
 const CONNECTION_ID = /^[A-Za-z0-9]{15}=$/;
@@ -31,7 +44,11 @@ afterEach(async () => {
 /** Replies with what it saw: the route, the body and the encoding. */
 const echo: WebSocketHandler = async (event) => ({
   statusCode: 200,
-  body: JSON.stringify({ route: event.requestContext.routeKey, body: event.body, isBase64Encoded: event.isBase64Encoded }),
+  body: JSON.stringify({
+    route: event.requestContext.routeKey,
+    body: event.body,
+    isBase64Encoded: event.isBase64Encoded,
+  }),
 });
 
 /** Every contract route bound to `echo`, with its contract `returnResponse`, plus overrides. */
@@ -45,7 +62,10 @@ function routeTable(overrides: Partial<Record<RouteKey, WebSocketHandler | null>
   return table;
 }
 
-async function harness(overrides: Partial<Record<RouteKey, WebSocketHandler | null>> = {}, options: Partial<GatewayOptions> = {}): Promise<Harness> {
+async function harness(
+  overrides: Partial<Record<RouteKey, WebSocketHandler | null>> = {},
+  options: Partial<GatewayOptions> = {},
+): Promise<Harness> {
   const events: WebSocketProxyEvent[] = [];
   const table = routeTable(overrides);
   // Record every event before the handler runs.
@@ -56,7 +76,14 @@ async function harness(overrides: Partial<Record<RouteKey, WebSocketHandler | nu
       return inner(event, context);
     };
   }
-  const gateway = await startGateway({ host: '127.0.0.1', port: 0, stage: 'test', routes: table, log: memoryLog(), ...options });
+  const gateway = await startGateway({
+    host: '127.0.0.1',
+    port: 0,
+    stage: 'test',
+    routes: table,
+    log: memoryLog(),
+    ...options,
+  });
   const clients: ApiGatewayManagementApiClient[] = [];
   cleanups.push(async () => {
     await gateway.close();
@@ -117,7 +144,11 @@ describe('local gateway: $connect', () => {
     });
     expect(event?.requestContext.connectionId).toMatch(CONNECTION_ID);
     expect(event?.requestContext.requestTime).toMatch(/^\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000$/);
-    expect(event?.headers).toMatchObject({ Origin: 'http://app.local', 'User-Agent': 'vitest-agent', 'Sec-WebSocket-Version': '13' });
+    expect(event?.headers).toMatchObject({
+      Origin: 'http://app.local',
+      'User-Agent': 'vitest-agent',
+      'Sec-WebSocket-Version': '13',
+    });
     expect(event?.headers?.['Sec-WebSocket-Key']).toBeTypeOf('string');
     expect(event?.multiValueHeaders?.Origin).toEqual(['http://app.local']);
     expect(event?.queryStringParameters).toEqual({ token: 'abc', x: '2' });
@@ -148,11 +179,15 @@ describe('local gateway: $connect', () => {
     let management: ApiGatewayManagementApiClient | undefined;
     const h = await harness({
       [Route.connect]: async (event) => {
-        const post = new PostToConnectionCommand({ ConnectionId: event.requestContext.connectionId, Data: 'too early' });
-        seen = await management?.send(post).then(
-          () => 'sent',
-          (err: Error) => err.name,
-        ) ?? 'no client';
+        const post = new PostToConnectionCommand({
+          ConnectionId: event.requestContext.connectionId,
+          Data: 'too early',
+        });
+        seen =
+          (await management?.send(post).then(
+            () => 'sent',
+            (err: Error) => err.name,
+          )) ?? 'no client';
         return { statusCode: 200 };
       },
     });
@@ -184,7 +219,9 @@ describe('local gateway: $connect', () => {
   });
 
   it('selects the subprotocol named by the $connect response header', async () => {
-    const h = await harness({ [Route.connect]: async () => ({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'v1.realtime' } }) });
+    const h = await harness({
+      [Route.connect]: async () => ({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'v1.realtime' } }),
+    });
     const client = await connect(h.gateway.url, { protocols: ['v1.realtime', 'other'] });
     cleanups.push(() => closeClient(client));
     expect(client.ws.protocol).toBe('v1.realtime');
@@ -230,7 +267,17 @@ describe('local gateway: messages', () => {
     for (const frame of frames) client.ws.send(frame);
     await client.nth(frames.length);
     const routes = client.messages.map((m) => (JSON.parse(m) as { route: string }).route);
-    expect(routes).toEqual(['ping', 'subscribe', '$default', '$default', '$default', '$default', '$default', '$default', '$default']);
+    expect(routes).toEqual([
+      'ping',
+      'subscribe',
+      '$default',
+      '$default',
+      '$default',
+      '$default',
+      '$default',
+      '$default',
+      '$default',
+    ]);
     const bodies = client.messages.map((m) => (JSON.parse(m) as { body: string }).body);
     expect(bodies).toEqual(frames);
   });
@@ -242,7 +289,12 @@ describe('local gateway: messages', () => {
     await client.nth(1);
     const event = h.eventsOf(Route.ping)[0];
     expect(WebSocketEventSchema.safeParse(event).success).toBe(true);
-    expect(event?.requestContext).toMatchObject({ eventType: 'MESSAGE', routeKey: 'ping', connectionId: connectionIdOf(h), stage: 'test' });
+    expect(event?.requestContext).toMatchObject({
+      eventType: 'MESSAGE',
+      routeKey: 'ping',
+      connectionId: connectionIdOf(h),
+      stage: 'test',
+    });
     expect(event?.requestContext.messageId).toMatch(CONNECTION_ID);
     expect(event?.requestContext.connectedAt).toBe(h.eventsOf(Route.connect)[0]?.requestContext.connectedAt);
   });
@@ -252,7 +304,11 @@ describe('local gateway: messages', () => {
     const client = await open(h);
     client.ws.send(Buffer.from([0, 1, 2, 255]));
     const reply = JSON.parse(await client.nth(1)) as { route: string; body: string; isBase64Encoded: boolean };
-    expect(reply).toEqual({ route: '$default', body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true });
+    expect(reply).toEqual({
+      route: '$default',
+      body: Buffer.from([0, 1, 2, 255]).toString('base64'),
+      isBase64Encoded: true,
+    });
   });
 
   it('sends a reply only for routes with a route response', async () => {
@@ -274,7 +330,11 @@ describe('local gateway: messages', () => {
     const h = await harness({ [Route.default]: null });
     const client = await open(h);
     client.ws.send('hello');
-    expect(JSON.parse(await client.nth(1))).toEqual({ message: 'Forbidden', connectionId: connectionIdOf(h), requestId: expect.stringMatching(CONNECTION_ID) });
+    expect(JSON.parse(await client.nth(1))).toEqual({
+      message: 'Forbidden',
+      connectionId: connectionIdOf(h),
+      requestId: expect.stringMatching(CONNECTION_ID),
+    });
   });
 
   it('keeps per-connection order even when handlers take different times', async () => {
@@ -300,7 +360,11 @@ describe('local gateway: messages', () => {
     const client = await open(h);
     client.ws.send(JSON.stringify({ action: 'ping' }));
     const error = JSON.parse(await client.nth(1)) as Record<string, unknown>;
-    expect(error).toEqual({ message: 'Internal server error', connectionId: connectionIdOf(h), requestId: expect.stringMatching(CONNECTION_ID) });
+    expect(error).toEqual({
+      message: 'Internal server error',
+      connectionId: connectionIdOf(h),
+      requestId: expect.stringMatching(CONNECTION_ID),
+    });
     client.ws.send('still there?');
     expect(JSON.parse(await client.nth(2))).toMatchObject({ route: '$default', body: 'still there?' });
   });
@@ -416,7 +480,9 @@ describe('local gateway: management API with the AWS SDK client', () => {
   it('PostToConnection delivers a text frame', async () => {
     const h = await harness();
     const client = await open(h);
-    await h.management().send(new PostToConnectionCommand({ ConnectionId: connectionIdOf(h), Data: JSON.stringify({ hello: 'world' }) }));
+    await h
+      .management()
+      .send(new PostToConnectionCommand({ ConnectionId: connectionIdOf(h), Data: JSON.stringify({ hello: 'world' }) }));
     expect(await client.nth(1)).toBe('{"hello":"world"}');
   });
 
@@ -467,7 +533,13 @@ describe('local gateway: management API with the AWS SDK client', () => {
   it('raises PayloadTooLargeException (413) above 128 KB and keeps the connection', async () => {
     const h = await harness();
     const client = await open(h);
-    const err = await rejection(h.management().send(new PostToConnectionCommand({ ConnectionId: connectionIdOf(h), Data: 'x'.repeat(MAX_MESSAGE_BYTES + 1) })));
+    const err = await rejection(
+      h
+        .management()
+        .send(
+          new PostToConnectionCommand({ ConnectionId: connectionIdOf(h), Data: 'x'.repeat(MAX_MESSAGE_BYTES + 1) }),
+        ),
+    );
     expect(err.name).toBe('PayloadTooLargeException');
     expect(client.ws.readyState).toBe(client.ws.OPEN);
   });
@@ -508,13 +580,21 @@ describe('local gateway: fault plan', () => {
   it('is controlled over HTTP at /_local/faults and delays answers per connection', async () => {
     const { h, id } = await faulty();
     const url = `${h.gateway.managementUrl}/_local/faults`;
-    const set = await fetch(url, { method: 'POST', body: JSON.stringify({ latencyMs: { [id]: 150 }, throttleNext: 0 }) });
+    const set = await fetch(url, {
+      method: 'POST',
+      body: JSON.stringify({ latencyMs: { [id]: 150 }, throttleNext: 0 }),
+    });
     expect(set.status).toBe(200);
     expect(await set.json()).toMatchObject({ latencyMs: { [id]: 150 }, goneIds: [] });
     const started = Date.now();
     await h.management().send(new PostToConnectionCommand({ ConnectionId: id, Data: 'slow' }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect((await fetch(url, { method: 'POST', body: '{"bogus":1}' })).status).toBe(400);
-    expect(await (await fetch(url, { method: 'DELETE' })).json()).toEqual({ goneIds: [], throttleNext: 0, errorNext: 0, latencyMs: {} });
+    expect(await (await fetch(url, { method: 'DELETE' })).json()).toEqual({
+      goneIds: [],
+      throttleNext: 0,
+      errorNext: 0,
+      latencyMs: {},
+    });
   });
 });

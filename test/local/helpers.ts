@@ -26,11 +26,16 @@ export interface TestClient {
 }
 
 /** Opens a client; rejects with the HTTP status when the handshake is refused. */
-export function connect(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<TestClient> {
+export function connect(
+  url: string,
+  options: { headers?: Record<string, string>; protocols?: string[] } = {},
+): Promise<TestClient> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
     const messages: string[] = [];
-    const closed = new Promise<{ code: number; reason: string }>((done) => ws.on('close', (code, reason) => done({ code, reason: reason.toString() })));
+    const closed = new Promise<{ code: number; reason: string }>((done) =>
+      ws.on('close', (code, reason) => done({ code, reason: reason.toString() })),
+    );
     ws.on('message', (data) => messages.push(data.toString()));
     ws.on('unexpected-response', (_req, res) => {
       reject(Object.assign(new Error(`unexpected response ${res.statusCode}`), { status: res.statusCode }));

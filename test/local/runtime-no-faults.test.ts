@@ -45,7 +45,10 @@ describe('local runtime without LOCAL_FAULTS', () => {
 
   it('answers 404 at /_local/faults, for every method', async () => {
     for (const method of ['GET', 'POST', 'DELETE']) {
-      const res = await fetch(`${runtime.managementUrl}/_local/faults`, { method, ...(method === 'POST' ? { body: '{"dynamodb":{"unavailable":true}}' } : {}) });
+      const res = await fetch(`${runtime.managementUrl}/_local/faults`, {
+        method,
+        ...(method === 'POST' ? { body: '{"dynamodb":{"unavailable":true}}' } : {}),
+      });
       expect(res.status).toBe(404);
       await res.text();
     }

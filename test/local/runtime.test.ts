@@ -84,15 +84,31 @@ describe('local runtime', () => {
 
   it('delivers PutEvents through the broadcaster to connected clients', async () => {
     const client = await connect(runtime.wsUrl);
-    const events = new EventBridgeClient({ endpoint: runtime.eventsUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const events = new EventBridgeClient({
+      endpoint: runtime.eventsUrl,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
     try {
-      const out = await events.send(new PutEventsCommand({ Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"g1"}' }] }));
+      const out = await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"g1"}' }],
+        }),
+      );
       const frame = JSON.parse(await client.nth(1)) as Record<string, unknown>;
-      expect(frame).toEqual({ type: 'goal.created', data: { tenantId: 't1', goalId: 'g1' }, eventId: out.Entries?.[0]?.EventId });
+      expect(frame).toEqual({
+        type: 'goal.created',
+        data: { tenantId: 't1', goalId: 'g1' },
+        eventId: out.Entries?.[0]?.EventId,
+      });
       await runtime.idle();
       expect(runtime.eventBridge.invocations().at(-1)).toMatchObject({ result: { sent: 1 }, attempts: 1 });
 
-      await events.send(new PutEventsCommand({ Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","fail":true}' }] }));
+      await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","fail":true}' }],
+        }),
+      );
       await runtime.idle();
       expect(runtime.eventBridge.deadLetters()).toHaveLength(1);
       expect(runtime.eventBridge.deadLetters()[0]).toMatchObject({ attempts: 3, error: 'Error: asked to fail' });
@@ -110,12 +126,22 @@ describe('local runtime', () => {
 
   it('exposes the fault plan when enabled', async () => {
     const client = await connect(runtime.wsUrl);
-    const management = new ApiGatewayManagementApiClient({ endpoint: runtime.managementUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const management = new ApiGatewayManagementApiClient({
+      endpoint: runtime.managementUrl,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
     try {
       const id = (await connectionIds())[0] ?? '';
-      const set = await fetch(`${runtime.managementUrl}/_local/faults`, { method: 'POST', body: JSON.stringify({ goneIds: [id] }) });
+      const set = await fetch(`${runtime.managementUrl}/_local/faults`, {
+        method: 'POST',
+        body: JSON.stringify({ goneIds: [id] }),
+      });
       expect(set.status).toBe(200);
-      const err = await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' })).catch((e: unknown) => e as Error);
+      const err = await management
+        .send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' }))
+        .catch((e: unknown) => e as Error);
       expect((err as Error).name).toBe('GoneException');
       await fetch(`${runtime.managementUrl}/_local/faults`, { method: 'DELETE' });
       await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' }));
@@ -126,13 +152,20 @@ describe('local runtime', () => {
     }
   });
 
-  it('fails the handlers\' DynamoDB calls per the plan, through the proxy, and recovers', async () => {
+  it("fails the handlers' DynamoDB calls per the plan, through the proxy, and recovers", async () => {
     const faults = `${runtime.managementUrl}/_local/faults`;
     const proxy = runtime.dynamoFaultProxy!;
-    const events = new EventBridgeClient({ endpoint: runtime.eventsUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const events = new EventBridgeClient({
+      endpoint: runtime.eventsUrl,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
     try {
       // $connect writes with PutItem: refused while PutItem is unavailable.
-      const set = await fetch(faults, { method: 'POST', body: JSON.stringify({ dynamodb: { unavailable: true, operations: ['PutItem'] } }) });
+      const set = await fetch(faults, {
+        method: 'POST',
+        body: JSON.stringify({ dynamodb: { unavailable: true, operations: ['PutItem'] } }),
+      });
       expect(await set.json()).toMatchObject({ dynamodb: { unavailable: true, failNext: 0, operations: ['PutItem'] } });
       const injectedBefore = proxy.stats().operations.PutItem?.injected ?? 0;
       const refused = await connect(runtime.wsUrl).then(
@@ -148,19 +181,33 @@ describe('local runtime', () => {
       expect((proxy.stats().operations.PutItem?.injected ?? 0) - injectedBefore).toBe(sdkAttempts);
 
       // The fake broadcaster scans: with Scan unavailable the event is retried, then dead-lettered.
-      await fetch(faults, { method: 'POST', body: JSON.stringify({ dynamodb: { unavailable: true, operations: ['Scan'] } }) });
+      await fetch(faults, {
+        method: 'POST',
+        body: JSON.stringify({ dynamodb: { unavailable: true, operations: ['Scan'] } }),
+      });
       const dlqBefore = runtime.eventBridge.deadLetters().length;
-      const out = await events.send(new PutEventsCommand({ Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"lost?"}' }] }));
+      const out = await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"lost?"}' }],
+        }),
+      );
       await runtime.idle();
       const dead = runtime.eventBridge.deadLetters().slice(dlqBefore);
       expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ event: { id: out.Entries?.[0]?.EventId, detail: { goalId: 'lost?' } }, attempts: 3 });
+      expect(dead[0]).toMatchObject({
+        event: { id: out.Entries?.[0]?.EventId, detail: { goalId: 'lost?' } },
+        attempts: 3,
+      });
       expect(dead[0]?.error).toMatch(/^InternalServerError: DynamoDB is unavailable/);
 
       // Cleared: everything works again.
       await fetch(faults, { method: 'DELETE' });
       const client = await connect(runtime.wsUrl);
-      await events.send(new PutEventsCommand({ Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"ok"}' }] }));
+      await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"ok"}' }],
+        }),
+      );
       expect(JSON.parse(await client.nth(1))).toMatchObject({ data: { goalId: 'ok' } });
       await closeClient(client);
       await runtime.idle();

@@ -30,7 +30,9 @@ describe('startWorkerFunction', () => {
   });
 
   it('runs concurrent invocations and keeps each result with its caller', async () => {
-    const results = (await Promise.all(Array.from({ length: 20 }, (_, i) => invoke({ mode: 'ok', value: i })))) as Array<{ value: number }>;
+    const results = (await Promise.all(
+      Array.from({ length: 20 }, (_, i) => invoke({ mode: 'ok', value: i })),
+    )) as Array<{ value: number }>;
     expect(results.map((r) => r.value)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
@@ -43,6 +45,8 @@ describe('startWorkerFunction', () => {
   });
 
   it('refuses to start on a module without a handler', async () => {
-    await expect(startWorkerFunction(new URL('./fixtures/worker/missing.js', import.meta.url), 'missing')).rejects.toThrow();
+    await expect(
+      startWorkerFunction(new URL('./fixtures/worker/missing.js', import.meta.url), 'missing'),
+    ).rejects.toThrow();
   });
 });
