@@ -13,7 +13,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import WebSocket from 'ws';
 import { DEFAULT_FANOUT_CONCURRENCY, Route, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
-import { entry, putEvents, startDynamoProcess, startRuntime, token, type Runtime } from './tools/harness.js';
+import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -10,16 +10,16 @@
 import { parseArgs } from 'node:util';
 import {
   EventBridgeClient,
-  PutEventsCommand,
   type EventBridgeClientConfig,
+  PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import {
   AUDIENCE_KEY,
+  type Audience,
   ConnectionAttr,
   EventTypeSchema,
   TenantIdSchema,
-  type Audience,
 } from '../lambdas/contract/index.js';
 import { isMain, runCli, silenceSdkNodeVersionWarning, splitList, UsageError } from './local/cli.js';
 import { DEFAULT_EVENT_SOURCE, DEFAULT_EVENTS_PORT, LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';

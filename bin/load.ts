@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { EVENT_ID_PREFIX, Route, ServerMessageType } from '../lambdas/contract/index.js';
-import { entry, putEvents, settled, startDynamoProcess, startRuntime, token, type Runtime } from './tools/harness.js';
+import { entry, putEvents, type Runtime, settled, startDynamoProcess, startRuntime, token } from './tools/harness.js';
 import { mulberry32 } from './tools/prng.js';
 
 const { values: args } = parseArgs({

@@ -10,10 +10,10 @@
 import { Route } from '../lambdas/contract/index.js';
 import { ListenError } from './local/http.js';
 import {
-  runtimeOptionsFromEnv,
-  startLocalRuntime,
   type LocalRuntime,
   type LocalRuntimeOptions,
+  runtimeOptionsFromEnv,
+  startLocalRuntime,
 } from './local/runtime.js';
 
 /** For people: `localhost` reads better than the loopback address we bind. */

@@ -5,7 +5,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { removalPolicyFor, validateConfig, type RealtimeConfig } from './config.js';
+import { type RealtimeConfig, removalPolicyFor, validateConfig } from './config.js';
 import { ConnectionStore } from './constructs/connection-store.js';
 import { EventFanout } from './constructs/event-fanout.js';
 import { Observability } from './constructs/observability.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Route, ROUTES, type RouteKey } from '../../lambdas/contract/index.js';
+import { ROUTES, Route, type RouteKey } from '../../lambdas/contract/index.js';
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -19,9 +19,9 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { dynamoFaultNeedsTables, nextDynamoFault, type FaultPlan, type InjectedError } from './faults.js';
+import { dynamoFaultNeedsTables, type FaultPlan, type InjectedError, nextDynamoFault } from './faults.js';
 import { BodyTooLargeError, closeServer, createLocalServer, listen, readBody, sendJson } from './http.js';
-import { errorMessage, log as defaultLog, type Log } from './log.js';
+import { log as defaultLog, errorMessage, type Log } from './log.js';
 
 export interface DynamoFaultProxyOptions {
   host: string;

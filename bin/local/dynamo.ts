@@ -8,12 +8,12 @@
  */
 import type { Server } from 'node:http';
 import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ResourceInUseException,
   type AttributeDefinition,
+  CreateTableCommand,
   type CreateTableCommandInput,
+  DynamoDBClient,
   type KeySchemaElement,
+  ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, type KeyDef, type TableDef } from '../../lambdas/contract/index.js';

@@ -28,7 +28,7 @@ import {
   sendJson,
   sleep,
 } from './http.js';
-import { errorMessage, log as defaultLog, type Log } from './log.js';
+import { log as defaultLog, errorMessage, type Log } from './log.js';
 import { KeyedSerialQueue, RingBuffer, settlesWithin } from './queue.js';
 
 /** The event a rule target receives. */

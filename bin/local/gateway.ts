@@ -14,9 +14,9 @@
  * - The management API answers 410 GoneException for unknown connections, 413 for payloads
  *   over 128 KB.
  */
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import {
   IDLE_TIMEOUT_SECONDS,
   MAX_CONNECTION_SECONDS,
@@ -26,22 +26,22 @@ import {
 } from '../../lambdas/contract/index.js';
 import {
   apiGatewayId,
+  type ConnectionInfo,
   connectEvent,
   disconnectEvent,
   errorFrame,
   messageEvent,
   selectRoute,
-  type ConnectionInfo,
   type WebSocketProxyEvent,
 } from './apigw-events.js';
 import {
   clearFaultPlan,
+  type FaultPlan,
   FaultPlanJsonSchema,
   faultPlanToJson,
+  type ManagementOperation,
   nextFault,
   setFaultPlan,
-  type FaultPlan,
-  type ManagementOperation,
 } from './faults.js';
 import {
   BodyTooLargeError,
@@ -53,8 +53,8 @@ import {
   sendJson,
   sleep,
 } from './http.js';
-import { invokeLambda, LambdaTimeoutError, type LambdaHandler } from './lambda.js';
-import { errorMessage, log as defaultLog, type Log } from './log.js';
+import { invokeLambda, type LambdaHandler, LambdaTimeoutError } from './lambda.js';
+import { log as defaultLog, errorMessage, type Log } from './log.js';
 import { KeyedSerialQueue, settlesWithin } from './queue.js';
 
 export type WebSocketHandler = LambdaHandler<WebSocketProxyEvent, unknown>;

@@ -14,14 +14,15 @@ import {
   broadcastEventPattern,
   DEFAULT_STAGE,
   Env,
+  type EnvName,
   Handler,
+  type HandlerName,
   IDLE_TIMEOUT_SECONDS,
   MAX_CONNECTION_SECONDS,
   ROUTE_KEYS,
   ROUTES,
-  type EnvName,
-  type HandlerName,
 } from '../../lambdas/contract/index.js';
+import { silenceSdkNodeVersionWarning } from './cli.js';
 import {
   DEFAULT_EVENTS_PORT,
   DEFAULT_HOST,
@@ -32,16 +33,15 @@ import {
   LOCAL_DEV_JWT_SECRET,
   LOCAL_REGION,
 } from './defaults.js';
-import { silenceSdkNodeVersionWarning } from './cli.js';
-import { startDynamo, type LocalDynamo } from './dynamo.js';
-import { startDynamoFaultProxy, type DynamoFaultProxy } from './dynamo-faults.js';
-import { buildEvent, startEventBridge, type LocalEventBridge, type LocalEventBridgeEvent } from './eventbridge.js';
+import { type LocalDynamo, startDynamo } from './dynamo.js';
+import { type DynamoFaultProxy, startDynamoFaultProxy } from './dynamo-faults.js';
+import { buildEvent, type LocalEventBridge, type LocalEventBridgeEvent, startEventBridge } from './eventbridge.js';
 import { emptyFaultPlan, type FaultPlan } from './faults.js';
-import { startGateway, type Gateway, type RouteTable } from './gateway.js';
+import { type Gateway, type RouteTable, startGateway } from './gateway.js';
 import { invokeLambda, type LambdaHandler } from './lambda.js';
-import { startWorkerFunction } from './worker-function.js';
-import { errorMessage, log as defaultLog, type Log } from './log.js';
+import { log as defaultLog, errorMessage, type Log } from './log.js';
 import { settlesWithin } from './queue.js';
+import { startWorkerFunction } from './worker-function.js';
 
 export interface LocalRuntimeOptions {
   host: string;

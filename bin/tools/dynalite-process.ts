@@ -3,8 +3,9 @@
  * `npm run bench`: the runtime's thread is not shared with the database, and the runtime's heap
  * holds no table data. Prints `DYNALITE http://127.0.0.1:<port>` when listening on a free port.
  */
-import { createRequire } from 'node:module';
+
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: Record<string, number>) => Server;

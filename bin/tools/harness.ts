@@ -3,7 +3,7 @@
  * runtime (`bin/local.ts`) in a child process on free loopback ports, real `ws` clients, and the
  * real AWS SDK EventBridge client. Used by the e2e tests, `npm run bench` and `npm run load`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -2,8 +2,9 @@
  * The only code that reads process.env. Each reader fails fast with the variable's name.
  * Handlers read their configuration once, at first use.
  */
-import { ConfigError } from '../core/errors.js';
+
 import type { EnvName } from '../contract/index.js';
+import { ConfigError } from '../core/errors.js';
 
 export function requiredEnv(name: EnvName): string {
   const value = process.env[name];

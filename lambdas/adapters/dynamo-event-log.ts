@@ -7,20 +7,20 @@
  * written first and the event put is idempotent, so a crash between the two heals on retry.
  */
 import {
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import {
-  EVENT_LOG_END,
-  EVENT_LOG_PREFIX,
   EventLogAttr as A,
-  eventIdMarkerKey,
-  eventLogSortKey,
   type Audience,
   type Envelope,
+  EVENT_LOG_END,
+  EVENT_LOG_PREFIX,
+  eventIdMarkerKey,
+  eventLogSortKey,
 } from '../contract/index.js';
 import type { EventLog, LoggedEvent } from '../core/ports.js';
 import { conditional } from './dynamo-store.js';

@@ -2,24 +2,24 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
   type QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   ConnectionAttr as A,
-  SWEEP_INDEX,
-  SWEEP_SHARDS,
-  TENANT_INDEX,
-  USER_INDEX,
-  sweepKey,
-  tenantUserKey,
-  sweepKeyBefore,
   type ConnectionRecord,
   type Recipient,
+  SWEEP_INDEX,
+  SWEEP_SHARDS,
+  sweepKey,
+  sweepKeyBefore,
+  TENANT_INDEX,
+  tenantUserKey,
+  USER_INDEX,
 } from '../contract/index.js';
 import type { ConnectionStore, Identity } from '../core/ports.js';
 import { sweepShardFor } from '../core/sweep.js';

@@ -4,7 +4,7 @@
  * refused; `exp` is required; `iss`/`aud` are checked when configured. Errors are mapped to
  * client-safe codes and never contain the token.
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { AuthErrorCode, TOKEN_CLOCK_TOLERANCE_SECONDS } from '../contract/index.js';
 import { AuthError } from '../core/errors.js';
 import { identityFromClaims } from '../core/identity.js';

@@ -1,9 +1,9 @@
 /** Sender over the API Gateway management API (PostToConnection / DeleteConnection). */
 import {
+  type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   GoneException,
   PostToConnectionCommand,
-  type ApiGatewayManagementApiClient,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendError } from '../core/errors.js';
 import type { Sender, SendResult } from '../core/ports.js';

@@ -5,10 +5,10 @@
  */
 import {
   ErrorCode,
-  WebSocketEventSchema,
-  serverMessage,
   type ServerMessage,
+  serverMessage,
   type WebSocketEvent,
+  WebSocketEventSchema,
   type WebSocketResult,
 } from '../contract/index.js';
 import { clock } from './clock.js';

@@ -5,8 +5,8 @@
  */
 export * from './aws-events.js';
 export * from './catalog.js';
-export * from './envelope.js';
 export * from './env.js';
+export * from './envelope.js';
 export * from './events.js';
 export * from './limits.js';
 export * from './messages.js';

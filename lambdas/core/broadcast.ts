@@ -4,17 +4,17 @@
  */
 import {
   AUDIENCE_KEY,
+  type Audience,
   AudienceSchema,
+  detailSchemaFor,
+  type Envelope,
   EVENT_ID_PREFIX,
   EventBridgeEventSchema,
   EventTypeSchema,
   MAX_MESSAGE_BYTES,
   TenantIdSchema,
-  detailSchemaFor,
-  type Audience,
-  type Envelope,
 } from '../contract/index.js';
-import { fanOut, type FanoutDeps, type FanoutStats } from './fanout.js';
+import { type FanoutDeps, type FanoutStats, fanOut } from './fanout.js';
 import { describeIssues } from './frames.js';
 import type { EventLog } from './ports.js';
 

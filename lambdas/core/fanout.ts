@@ -3,7 +3,7 @@
  * concurrency, an optional send-rate cap, retries with backoff and jitter for 429/5xx, and
  * cleanup of gone and expired connections. One failing connection never stops the others.
  */
-import { MAX_AUDIENCE_USER_LOOKUPS, serverMessage, type Audience, type Recipient } from '../contract/index.js';
+import { type Audience, MAX_AUDIENCE_USER_LOOKUPS, type Recipient, serverMessage } from '../contract/index.js';
 import { SendError } from './errors.js';
 import { inAudience, matchesSubscriptions } from './matching.js';
 import type { Clock, ConnectionStore, Sender } from './ports.js';

@@ -1,6 +1,6 @@
 /** Parsing a client frame into a typed message, with client-facing error text. */
 import type { z } from 'zod';
-import { ACTION_SCHEMAS, isAction, type Action } from '../contract/index.js';
+import { ACTION_SCHEMAS, type Action, isAction } from '../contract/index.js';
 
 export type FrameResult<T> =
   | { ok: true; message: T }

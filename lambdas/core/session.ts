@@ -8,8 +8,8 @@ import {
   ErrorCode,
   MAX_EVENT_ID_BYTES,
   MAX_SUBSCRIPTIONS,
-  serverMessage,
   type ServerMessage,
+  serverMessage,
 } from '../contract/index.js';
 import { AuthError } from './errors.js';
 import { addPatterns, inAudience, matchesSubscriptions, removePatterns } from './matching.js';

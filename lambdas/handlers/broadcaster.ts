@@ -8,9 +8,9 @@
 import { clock } from '../adapters/clock.js';
 import { connectionStore, eventLog } from '../adapters/dynamodb.js';
 import { sender } from '../adapters/management.js';
+import { describeError, logger, MetricUnit, metrics } from '../adapters/observability.js';
 import { broadcastSettings } from '../adapters/settings.js';
-import { MetricUnit, describeError, logger, metrics } from '../adapters/observability.js';
-import { broadcast, type BroadcastResult } from '../core/broadcast.js';
+import { type BroadcastResult, broadcast } from '../core/broadcast.js';
 
 export async function handler(event: unknown): Promise<BroadcastResult> {
   try {

@@ -1,8 +1,8 @@
 /** `$connect`: refuse a disallowed Origin (403), otherwise record the connection as pending. */
 import { clock } from '../adapters/clock.js';
 import { connectionStore } from '../adapters/dynamodb.js';
-import { connectSettings } from '../adapters/settings.js';
 import { logger } from '../adapters/observability.js';
+import { connectSettings } from '../adapters/settings.js';
 import { webSocketHandler } from '../adapters/websocket-handler.js';
 import { connect } from '../core/session.js';
 

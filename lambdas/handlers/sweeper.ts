@@ -3,7 +3,7 @@ import { clock } from '../adapters/clock.js';
 import { connectionStore } from '../adapters/dynamodb.js';
 import { sender } from '../adapters/management.js';
 import { describeError, logger } from '../adapters/observability.js';
-import { sweep, type SweepStats } from '../core/sweep.js';
+import { type SweepStats, sweep } from '../core/sweep.js';
 
 export async function handler(): Promise<SweepStats> {
   const stats = await sweep({

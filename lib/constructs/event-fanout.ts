@@ -12,6 +12,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  broadcastEventPattern,
   DEFAULT_EVENT_RETENTION_HOURS,
   DEFAULT_FANOUT_CONCURRENCY,
   Env,
@@ -19,7 +20,6 @@ import {
   SWEEP_INDEX,
   TENANT_INDEX,
   USER_INDEX,
-  broadcastEventPattern,
 } from '../../lambdas/contract/index.js';
 import type { ConnectionStore } from './connection-store.js';
 import { NodeFunction } from './node-function.js';

@@ -6,11 +6,11 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnRoute,
   LogGroupLogDestination,
   WebSocketApi,
-  WebSocketStage,
-  type CfnRoute,
   type WebSocketRoute,
+  WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -23,11 +23,11 @@ import {
   DEFAULT_TENANT_CLAIM,
   Env,
   Handler,
+  type HandlerName,
   ROUTE_KEYS,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
   Route,
-  type HandlerName,
   type RouteKey,
 } from '../../lambdas/contract/index.js';
 import { acknowledgeWildcardResources } from '../nag.js';

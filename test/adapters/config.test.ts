@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { keySourceFromEnv } from '../../lambdas/adapters/auth.js';
+import { intEnv, listEnv, once, optionalEnv, requiredEnv } from '../../lambdas/adapters/config.js';
 import { Env, type EnvName } from '../../lambdas/contract/index.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
-import { intEnv, listEnv, once, optionalEnv, requiredEnv } from '../../lambdas/adapters/config.js';
-import { keySourceFromEnv } from '../../lambdas/adapters/auth.js';
 
 // Every variable of the contract is cleared before each test and restored after it.
 const NAMES = Object.values(Env) as EnvName[];

@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, type TableDef } from '../../lambdas/contract/index.js';
 import { createTableInput } from '../../bin/local/dynamo.js';
 import { DynamoEventLog } from '../../lambdas/adapters/dynamo-event-log.js';
-import { DynamoConnectionStore, conditional } from '../../lambdas/adapters/dynamo-store.js';
+import { conditional, DynamoConnectionStore } from '../../lambdas/adapters/dynamo-store.js';
+import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, type TableDef } from '../../lambdas/contract/index.js';
 import { connectionStoreContract, eventLogContract } from '../core/store-contract.js';
 
 // dynalite ships no types; it returns a plain Node HTTP server.

@@ -5,19 +5,19 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  SignJWT,
+  type CryptoKey,
   errors,
   exportJWK,
   exportSPKI,
-  generateKeyPair,
-  type CryptoKey,
   type GenerateKeyPairResult,
+  generateKeyPair,
   type JWK,
   type JWTPayload,
+  SignJWT,
 } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AuthError } from '../../lambdas/core/errors.js';
 import { JoseVerifier, jwksFor, toAuthError, type VerifierOptions } from '../../lambdas/adapters/jwt-verifier.js';
+import { AuthError } from '../../lambdas/core/errors.js';
 
 const SECRET = new TextEncoder().encode('a-test-secret-that-is-long-enough-for-hs256!');
 const OTHER_SECRET = new TextEncoder().encode('another-secret-that-is-also-long-enough-000');

@@ -1,16 +1,16 @@
 /** ManagementApiSender against a scripted management-API client: outcome and error mapping. */
 import {
+  type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   ForbiddenException,
   GoneException,
   LimitExceededException,
   PayloadTooLargeException,
   PostToConnectionCommand,
-  type ApiGatewayManagementApiClient,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { describe, expect, it } from 'vitest';
-import { SendError } from '../../lambdas/core/errors.js';
 import { ManagementApiSender } from '../../lambdas/adapters/management-sender.js';
+import { SendError } from '../../lambdas/core/errors.js';
 
 const meta = (httpStatusCode?: number) => ({ $metadata: httpStatusCode === undefined ? {} : { httpStatusCode } });
 

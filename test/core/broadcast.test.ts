@@ -1,22 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { EnvelopeSchema, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
 import {
+  type BroadcastDeps,
   broadcast,
   eventIdOf,
-  prepareEnvelope,
-  type BroadcastDeps,
   type Prepared,
+  prepareEnvelope,
 } from '../../lambdas/core/broadcast.js';
 import type { EventLog } from '../../lambdas/core/ports.js';
 import {
   FakeClock,
   InMemoryConnectionStore,
   InMemoryEventLog,
-  ScriptedSender,
   recordingSleep,
+  ScriptedSender,
   seedAuthenticated,
 } from './fakes.js';
-import { eventBridgeFixture, type EventBridgeFixture } from './fixtures.js';
+import { type EventBridgeFixture, eventBridgeFixture } from './fixtures.js';
 
 function rejection(prepared: Prepared): { reason: string; message: string } {
   if (prepared.ok) throw new Error(`expected a rejection, got ${prepared.payload}`);

@@ -11,11 +11,11 @@
  *   attempts, completions, closes and the maximum number of posts in flight.
  */
 import {
-  SWEEP_SHARDS,
-  eventLogSortKey,
   type ConnectionRecord,
   type Envelope,
+  eventLogSortKey,
   type Recipient,
+  SWEEP_SHARDS,
 } from '../../lambdas/contract/index.js';
 import { SendError } from '../../lambdas/core/errors.js';
 import type {
@@ -24,8 +24,8 @@ import type {
   EventLog,
   Identity,
   LoggedEvent,
-  SendResult,
   Sender,
+  SendResult,
 } from '../../lambdas/core/ports.js';
 import { sweepShardFor } from '../../lambdas/core/sweep.js';
 

@@ -2,20 +2,20 @@ import { describe, expect, it } from 'vitest';
 import type { Recipient } from '../../lambdas/contract/index.js';
 import { SendError } from '../../lambdas/core/errors.js';
 import {
-  DEFAULT_RETRY,
   backoffDelay,
-  fanOut,
-  rateLimiter,
+  DEFAULT_RETRY,
   type FanoutDeps,
   type FanoutEvent,
+  fanOut,
   type RetryPolicy,
+  rateLimiter,
 } from '../../lambdas/core/fanout.js';
 import {
   FakeClock,
-  InMemoryConnectionStore,
-  ScriptedSender,
   forbidden,
+  InMemoryConnectionStore,
   recordingSleep,
+  ScriptedSender,
   seedAuthenticated,
   serverError,
   throttled,

@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CONNECTION_TTL_SECONDS,
-  MAX_SUBSCRIPTIONS,
   type Audience,
+  CONNECTION_TTL_SECONDS,
   type Envelope,
+  MAX_SUBSCRIPTIONS,
 } from '../../lambdas/contract/index.js';
 import { AuthError } from '../../lambdas/core/errors.js';
 import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
-import { authenticate, changeSubscriptions, connect, resume, type ResumeDeps } from '../../lambdas/core/session.js';
+import { authenticate, changeSubscriptions, connect, type ResumeDeps, resume } from '../../lambdas/core/session.js';
 import {
+  envelope,
   FakeClock,
   InMemoryConnectionStore,
   InMemoryEventLog,
-  ScriptedSender,
-  envelope,
   identity,
+  ScriptedSender,
   seedAuthenticated,
   withOverrides,
 } from './fakes.js';

@@ -4,9 +4,9 @@ import { connect } from '../../lambdas/core/session.js';
 import { sweep, sweepShardFor } from '../../lambdas/core/sweep.js';
 import {
   FakeClock,
+  forbidden,
   InMemoryConnectionStore,
   ScriptedSender,
-  forbidden,
   seedAuthenticated,
   serverError,
   throttled,

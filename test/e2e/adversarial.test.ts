@@ -7,20 +7,20 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEV_JWT_SECRET } from '../../bin/local/defaults.js';
 import { MAX_MESSAGE_BYTES, MAX_SUBSCRIPTIONS, MAX_TENANT_ID_LENGTH } from '../../lambdas/contract/index.js';
 import {
-  Client,
   authedClient,
+  Client,
   entry,
+  type Frame,
   putEvents,
+  type Runtime,
   settled,
   startRuntime,
   token,
-  type Frame,
-  type Runtime,
 } from './harness.js';
 import {
   b64url,

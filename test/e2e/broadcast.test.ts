@@ -3,21 +3,21 @@
  * broadcaster handler → management API → real `ws` clients.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../bin/local/defaults.js';
-import { ConnectionAttr, Env, EventLogAttr, EVENT_LOG_PREFIX } from '../../lambdas/contract/index.js';
+import { ConnectionAttr, Env, EVENT_LOG_PREFIX, EventLogAttr } from '../../lambdas/contract/index.js';
 import {
-  Client,
   authedClient,
+  Client,
   entry,
   putEvents,
+  type Runtime,
   settled,
   sleep,
   startRuntime,
-  token,
-  type Runtime,
   tableClient,
+  token,
 } from './harness.js';
 
 const STAGE = 'bcast';

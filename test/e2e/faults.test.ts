@@ -5,13 +5,22 @@
  * `/_local/faults`, `/_local/invocations` and `/_local/dlq` endpoints.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FaultPlanJsonInput } from '../../bin/local/faults.js';
 import { localTableNames } from '../../bin/local/defaults.js';
+import type { FaultPlanJsonInput } from '../../bin/local/faults.js';
 import { ConnectionAttr, EventLogAttr, eventIdMarkerKey } from '../../lambdas/contract/index.js';
 import type { FanoutStats } from '../../lambdas/core/fanout.js';
-import { Client, authedClient, entry, putEvents, settled, startRuntime, type Runtime, tableClient } from './harness.js';
+import {
+  authedClient,
+  type Client,
+  entry,
+  putEvents,
+  type Runtime,
+  settled,
+  startRuntime,
+  tableClient,
+} from './harness.js';
 
 const STAGE = 'faults';
 

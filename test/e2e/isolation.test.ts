@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { Client, authedClient, entry, putEvents, settled, startRuntime, token, type Runtime } from './harness.js';
 import { mulberry32 } from '../../bin/tools/prng.js';
+import { authedClient, type Client, entry, putEvents, type Runtime, settled, startRuntime, token } from './harness.js';
 import { barrier, next } from './support/adversary.js';
 
 const DEFAULT_SEED = 0x15017a7e;

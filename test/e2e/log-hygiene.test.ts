@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEV_JWT_SECRET } from '../../bin/local/defaults.js';
 import { MAX_TOKEN_LENGTH } from '../../lambdas/contract/index.js';
-import { Client, authedClient, entry, putEvents, settled, startRuntime, token, type Runtime } from './harness.js';
+import { authedClient, Client, entry, putEvents, type Runtime, settled, startRuntime, token } from './harness.js';
 import { b64url, barrier, hs256, next, nowSeconds, rawJwt, segments } from './support/adversary.js';
 
 const SECRET = `log-hygiene-secret-${randomBytes(24).toString('hex')}`;

@@ -7,7 +7,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Env, Handler, broadcastEventPattern } from '../../lambdas/contract/index.js';
+import { broadcastEventPattern, Env, Handler } from '../../lambdas/contract/index.js';
 import type { RealtimeStack } from '../../lib/realtime-stack.js';
 import { actionsOf, buildStack, policyStatements } from './helpers.js';
 

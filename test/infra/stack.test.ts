@@ -7,19 +7,19 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  broadcastEventPattern,
   CONNECTIONS_TABLE,
   ConnectionAttr,
-  EVENT_LOG_TABLE,
   Env,
+  EVENT_LOG_TABLE,
   Handler,
-  ROUTES,
+  type HandlerName,
   ROUTE_KEYS,
   ROUTE_SELECTION_EXPRESSION,
+  ROUTES,
   SWEEP_INDEX,
   TENANT_INDEX,
   USER_INDEX,
-  broadcastEventPattern,
-  type HandlerName,
 } from '../../lambdas/contract/index.js';
 import type { NodeFunction } from '../../lib/constructs/node-function.js';
 import type { RealtimeStack } from '../../lib/realtime-stack.js';

@@ -1,16 +1,16 @@
 /** `npm start` (bin/local.ts), `npm run token` and `npm run emit`. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { broadcastEventPattern, Env } from '../../lambdas/contract/index.js';
 import { emit, emitOptionsFromArgs } from '../../bin/emit.js';
 import { UsageError } from '../../bin/local/cli.js';
 import { LOCAL_DEV_JWT_SECRET } from '../../bin/local/defaults.js';
-import { startEventBridge, type LocalEventBridgeEvent } from '../../bin/local/eventbridge.js';
+import { type LocalEventBridgeEvent, startEventBridge } from '../../bin/local/eventbridge.js';
 import { createDevToken, tokenOptionsFromArgs } from '../../bin/token.js';
+import { broadcastEventPattern, Env } from '../../lambdas/contract/index.js';
 import { closeClient, connect, memoryLog, waitFor } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

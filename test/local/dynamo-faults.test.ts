@@ -7,24 +7,24 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { BatchWriteItemCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionAttr, TENANT_INDEX } from '../../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../bin/local/defaults.js';
-import { startDynamo, type LocalDynamo } from '../../bin/local/dynamo.js';
+import { type LocalDynamo, startDynamo } from '../../bin/local/dynamo.js';
 import {
+  type DynamoFaultProxy,
   operationOf,
   startDynamoFaultProxy,
   tableNamesOf,
-  type DynamoFaultProxy,
 } from '../../bin/local/dynamo-faults.js';
 import {
   clearFaultPlan,
   emptyFaultPlan,
+  type FaultPlanJsonInput,
   FaultPlanJsonSchema,
   setFaultPlan,
-  type FaultPlanJsonInput,
 } from '../../bin/local/faults.js';
 import { startGateway } from '../../bin/local/gateway.js';
 import { listen } from '../../bin/local/http.js';
+import { ConnectionAttr, TENANT_INDEX } from '../../lambdas/contract/index.js';
 import { memoryLog } from './helpers.js';
 
 const plan = emptyFaultPlan();

@@ -1,5 +1,6 @@
 import { DescribeTableCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { createTableInput, localDynamoClient, startDynamo } from '../../bin/local/dynamo.js';
 import {
   CONNECTIONS_TABLE,
   EVENT_LOG_TABLE,
@@ -7,7 +8,6 @@ import {
   TENANT_INDEX,
   USER_INDEX,
 } from '../../lambdas/contract/index.js';
-import { createTableInput, localDynamoClient, startDynamo } from '../../bin/local/dynamo.js';
 import './helpers.js';
 
 describe('createTableInput', () => {

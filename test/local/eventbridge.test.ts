@@ -1,19 +1,19 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../bin/local/defaults.js';
+import { compilePattern } from '../../bin/local/event-pattern.js';
+import {
+  type EventBridgeOptions,
+  entrySize,
+  type LocalEventBridge,
+  type LocalEventBridgeEvent,
+  startEventBridge,
+} from '../../bin/local/eventbridge.js';
 import {
   broadcastEventPattern,
   EventBridgeEventSchema,
   MAX_PUT_EVENTS_ENTRY_BYTES,
 } from '../../lambdas/contract/index.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../bin/local/defaults.js';
-import { compilePattern } from '../../bin/local/event-pattern.js';
-import {
-  entrySize,
-  startEventBridge,
-  type EventBridgeOptions,
-  type LocalEventBridge,
-  type LocalEventBridgeEvent,
-} from '../../bin/local/eventbridge.js';
 import { memoryLog } from './helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -4,13 +4,13 @@ import {
   clearFaultPlan,
   DYNAMODB_INTERNAL_ERROR_TYPE,
   emptyFaultPlan,
+  type FaultPlan,
+  type FaultPlanJsonInput,
   FaultPlanJsonSchema,
   faultPlanToJson,
   nextDynamoFault,
   nextFault,
   setFaultPlan,
-  type FaultPlan,
-  type FaultPlanJsonInput,
 } from '../../bin/local/faults.js';
 
 function planOf(json: FaultPlanJsonInput): FaultPlan {

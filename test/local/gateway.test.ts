@@ -1,30 +1,30 @@
+import { createConnection } from 'node:net';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   GetConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  MAX_MESSAGE_BYTES,
-  Route,
-  ROUTE_KEYS,
-  ROUTES,
-  WebSocketEventSchema,
-  type RouteKey,
-} from '../../lambdas/contract/index.js';
 import type { WebSocketProxyEvent } from '../../bin/local/apigw-events.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../bin/local/defaults.js';
 import { emptyFaultPlan, type FaultPlan } from '../../bin/local/faults.js';
 import {
-  startGateway,
   type Gateway,
   type GatewayOptions,
   type RouteTable,
+  startGateway,
   type WebSocketHandler,
 } from '../../bin/local/gateway.js';
-import { closeClient, connect, memoryLog, waitFor, type TestClient } from './helpers.js';
+import {
+  MAX_MESSAGE_BYTES,
+  ROUTE_KEYS,
+  ROUTES,
+  Route,
+  type RouteKey,
+  WebSocketEventSchema,
+} from '../../lambdas/contract/index.js';
+import { closeClient, connect, memoryLog, type TestClient, waitFor } from './helpers.js';
 
 const CONNECTION_ID = /^[A-Za-z0-9]{15}=$/;
 

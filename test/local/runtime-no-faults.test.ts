@@ -1,7 +1,7 @@
 /** Without LOCAL_FAULTS: no fault proxy, no control endpoint; the handlers talk to DynamoDB directly. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalRuntime, runtimeOptionsFromEnv, startLocalRuntime } from '../../bin/local/runtime.js';
 import { Env, Route } from '../../lambdas/contract/index.js';
-import { runtimeOptionsFromEnv, startLocalRuntime, type LocalRuntime } from '../../bin/local/runtime.js';
 import { closeClient, connect, memoryLog } from './helpers.js';
 
 let runtime: LocalRuntime;

@@ -1,12 +1,12 @@
 /** The runtime wired to stand-in handler modules (test/local/fixtures/handlers). */
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionAttr, Env, Route } from '../../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from '../../bin/local/defaults.js';
 import { localDynamoClient } from '../../bin/local/dynamo.js';
-import { startLocalRuntime, type LocalRuntime } from '../../bin/local/runtime.js';
+import { type LocalRuntime, startLocalRuntime } from '../../bin/local/runtime.js';
+import { ConnectionAttr, Env, Route } from '../../lambdas/contract/index.js';
 import { observed } from './fixtures/fake-lambda.js';
 import { closeClient, connect, memoryLog, waitFor } from './helpers.js';
 
