@@ -59,9 +59,17 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
             ),
           );
         }, WAIT_MS);
-        waiting.set(marker, { left: sockets.length, resolve: (at) => (clearTimeout(timer), resolve(at)) });
+        waiting.set(marker, {
+          left: sockets.length,
+          resolve: (at) => {
+            clearTimeout(timer);
+            resolve(at);
+          },
+        });
       }),
-    close: () => sockets.forEach((s) => s.terminate()),
+    close: () => {
+      for (const s of sockets) s.terminate();
+    },
   };
   const markerOf = (text: string) => /"(?:eventId|bench)":"([^"]+)"/.exec(text)?.[1];
   const openOne = () =>
@@ -185,7 +193,11 @@ async function main() {
       const goalId = `lat-${i}`;
       const done = new Promise<void>((resolve) => {
         const target = (i + 1) * latencyClients;
-        const check = setInterval(() => latencies.length >= target && (clearInterval(check), resolve()), 1);
+        const check = setInterval(() => {
+          if (latencies.length < target) return;
+          clearInterval(check);
+          resolve();
+        }, 1);
       });
       sentAt.set(goalId, performance.now());
       await putEvents(rt, [entry('goal.created', { tenantId: 'bench-latency', goalId })]);
@@ -200,7 +212,7 @@ async function main() {
     const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
     console.log(line(header));
     console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-    rows.forEach((r) => console.log(line(r)));
+    for (const r of rows) console.log(line(r));
     console.log(
       `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, PutEvents → frame received (${fmt(latencies.length)} deliveries)`,
     );

@@ -56,6 +56,7 @@ function parseData(raw: string | undefined): Record<string, unknown> {
 
 /** Command line (and environment) → the entry to put and the client configuration. */
 export function emitOptionsFromArgs(args: string[], env: NodeJS.ProcessEnv = process.env): EmitOptions | 'help' {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by the parseArgs call below (its options fix the type)
   let parsed;
   try {
     parsed = parseArgs({

@@ -84,7 +84,7 @@ interface Sim {
   /** When its first auth.success arrived: events put after this are expected. */
   firstAuthAt?: number;
   /** Last eventId received, or the lastEventId of auth.success: where `resume` starts. */
-  resumePoint?: string;
+  resumePoint?: string | undefined;
   /** Frames per eventId (duplicates show as counts > 1). */
   received: Map<string, number>;
   /** Between reconnect's resume request and resume.success: frames may be replays. */

@@ -63,6 +63,7 @@ const envValue = (name: string) => process.env[name]?.trim() || undefined;
 
 /** Command line (and environment) → token options; throws UsageError with a clear message. */
 export function tokenOptionsFromArgs(args: string[]): DevTokenOptions | 'help' {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by the parseArgs call below (its options fix the type)
   let values;
   try {
     ({ values } = parseArgs({

@@ -173,13 +173,13 @@ export const CONFIG_OPTIONS: readonly ConfigOptionDoc[] = (Object.keys(OPTION_DO
 
 /** `CONFIG_OPTIONS` as a Markdown table, for the README (`-c name=value`). */
 export function configOptionsMarkdown(): string {
-  const escape = (text: string) => text.replace(/\|/g, '\\|');
+  const escapeCell = (text: string) => text.replace(/\|/g, '\\|');
   return [
     '| Option | Value | Default | Description |',
     '|---|---|---|---|',
     ...CONFIG_OPTIONS.map(
       (o) =>
-        `| \`${o.name}\` | ${escape(o.type)} | ${o.default === '-' ? '-' : `\`${escape(o.default)}\``} | ${escape(o.description)} |`,
+        `| \`${o.name}\` | ${escapeCell(o.type)} | ${o.default === '-' ? '-' : `\`${escapeCell(o.default)}\``} | ${escapeCell(o.description)} |`,
     ),
   ].join('\n');
 }

@@ -355,7 +355,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     } catch (err) {
       log.error('route table unavailable', err);
       usedIds.delete(info.connectionId);
-      return refuseUpgrade(socket, 500);
+      refuseUpgrade(socket, 500);
+      return;
     }
     const binding = routes[Route.connect];
     let result: unknown;
@@ -387,10 +388,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy()); // ECONNRESET and friends: the socket just goes
-    if (closing) return refuseUpgrade(socket, 503);
+    if (closing) {
+      refuseUpgrade(socket, 503);
+      return;
+    }
     const path = new URL(req.url ?? '/', 'http://local').pathname.replace(/\/+$/, '');
-    if (path !== '' && path !== `/${options.stage}`) return refuseUpgrade(socket, 404);
-    if (!isWebSocketHandshake(req)) return refuseUpgrade(socket, 400);
+    if (path !== '' && path !== `/${options.stage}`) {
+      refuseUpgrade(socket, 404);
+      return;
+    }
+    if (!isWebSocketHandshake(req)) {
+      refuseUpgrade(socket, 400);
+      return;
+    }
     const info: ConnectionInfo = {
       connectionId: newConnectionId(),
       connectedAt: Date.now(),

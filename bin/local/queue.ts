@@ -32,7 +32,7 @@ export class KeyedSerialQueue {
         lane.size -= 1;
         this.pendingTotal -= 1;
         if (lane.size === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);
-        if (this.pendingTotal === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
+        if (this.pendingTotal === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       });
     this.lanes.set(key, lane);
   }

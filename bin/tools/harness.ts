@@ -43,7 +43,7 @@ export async function startRuntime(
     },
   );
   let output = '';
-  const ready = new Promise<Record<string, string>>((resolve, reject) => {
+  const ready = new Promise<Record<string, string | undefined>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runtime not ready after 20 s:\n${output}`)), 20_000);
     const onData = (chunk: Buffer) => {
       // Quiet runtimes (bench, load) keep only the start-up output, so memory stays flat.
@@ -52,7 +52,7 @@ export async function startRuntime(
       const line = output.split('\n').find((l) => l.startsWith('READY '));
       if (line) {
         clearTimeout(timer);
-        resolve(JSON.parse(line.slice('READY '.length)) as Record<string, string>);
+        resolve(JSON.parse(line.slice('READY '.length)) as Record<string, string | undefined>);
       }
     };
     child.stdout!.on('data', onData);
@@ -62,17 +62,25 @@ export async function startRuntime(
       reject(new Error(`runtime exited with ${code}:\n${output}`));
     });
   });
-  const urls = await ready;
+  const ready_ = await ready;
+  const url = (name: string): string => {
+    const value = ready_[name];
+    if (!value) throw new Error(`runtime READY line has no ${name}:\n${output}`);
+    return value;
+  };
+  const urls = {
+    wsUrl: url('wsUrl'),
+    eventsUrl: url('eventsUrl'),
+    managementUrl: url('managementUrl'),
+    dynamodbEndpoint: url('dynamodbEndpoint'),
+  };
   const events = new EventBridgeClient({
     endpoint: urls.eventsUrl,
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   });
   return {
-    wsUrl: urls.wsUrl!,
-    eventsUrl: urls.eventsUrl!,
-    managementUrl: urls.managementUrl!,
-    dynamodbEndpoint: urls.dynamodbEndpoint!,
+    ...urls,
     pid: child.pid!,
     output: () => output,
     events,

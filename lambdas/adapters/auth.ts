@@ -26,9 +26,9 @@ export function keySourceFromEnv(): KeySource {
     return { kind: 'jwks', url };
   }
   if (secretArn) return { kind: 'secret', secret: secretFromSecretsManager(secretArn) };
-  if (secret!.length < 32)
+  if (secret === undefined || secret.length < 32)
     throw new ConfigError(`environment variable ${Env.jwtSecret} must be at least 32 characters for HS256`);
-  return { kind: 'secret', secret: secretFromValue(secret!) };
+  return { kind: 'secret', secret: secretFromValue(secret) };
 }
 
 export const verifier = once(
@@ -36,7 +36,7 @@ export const verifier = once(
     new JoseVerifier({
       key: keySourceFromEnv(),
       tenantClaim: optionalEnv(Env.tenantClaim) ?? DEFAULT_TENANT_CLAIM,
-      ...(optionalEnv(Env.jwtIssuer) ? { issuer: optionalEnv(Env.jwtIssuer) } : {}),
-      ...(optionalEnv(Env.jwtAudience) ? { audience: optionalEnv(Env.jwtAudience) } : {}),
+      issuer: optionalEnv(Env.jwtIssuer),
+      audience: optionalEnv(Env.jwtAudience),
     }),
 );

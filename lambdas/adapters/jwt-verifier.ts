@@ -17,8 +17,8 @@ export type KeySource = { kind: 'secret'; secret: () => Promise<Uint8Array> } | 
 
 export interface VerifierOptions {
   key: KeySource;
-  issuer?: string;
-  audience?: string;
+  issuer?: string | undefined;
+  audience?: string | undefined;
   tenantClaim: string;
 }
 

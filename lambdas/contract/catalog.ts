@@ -5,6 +5,14 @@
  * a known type whose detail fails its schema is rejected by the broadcaster.
  */
 import * as z from 'zod';
+import {
+  AUDIENCE_KEY,
+  type BaseDetail,
+  EVENT_TYPE_PATTERN,
+  type EventDetailMap,
+  type KnownEventType,
+  SUBSCRIPTION_PATTERN,
+} from './event-types.js';
 import { MAX_EVENT_TYPE_LENGTH, MAX_TENANT_ID_LENGTH, MAX_USER_ID_LENGTH } from './limits.js';
 
 /** A tenant id: 1–256 characters, no `#` (our key separator) and no control characters. */
@@ -21,18 +29,11 @@ export const UserIdSchema = z
   .max(MAX_USER_ID_LENGTH, `must be at most ${MAX_USER_ID_LENGTH} characters`)
   .regex(/^[^#\p{Cc}]+$/u, 'must not contain "#" or control characters');
 
-/**
- * Dot notation: two or more segments of letters, digits, `_` or `-`, each starting with a letter,
- * e.g. `goal.created`, `billing.invoice.paid`.
- */
-export const EVENT_TYPE_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)+$/;
 export const EventTypeSchema = z
   .string()
   .max(MAX_EVENT_TYPE_LENGTH, `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`)
   .regex(EVENT_TYPE_PATTERN, 'must be dot notation, e.g. "goal.created"');
 
-/** Reserved detail key: targets a subset of the tenant. Removed from the envelope's data. */
-export const AUDIENCE_KEY = 'audience';
 export const AudienceSchema = z
   .object({
     userIds: z.array(z.string().min(1)).max(1000).optional(),
@@ -69,10 +70,13 @@ export const EVENT_CATALOG = {
   'issue.created': issueDetail,
   'issue.updated': issueDetail,
   'issue.resolved': issueDetail,
-} as const satisfies Record<string, z.ZodType>;
+} as const satisfies { [K in KnownEventType]: z.ZodType<EventDetailMap[K]> };
 
-export type KnownEventType = keyof typeof EVENT_CATALOG;
-export const KNOWN_EVENT_TYPES = Object.keys(EVENT_CATALOG) as KnownEventType[];
+/** Compile-time check that the plain detail types and the schemas describe the same fields. */
+type SchemaDetail<K extends KnownEventType> = Omit<z.infer<(typeof EVENT_CATALOG)[K]>, typeof AUDIENCE_KEY>;
+export type CatalogMatchesEventTypes = {
+  [K in KnownEventType]: SchemaDetail<K> extends EventDetailMap[K] ? (BaseDetail extends object ? true : never) : never;
+};
 
 export function isKnownEventType(type: string): type is KnownEventType {
   return Object.hasOwn(EVENT_CATALOG, type);
@@ -83,11 +87,6 @@ export function detailSchemaFor(type: string): z.ZodType<z.infer<typeof BaseDeta
   return isKnownEventType(type) ? EVENT_CATALOG[type] : BaseDetailSchema;
 }
 
-/**
- * A subscription pattern: an exact event type, or a prefix followed by `.*`
- * (`goal.*` matches `goal.created` and `goal.step.done`).
- */
-export const SUBSCRIPTION_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*(\.\*)?$/;
 export const SubscriptionPatternSchema = z
   .string()
   .max(MAX_EVENT_TYPE_LENGTH, `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`)

@@ -1,6 +1,7 @@
 /** The envelope every client receives for a domain event. */
 import * as z from 'zod';
 import { EventTypeSchema, TenantIdSchema } from './catalog.js';
+import type { Envelope } from './protocol.js';
 
 export const EnvelopeSchema = z.object({
   /** The EventBridge detail-type, dot notation. */
@@ -13,7 +14,6 @@ export const EnvelopeSchema = z.object({
   eventId: z.string().min(1),
   tenantId: TenantIdSchema,
 });
-export type Envelope = z.infer<typeof EnvelopeSchema>;
 
-/** Prefix of every event id (followed by the EventBridge event id). */
-export const EVENT_ID_PREFIX = 'evt_';
+/** The schema and the plain `Envelope` type of `protocol.ts` describe the same object. */
+export type EnvelopeSchemaMatches = z.infer<typeof EnvelopeSchema> extends Envelope ? true : never;

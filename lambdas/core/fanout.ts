@@ -24,12 +24,12 @@ export interface FanoutDeps {
   /** PostToConnection calls in flight at most. */
   concurrency: number;
   /** Optional cap on send attempts per second. */
-  maxRps?: number;
+  maxRps?: number | undefined;
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   /** Told about each delivery that failed for good (for logging). */
-  onFailure?: (connectionId: string, error: unknown) => void;
+  onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
 }
 
 export interface FanoutStats {
@@ -87,7 +87,7 @@ export interface RetryingPostDeps {
   /** Awaited before each attempt (a rate limiter). */
   throttle?: () => Promise<void>;
   onRetry?: () => void;
-  onFailure?: (connectionId: string, error: unknown) => void;
+  onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
 }
 
 /**

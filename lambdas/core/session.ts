@@ -13,7 +13,7 @@ import {
 } from '../contract/index.js';
 import { AuthError } from './errors.js';
 import { addPatterns, inAudience, matchesSubscriptions, removePatterns } from './matching.js';
-import type { Clock, ConnectionStore, EventLog, Sender, TokenVerifier } from './ports.js';
+import type { Clock, ConnectionStore, EventLog, Identity, Sender, TokenVerifier } from './ports.js';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -55,7 +55,7 @@ export interface AuthDeps {
 
 /** Verifies the token and authenticates (or refreshes) the connection. */
 export async function authenticate(deps: AuthDeps, connectionId: string, token: string): Promise<ServerMessage> {
-  let identity;
+  let identity: Identity;
   try {
     identity = await deps.verifier.verify(token);
   } catch (err) {
@@ -168,5 +168,9 @@ export async function resume(
     if ((await deps.sender.post(connectionId, JSON.stringify(envelope))) === 'gone') return undefined;
     replayed++;
   }
-  return serverMessage.resumeSuccess(deps.clock(), replayed, events.at(-1)?.envelope.eventId ?? lastEventId);
+  return serverMessage.resumeSuccess(deps.clock(), {
+    replayed,
+    lastEventId: events.at(-1)?.envelope.eventId ?? lastEventId,
+    more: false,
+  });
 }

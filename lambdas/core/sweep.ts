@@ -18,7 +18,7 @@ export interface SweepDeps {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   /** Told about each connection that could not be told or closed (for logging). */
-  onFailure?: (connectionId: string, error: unknown) => void;
+  onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
 }
 
 export interface SweepStats {

@@ -71,7 +71,7 @@ export class ConnectionStore extends Construct {
  * `Table.grant` would also add `<table>/index/*` whenever a table has an index; these grants
  * name the table ARN only, and indexes are granted one by one.
  */
-function grantItems(grantee: iam.IGrantable, table: dynamodb.ITable, actions: ItemAction[]): iam.Grant {
+function grantItems(grantee: iam.IGrantable, table: dynamodb.Table, actions: ItemAction[]): iam.Grant {
   if (actions.length === 0) throw new Error('ConnectionStore: grant at least one action');
   return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [table.tableArn] });
 }

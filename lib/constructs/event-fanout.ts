@@ -21,6 +21,7 @@ import {
   TENANT_INDEX,
   USER_INDEX,
 } from '../../lambdas/contract/index.js';
+import { asInterface } from './cdk-interop.js';
 import type { ConnectionStore } from './connection-store.js';
 import { NodeFunction } from './node-function.js';
 import { grantManageConnections } from './websocket-gateway.js';
@@ -87,7 +88,9 @@ export class EventFanout extends Construct {
 
     this.eventBus = props.eventBusName
       ? events.EventBus.fromEventBusName(this, 'Bus', props.eventBusName)
-      : new events.EventBus(this, 'Bus', { description: 'Domain events broadcast to tenant WebSocket connections' });
+      : asInterface<events.IEventBus>(
+          new events.EventBus(this, 'Bus', { description: 'Domain events broadcast to tenant WebSocket connections' }),
+        );
 
     // SQS-managed encryption: EventBridge cannot send to a queue encrypted with the AWS-managed
     // KMS key (alias/aws/sqs), whose key policy it cannot be granted.

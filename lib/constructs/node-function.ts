@@ -53,7 +53,7 @@ export interface NodeFunctionProps {
    * Retention of the function's log group.
    * @default RetentionDays.ONE_MONTH
    */
-  readonly logRetention?: logs.RetentionDays;
+  readonly logRetention?: logs.RetentionDays | undefined;
   /**
    * What happens to the log group when the stack is deleted.
    * @default RemovalPolicy.DESTROY

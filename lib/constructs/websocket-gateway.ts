@@ -31,6 +31,7 @@ import {
   type RouteKey,
 } from '../../lambdas/contract/index.js';
 import { acknowledgeWildcardResources } from '../nag.js';
+import { asInterface } from './cdk-interop.js';
 import type { ConnectionStore } from './connection-store.js';
 import { NodeFunction } from './node-function.js';
 
@@ -134,7 +135,7 @@ const ROUTE_FUNCTIONS: { readonly [H in RouteHandlerName]: RouteFunctionSpec } =
       [Env.tenantClaim]: g.tokens.tenantClaim,
       ...(g.tokens.issuer ? { [Env.jwtIssuer]: g.tokens.issuer } : {}),
       ...(g.tokens.audience ? { [Env.jwtAudience]: g.tokens.audience } : {}),
-      ...(g.tokens.jwksUrl ? { [Env.jwksUrl]: g.tokens.jwksUrl } : { [Env.jwtSecretArn]: g.jwtSecret!.secretArn }),
+      ...(g.tokens.jwksUrl ? { [Env.jwksUrl]: g.tokens.jwksUrl } : { [Env.jwtSecretArn]: g.requireSecret().secretArn }),
     }),
     grant: (g, fn) => {
       g.store.grantConnections(fn.function, 'dynamodb:UpdateItem');
@@ -251,7 +252,8 @@ export class WebSocketGateway extends Construct {
     this.authTimeoutSeconds = props.authTimeoutSeconds ?? DEFAULT_AUTH_TIMEOUT_SECONDS;
     if (props.allowedOrigins && props.allowedOrigins.length > 0) this.allowedOrigins = props.allowedOrigins;
 
-    if (props.tokens.jwksUrl === undefined) this.jwtSecret = props.tokens.secret ?? this.generateSecret(removalPolicy);
+    if (props.tokens.jwksUrl === undefined)
+      this.jwtSecret = props.tokens.secret ?? asInterface<secretsmanager.ISecret>(this.generateSecret(removalPolicy));
 
     this.api = new WebSocketApi(this, 'Api', {
       description: 'Tenant real-time events over WebSocket',
@@ -317,6 +319,12 @@ export class WebSocketGateway extends Construct {
     });
     spec.grant(this, fn);
     return fn;
+  }
+
+  /** The HS256 secret; only called where no JWKS URL is configured, so one always exists. */
+  requireSecret(): secretsmanager.ISecret {
+    if (!this.jwtSecret) throw new Error('WebSocketGateway: no HS256 secret (a JWKS URL is configured)');
+    return this.jwtSecret;
   }
 
   private generateSecret(removalPolicy: RemovalPolicy): secretsmanager.Secret {

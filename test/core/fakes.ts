@@ -32,8 +32,13 @@ import { sweepShardFor } from '../../lambdas/core/sweep.js';
 const copy = <T>(value: T): T => structuredClone(value);
 
 /** Drops keys whose value is undefined (what a DynamoDB item looks like). */
-function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/** `T` with every property that may be `undefined` made optional instead (what `compact` returns). */
+type Compact<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
+};
+
+function compact<T extends object>(value: T): Compact<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Compact<T>;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -128,8 +128,14 @@ describe('fanOut read path', () => {
   function tracing(store: InMemoryConnectionStore) {
     const reads: string[] = [];
     const traced = withOverrides(store, {
-      recipients: (t) => (reads.push(`tenant:${t}`), store.recipients(t)),
-      recipientsOf: (t, users) => (reads.push(`users:${t}:${users.join(',')}`), store.recipientsOf(t, users)),
+      recipients: (t) => {
+        reads.push(`tenant:${t}`);
+        return store.recipients(t);
+      },
+      recipientsOf: (t, users) => {
+        reads.push(`users:${t}:${users.join(',')}`);
+        return store.recipientsOf(t, users);
+      },
     });
     return { traced, reads };
   }

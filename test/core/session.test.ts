@@ -220,10 +220,16 @@ describe('authenticate', () => {
     const tracedLog: EventLog = {
       append: (...a) => log.append(...a),
       after: (...a) => log.after(...a),
-      latest: async (t, now) => (calls.push('latest'), log.latest(t, now)),
+      latest: async (t, now) => {
+        calls.push('latest');
+        return log.latest(t, now);
+      },
     };
     const tracedStore = withOverrides(store, {
-      authenticate: async (...args) => (calls.push('authenticate'), store.authenticate(...args)),
+      authenticate: async (...args) => {
+        calls.push('authenticate');
+        return store.authenticate(...args);
+      },
     });
     // Act
     const reply = await authenticate(
@@ -390,7 +396,10 @@ describe('resume', () => {
         ...deps.log,
         append: deps.log.append.bind(deps.log),
         latest: deps.log.latest.bind(deps.log),
-        after: (...a) => (lookups++, deps.log.after(...a)),
+        after: (...a) => {
+          lookups++;
+          return deps.log.after(...a);
+        },
       },
     };
     // 200 three-byte characters: 600 bytes, over the 512-byte bound though under 512 characters.
@@ -438,7 +447,7 @@ describe('resume', () => {
     expect(sender.received('c1')).toEqual([envelope(2), envelope(5, { type: 'goal.completed' })]);
     expect(reply).toEqual({
       type: 'resume.success',
-      data: { replayed: 2, lastEventId: 'evt_6' },
+      data: { replayed: 2, lastEventId: 'evt_6', more: false },
       timestamp: expect.any(String),
     });
   });

@@ -63,7 +63,10 @@ describe('adversarial input', () => {
   let jwksFetches = 0;
 
   const open: Client[] = [];
-  const track = (c: Client) => (open.push(c), c);
+  const track = (c: Client) => {
+    open.push(c);
+    return c;
+  };
   /** Connections that were refused (or must not be authenticated): they must never see an event. */
   const corpus: Array<{ name: string; c: Client; on: Runtimes }> = [];
   const runtimeOf = (on: Runtimes) => (on === 'main' ? rt : rtJwks);
@@ -721,7 +724,11 @@ describe('adversarial input', () => {
     const eventIds = new Map<string, string>();
     let control: Client;
     let validId: string;
-    let failedEntries: Array<{ ErrorCode?: string; ErrorMessage?: string; EventId?: string }>;
+    let failedEntries: Array<{
+      ErrorCode?: string | undefined;
+      ErrorMessage?: string | undefined;
+      EventId?: string | undefined;
+    }>;
 
     beforeAll(async () => {
       control = track(await authedClient(rt, { tenant: BUS, user: 'control' }));
@@ -732,7 +739,7 @@ describe('adversarial input', () => {
           batch.map(([, type, detail]) => entry(type, detail)),
         );
         expect(out.FailedEntryCount).toBe(0);
-        batch.forEach(([name], j) => eventIds.set(name, out.Entries![j]!.EventId!));
+        for (const [j, [name]] of batch.entries()) eventIds.set(name, out.Entries![j]!.EventId!);
       }
       // Details that are not JSON objects, in one batch with a valid entry: PutEvents fails those
       // entries alone, like EventBridge (per-entry ErrorCode, counted in FailedEntryCount).

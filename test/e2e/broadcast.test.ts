@@ -27,7 +27,10 @@ describe('broadcaster', () => {
   let db: DynamoDBDocumentClient;
   const tables = localTableNames(STAGE);
   const open: Client[] = [];
-  const track = (c: Client) => (open.push(c), c);
+  const track = (c: Client) => {
+    open.push(c);
+    return c;
+  };
   let tenantSeq = 0;
   /** A tenant of this test alone, so tests do not see each other's events. */
   const freshTenant = () => `tenant-${++tenantSeq}-${randomUUID().slice(0, 8)}`;

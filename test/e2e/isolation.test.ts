@@ -171,7 +171,7 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
         batch.map((e) => entry(e.type, e.detail, 'isolation.e2e')),
       );
       expect(out.FailedEntryCount).toBe(0);
-      batch.forEach((e, j) => putIds.set(e.seq, out.Entries![j]!.EventId!));
+      for (const [j, e] of batch.entries()) putIds.set(e.seq, out.Entries![j]!.EventId!);
     }
     await settled(rt);
     // Every frame posted before the pong has arrived (TCP order): no sleeps, no guessing.

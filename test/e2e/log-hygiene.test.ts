@@ -20,10 +20,16 @@ const PAYLOAD_CANARY = `PAYLOAD-CANARY-${randomUUID()}`;
 describe('log hygiene', () => {
   let rt: Runtime;
   const open: Client[] = [];
-  const track = (c: Client) => (open.push(c), c);
+  const track = (c: Client) => {
+    open.push(c);
+    return c;
+  };
   /** Every token string that went over the wire (checked whole and by segment). */
   const used: string[] = [];
-  const use = (t: string) => (used.push(t), t);
+  const use = (t: string) => {
+    used.push(t);
+    return t;
+  };
   /** Refusals that reached the token verifier (schema refusals — not a string, over 16 KB — are answered before it, unlogged). */
   let refused = 0;
 

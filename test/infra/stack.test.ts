@@ -44,6 +44,7 @@ beforeAll(() => {
 const ALL_HANDLERS = Object.values(Handler);
 const CONTRACT_ENV_NAMES = new Set<string>(Object.values(Env));
 
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation resource properties, read by many differently shaped assertions
 function functionProps(handler: HandlerName): Record<string, any> {
   const resource = template.toJSON().Resources[idOf(fnFor(handler).function)];
   expect(resource, `function for ${handler}`).toBeDefined();

@@ -72,7 +72,7 @@ afterEach(() => {
   proxy.resetStats();
 });
 afterAll(async () => {
-  clients.forEach((c) => c.destroy());
+  for (const c of clients) c.destroy();
   await proxy?.close();
   await dynamo?.close();
 });
@@ -137,7 +137,12 @@ describe('DynamoDB fault proxy: transparent', () => {
   });
 
   it('forwards method, path, headers and body unchanged, and the answer unchanged', async () => {
-    const seen: Array<{ method?: string; url?: string; headers: IncomingHttpHeaders; body: string }> = [];
+    const seen: Array<{
+      method?: string | undefined;
+      url?: string | undefined;
+      headers: IncomingHttpHeaders;
+      body: string;
+    }> = [];
     const upstream = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));

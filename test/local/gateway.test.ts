@@ -87,7 +87,7 @@ async function harness(
   const clients: ApiGatewayManagementApiClient[] = [];
   cleanups.push(async () => {
     await gateway.close();
-    clients.forEach((c) => c.destroy());
+    for (const c of clients) c.destroy();
   });
   return {
     gateway,
@@ -346,7 +346,7 @@ describe('local gateway: messages', () => {
     });
     const client = await open(h);
     const sent = Array.from({ length: 12 }, (_, i) => String(i));
-    sent.forEach((m) => client.ws.send(m));
+    for (const m of sent) client.ws.send(m);
     await client.nth(sent.length);
     expect(client.messages).toEqual(sent);
   });
@@ -380,7 +380,7 @@ describe('local gateway: messages', () => {
       { maxQueuedMessages: 2 },
     );
     const client = await open(h);
-    ['a', 'b', 'c'].forEach((m) => client.ws.send(m));
+    for (const m of ['a', 'b', 'c']) client.ws.send(m);
     await client.nth(3);
     expect(JSON.parse(client.messages[0] ?? '')).toMatchObject({ message: 'Too Many Requests' });
     expect(client.messages.slice(1)).toEqual(['a', 'b']);
