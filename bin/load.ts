@@ -15,6 +15,7 @@
  * the clients and the event producer live in this process, so latencies share one clock.
  */
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { EVENT_ID_PREFIX, Route, ServerMessageType } from '../lambdas/contract/index.js';
@@ -66,7 +67,6 @@ function int(name: keyof typeof args, min: number, max: number): number {
 
 const random = mulberry32(Number(args.seed));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const pastDeadline = () => Date.now() > deadline;
 
 interface SentEvent {

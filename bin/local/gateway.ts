@@ -16,6 +16,7 @@
  */
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import {
   IDLE_TIMEOUT_SECONDS,
@@ -43,16 +44,7 @@ import {
   nextFault,
   setFaultPlan,
 } from './faults.js';
-import {
-  BodyTooLargeError,
-  closeServer,
-  createLocalServer,
-  listen,
-  readBody,
-  sendAwsError,
-  sendJson,
-  sleep,
-} from './http.js';
+import { BodyTooLargeError, closeServer, createLocalServer, listen, readBody, sendAwsError, sendJson } from './http.js';
 import { invokeLambda, type LambdaHandler, LambdaTimeoutError } from './lambda.js';
 import { log as defaultLog, errorMessage, type Log } from './log.js';
 import { KeyedSerialQueue, settlesWithin } from './queue.js';

@@ -128,8 +128,3 @@ export function createLocalServer(
 ): Server {
   return tuneServer(createServer(guard(handle, onError)));
 }
-
-/** Resolves after `ms` (0 = next macrotask). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

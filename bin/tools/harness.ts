@@ -303,5 +303,3 @@ export async function settled(rt: Runtime): Promise<void> {
   if (!res.ok) throw new Error(`idle endpoint answered ${res.status}`);
   await res.text();
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,4 +1,5 @@
 import { createConnection } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -230,7 +231,7 @@ describe('local gateway: $connect', () => {
   it('reports $disconnect when the client leaves while $connect is still running', async () => {
     const h = await harness({
       [Route.connect]: async () => {
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         return { statusCode: 200 };
       },
     });
@@ -340,7 +341,7 @@ describe('local gateway: messages', () => {
   it('keeps per-connection order even when handlers take different times', async () => {
     const h = await harness({
       [Route.default]: async (event) => {
-        await new Promise((r) => setTimeout(r, Number(event.body) % 3 === 0 ? 30 : 1));
+        await sleep(Number(event.body) % 3 === 0 ? 30 : 1);
         return { statusCode: 200, body: event.body ?? '' };
       },
     });
@@ -373,7 +374,7 @@ describe('local gateway: messages', () => {
     const h = await harness(
       {
         [Route.default]: async (event) => {
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
           return { statusCode: 200, body: event.body ?? '' };
         },
       },
@@ -420,7 +421,7 @@ describe('local gateway: connection lifetime', () => {
       disconnectStatusCode: 1000,
       disconnectReason: 'bye',
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     await h.gateway.idle();
     expect(h.eventsOf(Route.disconnect)).toHaveLength(1);
   });
@@ -429,7 +430,7 @@ describe('local gateway: connection lifetime', () => {
     const h = await harness({}, { idleTimeoutSeconds: 0.3 });
     const client = await open(h);
     for (let i = 0; i < 4; i += 1) {
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150);
       client.ws.send('keep-alive');
     }
     expect(client.ws.readyState).toBe(client.ws.OPEN); // 600 ms > 300 ms idle, but active

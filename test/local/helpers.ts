@@ -1,4 +1,5 @@
 /** Shared helpers for the local runtime tests: quiet logs, WebSocket clients, polling. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { silenceSdkNodeVersionWarning } from '../../bin/local/cli.js';
 import type { Log } from '../../bin/local/log.js';
@@ -60,7 +61,7 @@ export async function waitFor<T>(probe: () => T | undefined, timeoutMs = 5000): 
     const value = probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 
