@@ -17,6 +17,7 @@ import {
   startGateway,
   type WebSocketHandler,
 } from '../../bin/local/gateway.js';
+import { Client } from '../../bin/tools/ws-client.js';
 import {
   MAX_MESSAGE_BYTES,
   ROUTE_KEYS,
@@ -25,7 +26,7 @@ import {
   type RouteKey,
   WebSocketEventSchema,
 } from '../../lambdas/contract/index.js';
-import { closeClient, connect, memoryLog, type TestClient, waitFor } from './helpers.js';
+import { memoryLog, waitFor } from './helpers.js';
 
 const CONNECTION_ID = /^[A-Za-z0-9]{15}=$/;
 
@@ -107,9 +108,9 @@ async function harness(
   };
 }
 
-async function open(h: Harness, query = '', headers: Record<string, string> = {}): Promise<TestClient> {
-  const client = await connect(`${h.gateway.url}${query}`, { headers });
-  cleanups.push(() => closeClient(client));
+async function open(h: Harness, query = '', headers: Record<string, string> = {}): Promise<Client> {
+  const client = await Client.connect(`${h.gateway.url}${query}`, { headers });
+  cleanups.push(() => client.closeAndWait());
   return client;
 }
 
@@ -223,8 +224,8 @@ describe('local gateway: $connect', () => {
     const h = await harness({
       [Route.connect]: async () => ({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'v1.realtime' } }),
     });
-    const client = await connect(h.gateway.url, { protocols: ['v1.realtime', 'other'] });
-    cleanups.push(() => closeClient(client));
+    const client = await Client.connect(h.gateway.url, { protocols: ['v1.realtime', 'other'] });
+    cleanups.push(() => client.closeAndWait());
     expect(client.ws.protocol).toBe('v1.realtime');
   });
 
@@ -267,7 +268,7 @@ describe('local gateway: messages', () => {
     ];
     for (const frame of frames) client.ws.send(frame);
     await client.nth(frames.length);
-    const routes = client.messages.map((m) => (JSON.parse(m) as { route: string }).route);
+    const routes = client.raw.map((m) => (JSON.parse(m) as { route: string }).route);
     expect(routes).toEqual([
       'ping',
       'subscribe',
@@ -279,7 +280,7 @@ describe('local gateway: messages', () => {
       '$default',
       '$default',
     ]);
-    const bodies = client.messages.map((m) => (JSON.parse(m) as { body: string }).body);
+    const bodies = client.raw.map((m) => (JSON.parse(m) as { body: string }).body);
     expect(bodies).toEqual(frames);
   });
 
@@ -318,13 +319,13 @@ describe('local gateway: messages', () => {
     if (ping) ping.returnResponse = false;
     const gateway = await startGateway({ host: '127.0.0.1', port: 0, stage: 'test', routes: table, log: memoryLog() });
     cleanups.push(() => gateway.close());
-    const client = await connect(gateway.url);
-    cleanups.push(() => closeClient(client));
+    const client = await Client.connect(gateway.url);
+    cleanups.push(() => client.closeAndWait());
     client.ws.send(JSON.stringify({ action: 'ping' }));
     client.ws.send('marker');
     const first = JSON.parse(await client.nth(1)) as { route: string };
     expect(first.route).toBe('$default');
-    expect(client.messages).toHaveLength(1);
+    expect(client.raw).toHaveLength(1);
   });
 
   it('answers Forbidden when nothing matches and there is no $default', async () => {
@@ -349,7 +350,7 @@ describe('local gateway: messages', () => {
     const sent = Array.from({ length: 12 }, (_, i) => String(i));
     for (const m of sent) client.ws.send(m);
     await client.nth(sent.length);
-    expect(client.messages).toEqual(sent);
+    expect(client.raw).toEqual(sent);
   });
 
   it('sends the Internal server error frame when a handler throws and keeps the connection', async () => {
@@ -383,8 +384,8 @@ describe('local gateway: messages', () => {
     const client = await open(h);
     for (const m of ['a', 'b', 'c']) client.ws.send(m);
     await client.nth(3);
-    expect(JSON.parse(client.messages[0] ?? '')).toMatchObject({ message: 'Too Many Requests' });
-    expect(client.messages.slice(1)).toEqual(['a', 'b']);
+    expect(JSON.parse(client.raw[0] ?? '')).toMatchObject({ message: 'Too Many Requests' });
+    expect(client.raw.slice(1)).toEqual(['a', 'b']);
   });
 
   it('answers "Endpoint request timed out" when a handler exceeds the integration timeout', async () => {
@@ -555,7 +556,7 @@ describe('local gateway: management API with the AWS SDK client', () => {
 });
 
 describe('local gateway: fault plan', () => {
-  async function faulty(): Promise<{ h: Harness; plan: FaultPlan; client: TestClient; id: string }> {
+  async function faulty(): Promise<{ h: Harness; plan: FaultPlan; client: Client; id: string }> {
     const plan = emptyFaultPlan();
     const h = await harness({}, { faults: plan });
     const client = await open(h);
