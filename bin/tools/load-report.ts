@@ -4,6 +4,7 @@
  * (`account`), and the printed report with its verdict (`report`).
  */
 import { ServerMessageType } from '../../lambdas/contract/index.js';
+import { percentile } from './stats.js';
 
 /** An event the producer put, by eventId. */
 export interface SentEvent {
@@ -140,9 +141,7 @@ export interface Latency {
 
 /** Nearest-rank percentiles (NaN without samples). */
 export function latencySummary(latencies: readonly number[]): Latency {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const p = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN);
-  return { p50: p(0.5), p99: p(0.99), max: sorted.length ? sorted.at(-1)! : NaN };
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: percentile(latencies, 1) };
 }
 
 /** Everything measured in a run, for `report`. */
