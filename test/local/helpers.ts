@@ -1,4 +1,7 @@
-/** Shared helpers for the local runtime tests: quiet logs and polling. The WebSocket client is `bin/tools/ws-client.ts`. */
+/**
+ * Shared helpers for the local runtime tests: quiet logs and polling. The WebSocket client they
+ * use is `bin/tools/ws-client.ts`, shared with the e2e tests.
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silenceSdkNodeVersionWarning } from '../../bin/local/cli.js';
 import type { Log } from '../../bin/local/log.js';
