@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { DEFAULT_FANOUT_CONCURRENCY, Route, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
 import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
+import { percentile } from './tools/stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -113,9 +114,7 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<unk
 /** How long one fan-out may take before the bench reports it incomplete. */
 const WAIT_MS = 180_000;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const median = (xs: number[]) => percentile(xs, 0.5);
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -217,7 +216,7 @@ async function main() {
       `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, PutEvents → frame received (${fmt(latencies.length)} deliveries)`,
     );
     console.log(
-      `p50 ${fmt(pct(latencies, 50), 1)} ms   p99 ${fmt(pct(latencies, 99), 1)} ms   max ${fmt(Math.max(...latencies), 1)} ms`,
+      `p50 ${fmt(percentile(latencies, 0.5), 1)} ms   p99 ${fmt(percentile(latencies, 0.99), 1)} ms   max ${fmt(Math.max(...latencies), 1)} ms`,
     );
   } finally {
     management.destroy();

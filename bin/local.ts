@@ -8,6 +8,7 @@
  * LOCAL_HANDLERS_DIR, and the handler variables (JWT_SECRET, JWT_ISSUER, TENANT_CLAIM…).
  */
 import { Route } from '../lambdas/contract/index.js';
+import { FAULTS_PATH } from './local/faults.js';
 import { ListenError } from './local/http.js';
 import {
   type LocalRuntime,
@@ -30,7 +31,7 @@ function banner(rt: LocalRuntime, options: LocalRuntimeOptions): string {
     `  DynamoDB         ${rt.dynamodbEndpoint}${options.dynamodbEndpoint ? '' : '   (dynalite, in memory)'}`,
     `  Tables           ${rt.tables.connections}, ${rt.tables.events}`,
   ];
-  if (options.faults) lines.push(`  Fault injection  ${forDisplay(rt.managementUrl)}/_local/faults   (LOCAL_FAULTS=1)`);
+  if (options.faults) lines.push(`  Fault injection  ${forDisplay(rt.managementUrl)}${FAULTS_PATH}   (LOCAL_FAULTS=1)`);
   lines.push(
     '',
     'Quick start:',

@@ -1,7 +1,8 @@
 /**
  * API Gateway WebSocket: ids, route selection and the Lambda proxy events, shaped like the ones
  * API Gateway sends (CONNECT carries the handshake headers and query string, MESSAGE the frame,
- * DISCONNECT the close code and reason).
+ * DISCONNECT the close code and reason); how it reads a handler's result; the close codes and
+ * reasons it uses.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -72,6 +73,24 @@ export interface ConnectionInfo {
   /** `host:port` the client connected to. */
   domainName: string;
   stage: string;
+}
+
+function sourceIpOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '127.0.0.1';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
+/** The connection a handshake request opens, connected now. */
+export function connectionInfo(
+  req: IncomingMessage,
+  connectionId: string,
+  domainName: string,
+  stage: string,
+): ConnectionInfo {
+  const info: ConnectionInfo = { connectionId, connectedAt: Date.now(), sourceIp: sourceIpOf(req), domainName, stage };
+  const userAgent = req.headers['user-agent'];
+  if (userAgent !== undefined) info.userAgent = userAgent;
+  return info;
 }
 
 export type WebSocketEventType = 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
@@ -217,4 +236,53 @@ export function disconnectEvent(conn: ConnectionInfo, statusCode: number, reason
 /** API Gateway's error frame for a failed integration: `{"message": …, connectionId, requestId}`. */
 export function errorFrame(message: string, connectionId: string, requestId: string): string {
   return JSON.stringify({ message, connectionId, requestId });
+}
+
+// ------------------------------------------------------------------ handler results
+
+/** The status of a `$connect` result; a result without a numeric status counts as 200. */
+export function resultStatus(result: unknown): number {
+  const status = (result as { statusCode?: unknown } | null | undefined)?.statusCode;
+  return typeof status === 'number' && Number.isInteger(status) ? status : 200;
+}
+
+/** The result's string `body`: a route response, or the body of a refused handshake. */
+export function resultBody(result: unknown): string | undefined {
+  const body = (result as { body?: unknown } | null | undefined)?.body;
+  return typeof body === 'string' ? body : undefined;
+}
+
+/** The subprotocol a `$connect` result selects with a `Sec-WebSocket-Protocol` header. */
+export function selectedProtocol(result: unknown): string | undefined {
+  const headers = (result as { headers?: unknown } | null | undefined)?.headers;
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'sec-websocket-protocol' && typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------ closes
+
+export interface CloseCause {
+  code: number;
+  reason: string;
+}
+
+/** Close codes and reasons API Gateway uses when it ends a connection. */
+export const CLOSE = {
+  idle: { code: 1001, reason: 'Going away' },
+  maxDuration: { code: 1001, reason: 'Going away' },
+  shutdown: { code: 1001, reason: 'Going away' },
+  deleted: { code: 1000, reason: '' },
+  tooBig: { code: 1009, reason: 'Message too big' },
+  droppedDuringConnect: { code: 1006, reason: 'Connection closed abnormally' },
+} as const satisfies Record<string, CloseCause>;
+
+/** `disconnectReason` for a close the client started. */
+export function clientCloseReason(code: number, reason: string): string {
+  if (reason) return reason;
+  if (code === 1005) return 'Client-side close frame status not set';
+  if (code === 1006) return 'Connection closed abnormally';
+  return '';
 }

@@ -15,19 +15,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_PUT_EVENTS_ENTRIES, MAX_PUT_EVENTS_ENTRY_BYTES } from '../../lambdas/contract/index.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './defaults.js';
 import { compilePattern } from './event-pattern.js';
-import {
-  BodyTooLargeError,
-  closeServer,
-  createLocalServer,
-  listen,
-  readBody,
-  sendAwsError,
-  sendJson,
-  sleep,
-} from './http.js';
+import { BodyTooLargeError, closeServer, createLocalServer, listen, readBody, sendAwsError, sendJson } from './http.js';
 import { log as defaultLog, errorMessage, type Log } from './log.js';
 import { KeyedSerialQueue, RingBuffer, settlesWithin } from './queue.js';
 

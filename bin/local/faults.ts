@@ -2,14 +2,17 @@
  * Test-only fault injection. Off by default; `npm start` enables it only with LOCAL_FAULTS=1,
  * controlled over HTTP at `POST/GET/DELETE {management URL}/_local/faults`.
  *
- * Management API (the gateway): 410 for chosen connections, 500 forever for chosen
+ * Management API (`management-api.ts`): 410 for chosen connections, 500 forever for chosen
  * connections, throttling (429 LimitExceededException) and server errors for the next N posts,
  * per-connection latency.
  * DynamoDB (the fault proxy between the handlers and DynamoDB, `dynamo-faults.ts`): 500
  * InternalServerError for every request or the next N requests, optionally only for some
  * operations (`X-Amz-Target`) and tables.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { readBody, sendAwsError, sendJson } from './http.js';
+import { errorMessage } from './log.js';
 
 /** Which DynamoDB requests fail, and how. */
 export interface DynamoFaultPlan {
@@ -186,6 +189,33 @@ export function faultPlanToJson(plan: FaultPlan): FaultPlanJsonInput {
     };
   }
   return json;
+}
+
+/** Where the gateway serves the plan, next to the management API (only with faults on). */
+export const FAULTS_PATH = '/_local/faults';
+
+/**
+ * The control endpoint at `FAULTS_PATH`: GET reads the plan, POST replaces it (JSON, validated;
+ * 400 BadRequestException otherwise), DELETE clears it. Each answers with the plan as it is now.
+ */
+export async function handleFaultControl(req: IncomingMessage, res: ServerResponse, plan: FaultPlan): Promise<void> {
+  if (req.method === 'GET') return sendJson(res, 200, faultPlanToJson(plan));
+  if (req.method === 'DELETE') {
+    clearFaultPlan(plan);
+    return sendJson(res, 200, faultPlanToJson(plan));
+  }
+  if (req.method !== 'POST')
+    return sendAwsError(res, 405, 'MethodNotAllowedException', `${req.method} is not supported`);
+  let json: unknown;
+  try {
+    json = JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8'));
+  } catch (err) {
+    return sendAwsError(res, 400, 'BadRequestException', `body must be JSON: ${errorMessage(err)}`);
+  }
+  const parsed = FaultPlanJsonSchema.safeParse(json);
+  if (!parsed.success) return sendAwsError(res, 400, 'BadRequestException', parsed.error.message);
+  setFaultPlan(plan, parsed.data);
+  return sendJson(res, 200, faultPlanToJson(plan));
 }
 
 export interface InjectedError {

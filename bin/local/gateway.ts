@@ -1,7 +1,10 @@
 /**
  * A local API Gateway WebSocket API: one HTTP server carries the WebSocket endpoint and the
  * management API (`/@connections/{id}`), as `wss://{api}.execute-api…/{stage}` and
- * `https://{api}.execute-api…/{stage}/@connections` do in AWS.
+ * `https://{api}.execute-api…/{stage}/@connections` do in AWS. This file is the WebSocket side;
+ * the management API is `management-api.ts` (it reaches connections through the gateway's
+ * `ConnectionRegistry`), the event shapes and close codes are `apigw-events.ts`, and fault
+ * control (`/_local/faults`) is `faults.ts`.
  *
  * Semantics mirrored from API Gateway:
  * - `$connect` runs during the handshake; a non-2xx status (or a failure: 500) refuses it.
@@ -11,10 +14,8 @@
  * - Messages over 128 KB close the connection with 1009; protocol pings are not answered and
  *   do not count as activity; idle (10 min) and maximum duration (2 h) close with 1001.
  * - `$disconnect` runs once per connection, however it ended.
- * - The management API answers 410 GoneException for unknown connections, 413 for payloads
- *   over 128 KB.
  */
-import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import {
@@ -26,35 +27,26 @@ import {
 } from '../../lambdas/contract/index.js';
 import {
   apiGatewayId,
+  CLOSE,
+  type CloseCause,
   type ConnectionInfo,
+  clientCloseReason,
   connectEvent,
+  connectionInfo,
   disconnectEvent,
   errorFrame,
   messageEvent,
+  resultBody,
+  resultStatus,
+  selectedProtocol,
   selectRoute,
   type WebSocketProxyEvent,
 } from './apigw-events.js';
-import {
-  clearFaultPlan,
-  type FaultPlan,
-  FaultPlanJsonSchema,
-  faultPlanToJson,
-  type ManagementOperation,
-  nextFault,
-  setFaultPlan,
-} from './faults.js';
-import {
-  BodyTooLargeError,
-  closeServer,
-  createLocalServer,
-  listen,
-  readBody,
-  sendAwsError,
-  sendJson,
-  sleep,
-} from './http.js';
+import { FAULTS_PATH, type FaultPlan, handleFaultControl } from './faults.js';
+import { closeServer, createLocalServer, isWebSocketHandshake, listen, refuseUpgrade } from './http.js';
 import { invokeLambda, type LambdaHandler, LambdaTimeoutError } from './lambda.js';
 import { log as defaultLog, errorMessage, type Log } from './log.js';
+import { type ConnectionRegistry, managementApi } from './management-api.js';
 import { KeyedSerialQueue, settlesWithin } from './queue.js';
 
 export type WebSocketHandler = LambdaHandler<WebSocketProxyEvent, unknown>;
@@ -103,35 +95,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const MANAGEMENT_OPERATIONS = new Map<string, ManagementOperation>([
-  ['POST', 'post'],
-  ['GET', 'get'],
-  ['DELETE', 'delete'],
-]);
-
-interface CloseCause {
-  code: number;
-  reason: string;
-}
-
-/** Close codes and reasons API Gateway uses when it ends a connection. */
-const CLOSE = {
-  idle: { code: 1001, reason: 'Going away' },
-  maxDuration: { code: 1001, reason: 'Going away' },
-  shutdown: { code: 1001, reason: 'Going away' },
-  deleted: { code: 1000, reason: '' },
-  tooBig: { code: 1009, reason: 'Message too big' },
-  droppedDuringConnect: { code: 1006, reason: 'Connection closed abnormally' },
-} as const satisfies Record<string, CloseCause>;
-
-/** `disconnectReason` for a close the client started. */
-function clientCloseReason(code: number, reason: string): string {
-  if (reason) return reason;
-  if (code === 1005) return 'Client-side close frame status not set';
-  if (code === 1006) return 'Connection closed abnormally';
-  return '';
-}
-
 interface Connection {
   info: ConnectionInfo;
   ws: WebSocket;
@@ -141,54 +104,6 @@ interface Connection {
   /** Set when the gateway (not the client) ends the connection. */
   closeCause?: CloseCause;
   closed: Promise<void>;
-}
-
-/** The status of a `$connect` result; a result without a numeric status counts as 200. */
-function statusOf(result: unknown): number {
-  const status = (result as { statusCode?: unknown } | null | undefined)?.statusCode;
-  return typeof status === 'number' && Number.isInteger(status) ? status : 200;
-}
-
-function bodyOf(result: unknown): string | undefined {
-  const body = (result as { body?: unknown } | null | undefined)?.body;
-  return typeof body === 'string' ? body : undefined;
-}
-
-/** The subprotocol a `$connect` result selects with a `Sec-WebSocket-Protocol` header. */
-function selectedProtocol(result: unknown): string | undefined {
-  const headers = (result as { headers?: unknown } | null | undefined)?.headers;
-  if (typeof headers !== 'object' || headers === null) return undefined;
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.toLowerCase() === 'sec-websocket-protocol' && typeof value === 'string') return value;
-  }
-  return undefined;
-}
-
-function sourceIpOf(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? '127.0.0.1';
-  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
-}
-
-/** Answers an upgrade request with a plain HTTP response and closes the socket. */
-function refuseUpgrade(socket: Duplex, status: number, body = ''): void {
-  if (socket.destroyed) return;
-  const text = body || JSON.stringify({ message: STATUS_CODES[status] ?? 'Error' });
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\nContent-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-  );
-}
-
-/** The checks `ws` makes before accepting a handshake, done before `$connect` runs. */
-function isWebSocketHandshake(req: IncomingMessage): boolean {
-  return (
-    req.method === 'GET' &&
-    req.headers.upgrade?.toLowerCase() === 'websocket' &&
-    /^[+/0-9A-Za-z]{22}==$/.test(req.headers['sec-websocket-key'] ?? '') &&
-    (req.headers['sec-websocket-version'] === '13' || req.headers['sec-websocket-version'] === '8')
-  );
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -338,7 +253,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     try {
       const result = await invoke(routeKey, binding, messageEvent(conn.info, routeKey, requestId, body, isBinary));
-      const reply = binding.returnResponse ? bodyOf(result) : undefined;
+      const reply = binding.returnResponse ? resultBody(result) : undefined;
       if (reply !== undefined) await sendFrame(conn, reply);
     } catch (err) {
       log.error(`${routeKey} handler failed for ${connectionId}`, err);
@@ -364,7 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (binding) {
       try {
         result = await invoke(Route.connect, binding, connectEvent(info, req));
-        status = statusOf(result);
+        status = resultStatus(result);
       } catch (err) {
         log.error(`$connect handler failed for ${info.connectionId}`, err);
         status = 500;
@@ -372,7 +287,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     if (status < 200 || status > 299) {
       usedIds.delete(info.connectionId);
-      return refuseUpgrade(socket, status, bodyOf(result));
+      return refuseUpgrade(socket, status, resultBody(result));
     }
     if (closing || socket.destroyed || !socket.readable || !socket.writable) {
       // Accepted by `$connect` but gone before the upgrade: still report the disconnect.
@@ -401,15 +316,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       refuseUpgrade(socket, 400);
       return;
     }
-    const info: ConnectionInfo = {
-      connectionId: newConnectionId(),
-      connectedAt: Date.now(),
-      sourceIp: sourceIpOf(req),
-      domainName: domainName(),
-      stage: options.stage,
-    };
-    const userAgent = req.headers['user-agent'];
-    if (userAgent !== undefined) info.userAgent = userAgent;
+    const info = connectionInfo(req, newConnectionId(), domainName(), options.stage);
     handshaking.add(socket);
     const job = () => handshake(req, socket, head, info).finally(() => handshaking.delete(socket));
     lanes.push(info.connectionId, job, (err) => {
@@ -418,88 +325,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   }
 
-  // ------------------------------------------------------------------ management API
-
-  const managementPath = /^(?:\/([^/]+))?\/@connections\/([^/]+)\/?$/;
-
-  async function onManagement(req: IncomingMessage, res: ServerResponse, connectionId: string): Promise<void> {
-    const operation = MANAGEMENT_OPERATIONS.get(req.method ?? '');
-    if (!operation) return sendAwsError(res, 405, 'MethodNotAllowedException', `${req.method} is not supported`);
-    const fault = faults ? nextFault(faults, operation, connectionId) : { delayMs: 0 };
-    let payload: Buffer | undefined;
-    if (operation === 'post') {
-      try {
-        payload = await readBody(req, MAX_MESSAGE_BYTES);
-      } catch (err) {
-        if (err instanceof BodyTooLargeError)
-          return sendAwsError(res, 413, 'PayloadTooLargeException', 'Request Entity Too Large');
-        throw err;
-      }
-    } else {
-      req.resume();
-    }
-    if (fault.delayMs > 0) await sleep(fault.delayMs);
-    if (fault.error) return sendAwsError(res, fault.error.status, fault.error.type, fault.error.message);
-
-    const conn = connections.get(connectionId);
-    if (!conn || conn.ws.readyState !== WebSocket.OPEN) return sendAwsError(res, 410, 'GoneException', 'Gone');
-    switch (operation) {
-      case 'post':
-        if (!(await sendFrame(conn, payload ?? Buffer.alloc(0))))
-          return sendAwsError(res, 410, 'GoneException', 'Gone');
-        res.writeHead(200, { 'Content-Length': 0 }).end();
-        return;
-      case 'get':
-        // Field names as the service sends them (the SDK maps them to ConnectedAt, Identity…).
-        return sendJson(res, 200, {
-          connectedAt: new Date(conn.info.connectedAt).toISOString(),
-          identity: { sourceIp: conn.info.sourceIp, userAgent: conn.info.userAgent ?? '' },
-          lastActiveAt: new Date(conn.lastActiveAt).toISOString(),
-        });
-      case 'delete':
-        closeConnection(conn, CLOSE.deleted);
-        res.writeHead(204).end();
-        return;
-    }
-  }
-
-  async function onFaultControl(req: IncomingMessage, res: ServerResponse, plan: FaultPlan): Promise<void> {
-    if (req.method === 'GET') return sendJson(res, 200, faultPlanToJson(plan));
-    if (req.method === 'DELETE') {
-      clearFaultPlan(plan);
-      return sendJson(res, 200, faultPlanToJson(plan));
-    }
-    if (req.method !== 'POST')
-      return sendAwsError(res, 405, 'MethodNotAllowedException', `${req.method} is not supported`);
-    let json: unknown;
-    try {
-      json = JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8'));
-    } catch (err) {
-      return sendAwsError(res, 400, 'BadRequestException', `body must be JSON: ${errorMessage(err)}`);
-    }
-    const parsed = FaultPlanJsonSchema.safeParse(json);
-    if (!parsed.success) return sendAwsError(res, 400, 'BadRequestException', parsed.error.message);
-    setFaultPlan(plan, parsed.data);
-    return sendJson(res, 200, faultPlanToJson(plan));
-  }
+  /** What the management API sees: open connections only. */
+  const registry: ConnectionRegistry = {
+    open(connectionId) {
+      const conn = connections.get(connectionId);
+      if (!conn || conn.ws.readyState !== WebSocket.OPEN) return undefined;
+      return {
+        info: conn.info,
+        lastActiveAt: conn.lastActiveAt,
+        send: (data) => sendFrame(conn, data),
+        close: () => closeConnection(conn, CLOSE.deleted),
+      };
+    },
+  };
+  const management = managementApi({ stage: options.stage, registry, faults });
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
-    if (faults && path === '/_local/faults') return onFaultControl(req, res, faults);
-    const match = managementPath.exec(path);
-    const [, stage, encodedId] = match ?? [];
-    if (!match || encodedId === undefined || (stage !== undefined && stage !== options.stage)) {
-      req.resume();
-      return sendAwsError(res, 404, 'NotFoundException', 'Not Found');
-    }
-    let connectionId: string;
-    try {
-      connectionId = decodeURIComponent(encodedId);
-    } catch {
-      req.resume();
-      return sendAwsError(res, 400, 'BadRequestException', 'Invalid connection id');
-    }
-    return onManagement(req, res, connectionId);
+    if (faults && path === FAULTS_PATH) return handleFaultControl(req, res, faults);
+    return management(req, res, path);
   }
 
   const server = createLocalServer(onRequest, (err) => log.warn('management API request failed', err));

@@ -1,6 +1,7 @@
 /** Small HTTP helpers shared by the local servers (gateway, EventBridge endpoint, dynalite). */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** A listen failure with the port and the variable that chose it, for a one-line message. */
 export class ListenError extends Error {
@@ -129,7 +130,24 @@ export function createLocalServer(
   return tuneServer(createServer(guard(handle, onError)));
 }
 
-/** Resolves after `ms` (0 = next macrotask). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Answers an upgrade request with a plain HTTP response and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, body = ''): void {
+  if (socket.destroyed) return;
+  const text = body || JSON.stringify({ message: STATUS_CODES[status] ?? 'Error' });
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
+
+/** The checks `ws` makes before accepting a handshake, done before `$connect` runs. */
+export function isWebSocketHandshake(req: IncomingMessage): boolean {
+  return (
+    req.method === 'GET' &&
+    req.headers.upgrade?.toLowerCase() === 'websocket' &&
+    /^[+/0-9A-Za-z]{22}==$/.test(req.headers['sec-websocket-key'] ?? '') &&
+    (req.headers['sec-websocket-version'] === '13' || req.headers['sec-websocket-version'] === '8')
+  );
 }

@@ -36,7 +36,7 @@ import {
 import { type LocalDynamo, startDynamo } from './dynamo.js';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from './dynamo-faults.js';
 import { buildEvent, type LocalEventBridge, type LocalEventBridgeEvent, startEventBridge } from './eventbridge.js';
-import { emptyFaultPlan, type FaultPlan } from './faults.js';
+import { emptyFaultPlan, FAULTS_PATH, type FaultPlan } from './faults.js';
 import { type Gateway, type RouteTable, startGateway } from './gateway.js';
 import { invokeLambda, type LambdaHandler } from './lambda.js';
 import { log as defaultLog, errorMessage, type Log } from './log.js';
@@ -308,7 +308,7 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
     closers.push(() => gateway.close());
     if (dynamoFaultProxy) {
       log.warn(
-        `fault injection enabled: ${gateway.managementUrl}/_local/faults; ` +
+        `fault injection enabled: ${gateway.managementUrl}${FAULTS_PATH}; ` +
           `handlers reach DynamoDB through the fault proxy ${dynamoFaultProxy.url} (stats: ${dynamoFaultProxy.url}/_local/stats)`,
       );
     }

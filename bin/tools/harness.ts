@@ -10,9 +10,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
-import WebSocket from 'ws';
 import { Route, ServerMessageType } from '../../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from '../local/defaults.js';
+import { Client, type ConnectOptions } from './ws-client.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -166,113 +166,11 @@ export async function token(opts: TokenOptions = {}): Promise<string> {
   return jwt.sign(new TextEncoder().encode(opts.secret ?? LOCAL_DEV_JWT_SECRET));
 }
 
-export type Frame = {
-  type: string;
-  data: Record<string, unknown>;
-  timestamp?: string;
-  eventId?: string;
-  tenantId?: string;
-  [k: string]: unknown;
-};
-
-/** A `ws` client that records every frame and lets tests wait for one. */
-export class Client {
-  readonly frames: Frame[] = [];
-  readonly raw: string[] = [];
-  closeCode: number | undefined;
-  private waiters: Array<() => void> = [];
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const text = data.toString();
-      this.raw.push(text);
-      try {
-        this.frames.push(JSON.parse(text) as Frame);
-      } catch {
-        this.frames.push({ type: '<non-json>', data: { text } });
-      }
-      this.notify();
-    });
-    ws.on('close', (code) => {
-      this.closeCode = code;
-      this.notify();
-    });
-  }
-
-  private notify() {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  static async connect(url: string, options: WebSocket.ClientOptions = {}): Promise<Client> {
-    const ws = new WebSocket(url, options);
-    const client = new Client(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
-    });
-    return client;
-  }
-
-  send(message: unknown): void {
-    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
-  }
-
-  /** Waits until a frame satisfies `pred` (checking frames already received first). */
-  async waitFor(pred: (f: Frame) => boolean, timeoutMs = 5_000, label = 'frame'): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.find(pred);
-      if (found) return found;
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${label}; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Sends a message and waits for the next frame of one of `types`. */
-  async request(message: unknown, types: string[], timeoutMs = 5_000): Promise<Frame> {
-    const seen = this.frames.length;
-    this.send(message);
-    return this.waitFor((f) => this.frames.indexOf(f) >= seen && types.includes(f.type), timeoutMs, types.join('|'));
-  }
-
-  async waitClosed(timeoutMs = 5_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.closeCode === undefined) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for close');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return this.closeCode;
-  }
-
-  /** Domain events received (frames carrying an eventId). */
-  events(): Frame[] {
-    return this.frames.filter((f) => typeof f.eventId === 'string');
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-}
-
 /** Connects and authenticates; fails the test if auth does not succeed. */
 export async function authedClient(
   rt: Runtime,
   opts: TokenOptions = {},
-  wsOptions: WebSocket.ClientOptions = {},
+  wsOptions: ConnectOptions = {},
 ): Promise<Client> {
   const client = await Client.connect(rt.wsUrl, wsOptions);
   const reply = await client.request({ action: Route.auth, token: await token(opts) }, [
@@ -303,5 +201,3 @@ export async function settled(rt: Runtime): Promise<void> {
   if (!res.ok) throw new Error(`idle endpoint answered ${res.status}`);
   await res.text();
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

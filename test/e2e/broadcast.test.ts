@@ -3,6 +3,7 @@
  * broadcaster handler → management API → real `ws` clients.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../bin/local/defaults.js';
@@ -14,7 +15,6 @@ import {
   putEvents,
   type Runtime,
   settled,
-  sleep,
   startRuntime,
   tableClient,
   token,

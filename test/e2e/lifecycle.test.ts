@@ -2,11 +2,12 @@
  * Connection lifecycle against the real local runtime: auth, refresh, ping, subscriptions,
  * bad frames, Origin refusal, auth deadline, disconnect.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTableNames } from '../../bin/local/defaults.js';
 import { ConnectionAttr, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
-import { authedClient, Client, type Runtime, sleep, startRuntime, tableClient, token } from './harness.js';
+import { authedClient, Client, type Runtime, startRuntime, tableClient, token } from './harness.js';
 
 const ORIGIN = 'https://app.example.com';
 const STAGE = 'e2e';

@@ -10,8 +10,9 @@ import { UsageError } from '../../bin/local/cli.js';
 import { LOCAL_DEV_JWT_SECRET } from '../../bin/local/defaults.js';
 import { type LocalEventBridgeEvent, startEventBridge } from '../../bin/local/eventbridge.js';
 import { createDevToken, tokenOptionsFromArgs } from '../../bin/token.js';
+import { Client } from '../../bin/tools/ws-client.js';
 import { broadcastEventPattern, Env } from '../../lambdas/contract/index.js';
-import { closeClient, connect, memoryLog, waitFor } from './helpers.js';
+import { memoryLog, waitFor } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -191,10 +192,10 @@ describe('npm start (bin/local.ts)', () => {
     const ready = JSON.parse(line.slice('READY '.length)) as Record<string, string>;
     expect(Object.keys(ready).sort()).toEqual(['dynamodbEndpoint', 'eventsUrl', 'managementUrl', 'wsUrl']);
     expect(run.stdout.join('')).toContain('npm run token -- --tenant t1 --user u1');
-    const client = await connect(ready.wsUrl ?? '');
+    const client = await Client.connect(ready.wsUrl ?? '');
     client.ws.send('{"action":"ping"}');
     expect(JSON.parse(await client.nth(1))).toMatchObject({ route: 'ping' });
-    await closeClient(client);
+    await client.closeAndWait();
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
   });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../bin/local/defaults.js';
@@ -189,7 +190,7 @@ describe('local EventBridge: delivery', () => {
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
         // Earlier events of a tenant take longer: without per-tenant serialisation they would finish last.
-        await new Promise((r) => setTimeout(r, 40 - Number(event.detail.seq) * 5));
+        await sleep(40 - Number(event.detail.seq) * 5);
         order.push(`${String(event.detail.tenantId)}:${String(event.detail.seq)}`);
         inFlight -= 1;
       },
@@ -262,7 +263,7 @@ describe('local EventBridge: delivery', () => {
     let done = false;
     const h = await harness({
       target: async () => {
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
         done = true;
       },
     });

@@ -1,4 +1,5 @@
 import { createConnection } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -16,6 +17,7 @@ import {
   startGateway,
   type WebSocketHandler,
 } from '../../bin/local/gateway.js';
+import { Client } from '../../bin/tools/ws-client.js';
 import {
   MAX_MESSAGE_BYTES,
   ROUTE_KEYS,
@@ -24,7 +26,7 @@ import {
   type RouteKey,
   WebSocketEventSchema,
 } from '../../lambdas/contract/index.js';
-import { closeClient, connect, memoryLog, type TestClient, waitFor } from './helpers.js';
+import { memoryLog, waitFor } from './helpers.js';
 
 const CONNECTION_ID = /^[A-Za-z0-9]{15}=$/;
 
@@ -106,9 +108,9 @@ async function harness(
   };
 }
 
-async function open(h: Harness, query = '', headers: Record<string, string> = {}): Promise<TestClient> {
-  const client = await connect(`${h.gateway.url}${query}`, { headers });
-  cleanups.push(() => closeClient(client));
+async function open(h: Harness, query = '', headers: Record<string, string> = {}): Promise<Client> {
+  const client = await Client.connect(`${h.gateway.url}${query}`, { headers });
+  cleanups.push(() => client.closeAndWait());
   return client;
 }
 
@@ -222,15 +224,15 @@ describe('local gateway: $connect', () => {
     const h = await harness({
       [Route.connect]: async () => ({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'v1.realtime' } }),
     });
-    const client = await connect(h.gateway.url, { protocols: ['v1.realtime', 'other'] });
-    cleanups.push(() => closeClient(client));
+    const client = await Client.connect(h.gateway.url, { protocols: ['v1.realtime', 'other'] });
+    cleanups.push(() => client.closeAndWait());
     expect(client.ws.protocol).toBe('v1.realtime');
   });
 
   it('reports $disconnect when the client leaves while $connect is still running', async () => {
     const h = await harness({
       [Route.connect]: async () => {
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         return { statusCode: 200 };
       },
     });
@@ -266,7 +268,7 @@ describe('local gateway: messages', () => {
     ];
     for (const frame of frames) client.ws.send(frame);
     await client.nth(frames.length);
-    const routes = client.messages.map((m) => (JSON.parse(m) as { route: string }).route);
+    const routes = client.raw.map((m) => (JSON.parse(m) as { route: string }).route);
     expect(routes).toEqual([
       'ping',
       'subscribe',
@@ -278,7 +280,7 @@ describe('local gateway: messages', () => {
       '$default',
       '$default',
     ]);
-    const bodies = client.messages.map((m) => (JSON.parse(m) as { body: string }).body);
+    const bodies = client.raw.map((m) => (JSON.parse(m) as { body: string }).body);
     expect(bodies).toEqual(frames);
   });
 
@@ -317,13 +319,13 @@ describe('local gateway: messages', () => {
     if (ping) ping.returnResponse = false;
     const gateway = await startGateway({ host: '127.0.0.1', port: 0, stage: 'test', routes: table, log: memoryLog() });
     cleanups.push(() => gateway.close());
-    const client = await connect(gateway.url);
-    cleanups.push(() => closeClient(client));
+    const client = await Client.connect(gateway.url);
+    cleanups.push(() => client.closeAndWait());
     client.ws.send(JSON.stringify({ action: 'ping' }));
     client.ws.send('marker');
     const first = JSON.parse(await client.nth(1)) as { route: string };
     expect(first.route).toBe('$default');
-    expect(client.messages).toHaveLength(1);
+    expect(client.raw).toHaveLength(1);
   });
 
   it('answers Forbidden when nothing matches and there is no $default', async () => {
@@ -340,7 +342,7 @@ describe('local gateway: messages', () => {
   it('keeps per-connection order even when handlers take different times', async () => {
     const h = await harness({
       [Route.default]: async (event) => {
-        await new Promise((r) => setTimeout(r, Number(event.body) % 3 === 0 ? 30 : 1));
+        await sleep(Number(event.body) % 3 === 0 ? 30 : 1);
         return { statusCode: 200, body: event.body ?? '' };
       },
     });
@@ -348,7 +350,7 @@ describe('local gateway: messages', () => {
     const sent = Array.from({ length: 12 }, (_, i) => String(i));
     for (const m of sent) client.ws.send(m);
     await client.nth(sent.length);
-    expect(client.messages).toEqual(sent);
+    expect(client.raw).toEqual(sent);
   });
 
   it('sends the Internal server error frame when a handler throws and keeps the connection', async () => {
@@ -373,7 +375,7 @@ describe('local gateway: messages', () => {
     const h = await harness(
       {
         [Route.default]: async (event) => {
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
           return { statusCode: 200, body: event.body ?? '' };
         },
       },
@@ -382,8 +384,8 @@ describe('local gateway: messages', () => {
     const client = await open(h);
     for (const m of ['a', 'b', 'c']) client.ws.send(m);
     await client.nth(3);
-    expect(JSON.parse(client.messages[0] ?? '')).toMatchObject({ message: 'Too Many Requests' });
-    expect(client.messages.slice(1)).toEqual(['a', 'b']);
+    expect(JSON.parse(client.raw[0] ?? '')).toMatchObject({ message: 'Too Many Requests' });
+    expect(client.raw.slice(1)).toEqual(['a', 'b']);
   });
 
   it('answers "Endpoint request timed out" when a handler exceeds the integration timeout', async () => {
@@ -420,7 +422,7 @@ describe('local gateway: connection lifetime', () => {
       disconnectStatusCode: 1000,
       disconnectReason: 'bye',
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     await h.gateway.idle();
     expect(h.eventsOf(Route.disconnect)).toHaveLength(1);
   });
@@ -429,7 +431,7 @@ describe('local gateway: connection lifetime', () => {
     const h = await harness({}, { idleTimeoutSeconds: 0.3 });
     const client = await open(h);
     for (let i = 0; i < 4; i += 1) {
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150);
       client.ws.send('keep-alive');
     }
     expect(client.ws.readyState).toBe(client.ws.OPEN); // 600 ms > 300 ms idle, but active
@@ -554,7 +556,7 @@ describe('local gateway: management API with the AWS SDK client', () => {
 });
 
 describe('local gateway: fault plan', () => {
-  async function faulty(): Promise<{ h: Harness; plan: FaultPlan; client: TestClient; id: string }> {
+  async function faulty(): Promise<{ h: Harness; plan: FaultPlan; client: Client; id: string }> {
     const plan = emptyFaultPlan();
     const h = await harness({}, { faults: plan });
     const client = await open(h);

@@ -1,8 +1,9 @@
 /** Without LOCAL_FAULTS: no fault proxy, no control endpoint; the handlers talk to DynamoDB directly. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, runtimeOptionsFromEnv, startLocalRuntime } from '../../bin/local/runtime.js';
+import { Client } from '../../bin/tools/ws-client.js';
 import { Env, Route } from '../../lambdas/contract/index.js';
-import { closeClient, connect, memoryLog } from './helpers.js';
+import { memoryLog } from './helpers.js';
 
 let runtime: LocalRuntime;
 const log = memoryLog();
@@ -37,10 +38,10 @@ describe('local runtime without LOCAL_FAULTS', () => {
     expect(process.env[Env.dynamodbEndpoint]).toBe(runtime.dynamodbEndpoint);
     expect(log.lines.join('\n')).not.toMatch(/fault proxy|fault injection|_local\/faults/i);
     // And they work.
-    const client = await connect(runtime.wsUrl);
+    const client = await Client.connect(runtime.wsUrl);
     client.ws.send(JSON.stringify({ action: Route.ping }));
     expect(JSON.parse(await client.nth(1))).toMatchObject({ route: Route.ping });
-    await closeClient(client);
+    await client.closeAndWait();
   });
 
   it('answers 404 at /_local/faults, for every method', async () => {

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_DEV_JWT_SECRET, LOCAL_REGION } from '../../bin/local/defaults.js';
 import { localDynamoClient } from '../../bin/local/dynamo.js';
 import { type LocalRuntime, startLocalRuntime } from '../../bin/local/runtime.js';
+import { Client } from '../../bin/tools/ws-client.js';
 import { ConnectionAttr, Env, Route } from '../../lambdas/contract/index.js';
 import { observed } from './fixtures/fake-lambda.js';
-import { closeClient, connect, memoryLog, waitFor } from './helpers.js';
+import { memoryLog, waitFor } from './helpers.js';
 
 let runtime: LocalRuntime;
 const log = memoryLog();
@@ -60,7 +61,7 @@ describe('local runtime', () => {
   });
 
   it('runs $connect, routes and $disconnect through the handler modules', async () => {
-    const client = await connect(runtime.wsUrl);
+    const client = await Client.connect(runtime.wsUrl);
     const [id] = await connectionIds();
     expect(id).toBeDefined();
     client.ws.send(JSON.stringify({ action: Route.ping }));
@@ -68,14 +69,14 @@ describe('local runtime', () => {
     expect(JSON.parse(await client.nth(1))).toEqual({ route: Route.ping, issuer: 'https://issuer.test' });
     expect(JSON.parse(await client.nth(2))).toEqual({ route: Route.default, issuer: 'https://issuer.test' });
     expect(observed.contexts).toContain('tenant-realtime-rt-connect');
-    await closeClient(client);
+    await client.closeAndWait();
     await waitFor(() => observed.disconnects.find((e) => e.requestContext.connectionId === id));
     await runtime.idle();
     expect(await connectionIds()).toEqual([]);
   });
 
   it('refuses the handshake when $connect says so', async () => {
-    const err = await connect(`${runtime.wsUrl}/?deny=1`).then(
+    const err = await Client.connect(`${runtime.wsUrl}/?deny=1`).then(
       () => undefined,
       (e: unknown) => e as { status?: number },
     );
@@ -83,7 +84,7 @@ describe('local runtime', () => {
   });
 
   it('delivers PutEvents through the broadcaster to connected clients', async () => {
-    const client = await connect(runtime.wsUrl);
+    const client = await Client.connect(runtime.wsUrl);
     const events = new EventBridgeClient({
       endpoint: runtime.eventsUrl,
       region: LOCAL_REGION,
@@ -114,7 +115,7 @@ describe('local runtime', () => {
       expect(runtime.eventBridge.deadLetters()[0]).toMatchObject({ attempts: 3, error: 'Error: asked to fail' });
     } finally {
       events.destroy();
-      await closeClient(client);
+      await client.closeAndWait();
     }
   });
 
@@ -125,7 +126,7 @@ describe('local runtime', () => {
   });
 
   it('exposes the fault plan when enabled', async () => {
-    const client = await connect(runtime.wsUrl);
+    const client = await Client.connect(runtime.wsUrl);
     const management = new ApiGatewayManagementApiClient({
       endpoint: runtime.managementUrl,
       region: LOCAL_REGION,
@@ -148,7 +149,7 @@ describe('local runtime', () => {
       expect(await client.nth(1)).toBe('x');
     } finally {
       management.destroy();
-      await closeClient(client);
+      await client.closeAndWait();
     }
   });
 
@@ -168,7 +169,7 @@ describe('local runtime', () => {
       });
       expect(await set.json()).toMatchObject({ dynamodb: { unavailable: true, failNext: 0, operations: ['PutItem'] } });
       const injectedBefore = proxy.stats().operations.PutItem?.injected ?? 0;
-      const refused = await connect(runtime.wsUrl).then(
+      const refused = await Client.connect(runtime.wsUrl).then(
         () => undefined,
         (e: unknown) => e as { status?: number },
       );
@@ -202,14 +203,14 @@ describe('local runtime', () => {
 
       // Cleared: everything works again.
       await fetch(faults, { method: 'DELETE' });
-      const client = await connect(runtime.wsUrl);
+      const client = await Client.connect(runtime.wsUrl);
       await events.send(
         new PutEventsCommand({
           Entries: [{ Source: 'app.test', DetailType: 'goal.created', Detail: '{"tenantId":"t1","goalId":"ok"}' }],
         }),
       );
       expect(JSON.parse(await client.nth(1))).toMatchObject({ data: { goalId: 'ok' } });
-      await closeClient(client);
+      await client.closeAndWait();
       await runtime.idle();
     } finally {
       await fetch(faults, { method: 'DELETE' });
