@@ -22,6 +22,7 @@ import { compilePattern } from './event-pattern.js';
 import { BodyTooLargeError, closeServer, createLocalServer, listen, readBody, sendAwsError, sendJson } from './http.js';
 import { log as defaultLog, errorMessage, type Log } from './log.js';
 import { KeyedSerialQueue, RingBuffer, settlesWithin } from './queue.js';
+import { usage } from './usage.js';
 
 /** The event a rule target receives. */
 export interface LocalEventBridgeEvent {
@@ -275,6 +276,7 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
       const checked = validateEntry(raw);
       if (!checked.ok) return { ErrorCode: checked.ErrorCode, ErrorMessage: checked.ErrorMessage };
       const { event } = checked;
+      usage.eventPublished(Buffer.byteLength(JSON.stringify(raw)));
       if (matches(event)) {
         if (queue.pending >= maxPending)
           return { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded: the local delivery queue is full.' };

@@ -48,6 +48,7 @@ import { invokeLambda, type LambdaHandler, LambdaTimeoutError } from './lambda.j
 import { log as defaultLog, errorMessage, type Log } from './log.js';
 import { type ConnectionRegistry, managementApi } from './management-api.js';
 import { KeyedSerialQueue, settlesWithin } from './queue.js';
+import { handleUsageControl, USAGE_PATH, usage } from './usage.js';
 
 export type WebSocketHandler = LambdaHandler<WebSocketProxyEvent, unknown>;
 
@@ -174,6 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   function sendFrame(conn: Connection, text: string | Buffer): Promise<boolean> {
     if (conn.ws.readyState !== WebSocket.OPEN) return Promise.resolve(false);
     touch(conn);
+    usage.messageOut(typeof text === 'string' ? Buffer.byteLength(text) : text.length);
     return new Promise((resolve) => conn.ws.send(text, { binary: false }, (err) => resolve(!err)));
   }
 
@@ -221,6 +223,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   function onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     touch(conn);
+    usage.messageIn(data.length);
     const { connectionId } = conn.info;
     if (lanes.size(connectionId) >= maxQueued) {
       void sendFrame(conn, errorFrame('Too Many Requests', connectionId, apiGatewayId()));
@@ -343,6 +346,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     if (faults && path === FAULTS_PATH) return handleFaultControl(req, res, faults);
+    if (path === USAGE_PATH) return handleUsageControl(req, res);
     return management(req, res, path);
   }
 

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './defaults.js';
+import { usage } from './usage.js';
 
 /** Any Lambda handler: `handler(event, context)` returning a promise. */
 export type LambdaHandler<E = unknown, R = unknown> = (event: E, context: Context) => Promise<R>;
@@ -43,6 +44,7 @@ export async function invokeLambda<E, R>(
   timeoutMs: number,
 ): Promise<R> {
   let timer: NodeJS.Timeout | undefined;
+  const started = performance.now();
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new LambdaTimeoutError(`${functionName} timed out after ${timeoutMs} ms`)),
@@ -57,5 +59,6 @@ export async function invokeLambda<E, R>(
     ]);
   } finally {
     clearTimeout(timer);
+    usage.invocation(functionName, performance.now() - started);
   }
 }
