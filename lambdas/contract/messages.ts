@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { SubscriptionPatternSchema } from './catalog.js';
-import { MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
+import { MAX_EVENT_ID_BYTES, MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
 import { Route } from './routes.js';
 
 // ---------------------------------------------------------------- client → server
@@ -28,7 +28,12 @@ export const UnsubscribeMessageSchema = z.object({
 });
 export const ResumeMessageSchema = z.object({
   action: z.literal(Route.resume),
-  lastEventId: z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters'),
+  // A cheap bound before the byte check in core/session.ts: a string of more UTF-16 units than
+  // MAX_EVENT_ID_BYTES has more UTF-8 bytes than that, too.
+  lastEventId: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(MAX_EVENT_ID_BYTES, `must be at most ${MAX_EVENT_ID_BYTES} characters`),
 });
 
 export const ClientMessageSchema = z.discriminatedUnion('action', [

@@ -13,10 +13,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   broadcastEventPattern,
-  DEFAULT_EVENT_RETENTION_HOURS,
-  DEFAULT_FANOUT_CONCURRENCY,
   Env,
   Handler,
+  SETTINGS,
   SWEEP_INDEX,
   TENANT_INDEX,
   USER_INDEX,
@@ -47,12 +46,12 @@ export interface EventFanoutProps {
   readonly eventSources?: readonly string[];
   /**
    * Hours the event log keeps an event for `resume`.
-   * @default DEFAULT_EVENT_RETENTION_HOURS (24)
+   * @default SETTINGS.eventRetentionHours.default (24)
    */
   readonly eventRetentionHours?: number;
   /**
    * PostToConnection calls in flight per broadcaster invocation.
-   * @default DEFAULT_FANOUT_CONCURRENCY (100)
+   * @default SETTINGS.fanoutConcurrency.default (100)
    */
   readonly fanoutConcurrency?: number;
   /**
@@ -62,7 +61,7 @@ export interface EventFanoutProps {
   readonly fanoutMaxRps?: number;
   /**
    * Retention of the functions' log groups.
-   * @default RetentionDays.ONE_MONTH
+   * @default SETTINGS.logRetentionDays.default (RetentionDays.ONE_MONTH)
    */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -118,8 +117,8 @@ export class EventFanout extends Construct {
         [Env.connectionsTable]: store.connections.tableName,
         [Env.eventLogTable]: store.eventLog.tableName,
         [Env.managementEndpoint]: stage.callbackUrl,
-        [Env.eventRetentionHours]: String(props.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS),
-        [Env.fanoutConcurrency]: String(props.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
+        [Env.eventRetentionHours]: String(props.eventRetentionHours ?? SETTINGS.eventRetentionHours.default),
+        [Env.fanoutConcurrency]: String(props.fanoutConcurrency ?? SETTINGS.fanoutConcurrency.default),
         ...(props.fanoutMaxRps !== undefined ? { [Env.fanoutMaxRps]: String(props.fanoutMaxRps) } : {}),
       },
     });

@@ -9,7 +9,7 @@ import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { HandlerName } from '../../lambdas/contract/index.js';
+import { type HandlerName, METRICS_NAMESPACE, SERVICE_NAME, SETTINGS } from '../../lambdas/contract/index.js';
 
 /** Handler sources: `lambdas/handlers/<HandlerName>.ts`, each exporting `handler`. */
 const HANDLERS_DIR = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
@@ -20,8 +20,8 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
 /** Environment every function gets; a caller's value for the same name wins. */
 export const SHARED_ENVIRONMENT: Readonly<Record<string, string>> = {
   NODE_OPTIONS: '--enable-source-maps',
-  POWERTOOLS_SERVICE_NAME: 'tenant-realtime',
-  POWERTOOLS_METRICS_NAMESPACE: 'TenantRealtime',
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
 };
 
 /** ESM bundles have no `require`; some CommonJS dependencies still call it. */
@@ -51,7 +51,7 @@ export interface NodeFunctionProps {
   readonly timeout?: Duration;
   /**
    * Retention of the function's log group.
-   * @default RetentionDays.ONE_MONTH
+   * @default SETTINGS.logRetentionDays.default (RetentionDays.ONE_MONTH)
    */
   readonly logRetention?: logs.RetentionDays | undefined;
   /**
@@ -76,7 +76,7 @@ export class NodeFunction extends Construct {
     this.handlerName = props.handlerName;
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? SETTINGS.logRetentionDays.default,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
 

@@ -18,7 +18,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_AUTH_TIMEOUT_SECONDS,
   DEFAULT_STAGE,
   DEFAULT_TENANT_CLAIM,
   Env,
@@ -29,6 +28,7 @@ import {
   ROUTES,
   Route,
   type RouteKey,
+  SETTINGS,
 } from '../../lambdas/contract/index.js';
 import { acknowledgeWildcardResources } from '../nag.js';
 import { asInterface } from './cdk-interop.js';
@@ -76,17 +76,17 @@ export interface WebSocketGatewayProps {
   readonly stageName?: string;
   /**
    * Stage default route throttling: steady-state requests per second.
-   * @default 500
+   * @default SETTINGS.throttleRateLimit.default (500)
    */
   readonly throttleRateLimit?: number;
   /**
    * Stage default route throttling: burst size.
-   * @default 1000
+   * @default SETTINGS.throttleBurstLimit.default (1000)
    */
   readonly throttleBurstLimit?: number;
   /**
    * Seconds a new connection has to authenticate.
-   * @default DEFAULT_AUTH_TIMEOUT_SECONDS (30)
+   * @default SETTINGS.authTimeoutSeconds.default (30)
    */
   readonly authTimeoutSeconds?: number;
   /**
@@ -96,7 +96,7 @@ export interface WebSocketGatewayProps {
   readonly allowedOrigins?: readonly string[];
   /**
    * Retention of the access log group and of every function's log group.
-   * @default RetentionDays.ONE_MONTH
+   * @default SETTINGS.logRetentionDays.default (RetentionDays.ONE_MONTH)
    */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -246,10 +246,10 @@ export class WebSocketGateway extends Construct {
       throw new Error('WebSocketGateway: set either tokens.jwksUrl or tokens.secret, not both');
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const logRetention = props.logRetention ?? SETTINGS.logRetentionDays.default;
     this.store = props.store;
     this.tokens = { ...props.tokens, tenantClaim: props.tokens.tenantClaim ?? DEFAULT_TENANT_CLAIM };
-    this.authTimeoutSeconds = props.authTimeoutSeconds ?? DEFAULT_AUTH_TIMEOUT_SECONDS;
+    this.authTimeoutSeconds = props.authTimeoutSeconds ?? SETTINGS.authTimeoutSeconds.default;
     if (props.allowedOrigins && props.allowedOrigins.length > 0) this.allowedOrigins = props.allowedOrigins;
 
     if (props.tokens.jwksUrl === undefined)
@@ -267,7 +267,10 @@ export class WebSocketGateway extends Construct {
       webSocketApi: this.api,
       stageName: props.stageName ?? DEFAULT_STAGE,
       autoDeploy: true,
-      throttle: { rateLimit: props.throttleRateLimit ?? 500, burstLimit: props.throttleBurstLimit ?? 1000 },
+      throttle: {
+        rateLimit: props.throttleRateLimit ?? SETTINGS.throttleRateLimit.default,
+        burstLimit: props.throttleBurstLimit ?? SETTINGS.throttleBurstLimit.default,
+      },
       accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogGroup), format: ACCESS_LOG_FORMAT },
     });
 
