@@ -34,21 +34,21 @@ export interface NodeFunctionProps {
    * What the function does, shown in the console.
    * @default - no description
    */
-  readonly description?: string;
+  readonly description?: string | undefined;
   /**
    * Environment variables, merged over `SHARED_ENVIRONMENT` (the caller wins).
    * @default - only the shared environment
    */
-  readonly environment?: Readonly<Record<string, string>>;
+  readonly environment?: Readonly<Record<string, string>> | undefined;
   /**
    * Memory in MB.
    * @default 256
    */
-  readonly memorySize?: number;
+  readonly memorySize?: number | undefined;
   /**
    * @default Duration.seconds(10)
    */
-  readonly timeout?: Duration;
+  readonly timeout?: Duration | undefined;
   /**
    * Retention of the function's log group.
    * @default SETTINGS.logRetentionDays.default (RetentionDays.ONE_MONTH)
@@ -58,8 +58,18 @@ export interface NodeFunctionProps {
    * What happens to the log group when the stack is deleted.
    * @default RemovalPolicy.DESTROY
    */
-  readonly removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy | undefined;
 }
+
+/** What the construct that holds a function decides about it: its size. */
+export type FunctionSizing = Pick<NodeFunctionProps, 'memorySize' | 'timeout'>;
+
+/**
+ * Builds the function of one handler as `scope`'s child `id`. The stack makes one per handler
+ * from its wiring table (lib/handler-wiring.ts: description, environment, grants); a construct
+ * that holds a function calls it and adds only what is its own job (routes, targets, retries).
+ */
+export type HandlerFunctionFactory = (scope: Construct, id: string, sizing?: FunctionSizing) => NodeFunction;
 
 /**
  * A `NodejsFunction` with the project's defaults, its own log group, and a role that may write

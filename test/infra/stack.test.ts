@@ -33,12 +33,7 @@ let fnFor: (handler: HandlerName) => NodeFunction;
 beforeAll(() => {
   ({ stack, template } = buildStack());
   idOf = (construct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
-  fnFor = (handler) =>
-    handler === Handler.broadcaster
-      ? stack.fanout.broadcaster
-      : handler === Handler.sweeper
-        ? stack.fanout.sweeper
-        : stack.gateway.functionFor(handler);
+  fnFor = (handler) => stack.functions[handler];
 });
 
 const ALL_HANDLERS = Object.values(Handler);
@@ -139,7 +134,7 @@ describe('DynamoDB tables', () => {
   });
 
   it('gives the connections table exactly the contract indexes, INCLUDE-projected', () => {
-    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    const table = template.toJSON().Resources[idOf(stack.tables.connections)].Properties;
     expect(table.GlobalSecondaryIndexes).toEqual(
       CONNECTIONS_TABLE.globalSecondaryIndexes.map((index) => ({
         IndexName: index.indexName,
@@ -150,7 +145,7 @@ describe('DynamoDB tables', () => {
   });
 
   it('keys the sparse tenant index on tenantId, sorted by connectionId (unique index keys)', () => {
-    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    const table = template.toJSON().Resources[idOf(stack.tables.connections)].Properties;
     const tenantIndex = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === TENANT_INDEX);
     expect(tenantIndex.KeySchema).toEqual([
       { AttributeName: ConnectionAttr.tenantId, KeyType: 'HASH' },
@@ -159,7 +154,7 @@ describe('DynamoDB tables', () => {
   });
 
   it('keys the sweep index on the shard, sorted by a per-connection time key', () => {
-    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    const table = template.toJSON().Resources[idOf(stack.tables.connections)].Properties;
     const sweepIndex = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === SWEEP_INDEX);
     expect(sweepIndex.KeySchema).toEqual([
       { AttributeName: ConnectionAttr.sweepShard, KeyType: 'HASH' },
@@ -226,11 +221,13 @@ describe('event fan-out', () => {
       },
     });
   });
+});
 
+describe('connection lifecycle', () => {
   it('runs the sweeper every minute', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [idOf(stack.fanout.sweeper.function), 'Arn'] } })],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [idOf(stack.lifecycle.sweeper.function), 'Arn'] } })],
     });
   });
 });
@@ -286,7 +283,7 @@ describe('functions', () => {
   });
 
   it('fills the variables with this stack’s resources and defaults', () => {
-    const connections = { Ref: idOf(stack.store.connections) };
+    const connections = { Ref: idOf(stack.tables.connections) };
     const managementEndpoint = {
       'Fn::Join': [
         '',
@@ -311,7 +308,7 @@ describe('functions', () => {
     });
     expect(functionProps(Handler.broadcaster).Environment.Variables).toMatchObject({
       [Env.connectionsTable]: connections,
-      [Env.eventLogTable]: { Ref: idOf(stack.store.eventLog) },
+      [Env.eventLogTable]: { Ref: idOf(stack.tables.eventLog) },
       [Env.managementEndpoint]: managementEndpoint,
       [Env.eventRetentionHours]: '24',
       [Env.fanoutConcurrency]: '100',
@@ -325,9 +322,9 @@ describe('permissions', () => {
   const roleOf = (handler: HandlerName) => idOf(fnFor(handler).role);
   const tableName = (resource: unknown): string => {
     const text = JSON.stringify(resource);
-    const table = text.includes(idOf(stack.store.connections))
+    const table = text.includes(idOf(stack.tables.connections))
       ? 'connections'
-      : text.includes(idOf(stack.store.eventLog))
+      : text.includes(idOf(stack.tables.eventLog))
         ? 'eventLog'
         : text;
     const index = /\/index\/([^"]+)"/.exec(text)?.[1];
@@ -493,8 +490,8 @@ describe('stack', () => {
       },
     });
     template.hasOutput('EventBusName', { Value: { Ref: idOf(stack.fanout.eventBus as unknown as IConstruct) } });
-    template.hasOutput('ConnectionsTableName', { Value: { Ref: idOf(stack.store.connections) } });
-    template.hasOutput('EventLogTableName', { Value: { Ref: idOf(stack.store.eventLog) } });
+    template.hasOutput('ConnectionsTableName', { Value: { Ref: idOf(stack.tables.connections) } });
+    template.hasOutput('EventLogTableName', { Value: { Ref: idOf(stack.tables.eventLog) } });
     template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: idOf(stack.fanout.deadLetterQueue) } });
   });
 });
