@@ -3,7 +3,7 @@
  * checked against the contract module, permissions against the least-privilege list.
  */
 import type { CfnElement } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +22,7 @@ import {
   USER_INDEX,
 } from '../../lambdas/contract/index.js';
 import type { NodeFunction } from '../../lib/constructs/node-function.js';
+import { ROUTE_HANDLERS } from '../../lib/constructs/websocket-gateway.js';
 import type { RealtimeStack } from '../../lib/realtime-stack.js';
 import { actionsOf, buildStack, policyStatements, referencedIds, resourcesOf } from './helpers.js';
 
@@ -235,6 +236,13 @@ describe('connection lifecycle', () => {
 describe('functions', () => {
   it('creates one function per handler', () => {
     template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length);
+  });
+
+  it('builds each handler’s function in the construct that triggers it', () => {
+    for (const handler of ROUTE_HANDLERS) expect(stack.functions[handler]).toBe(stack.gateway.functionFor(handler));
+    expect(stack.functions[Handler.broadcaster]).toBe(stack.fanout.broadcaster);
+    expect(stack.functions[Handler.sweeper]).toBe(stack.lifecycle.sweeper);
+    for (const handler of ALL_HANDLERS) expect(stack.functions[handler].handlerName).toBe(handler);
   });
 
   it.each(ALL_HANDLERS)(
@@ -455,21 +463,70 @@ describe('observability', () => {
 });
 
 describe('stack', () => {
-  it('has no circular dependency (the function environment needs the stage URL)', () => {
-    // Template.fromStack refuses a template whose resources form a cycle, so beforeAll already
-    // checked this stack; here is the same guard refusing a cyclic template.
-    const cyclic = {
-      Resources: {
-        Fn: {
-          Type: 'AWS::Lambda::Function',
-          Properties: { Environment: { Variables: { URL: { 'Fn::GetAtt': ['Stage', 'Url'] } } } },
-        },
-        Stage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Api' } } },
-        Api: { Type: 'AWS::ApiGatewayV2::Api', DependsOn: ['Fn'] },
-      },
+  it('has no dependency cycle, and the stage depends on no function (functions read its URL)', () => {
+    const resources = template.toJSON().Resources as Record<string, { Properties?: unknown; DependsOn?: unknown }>;
+    const dependencies = (id: string): string[] => {
+      const resource = resources[id]!;
+      const explicit = [resource.DependsOn ?? []].flat() as string[];
+      return [...referencedIds(resource.Properties ?? {}), ...explicit].filter((dep) => dep in resources);
     };
-    expect(() => Template.fromJSON(cyclic)).toThrow(/dependency cycle/);
-    expect(() => Template.fromStack(stack)).not.toThrow();
+    const reachable = (root: string): Set<string> => {
+      const seen = new Set<string>();
+      const stack = [...dependencies(root)];
+      while (stack.length > 0) {
+        const id = stack.pop()!;
+        if (!seen.has(id)) {
+          seen.add(id);
+          stack.push(...dependencies(id));
+        }
+      }
+      return seen;
+    };
+    for (const id of Object.keys(resources)) expect(reachable(id).has(id), `${id} depends on itself`).toBe(false);
+
+    const stageAndApi = new Set([...reachable(idOf(stack.gateway.stage)), idOf(stack.gateway.api)]);
+    const fnIds = ALL_HANDLERS.flatMap((handler) => [idOf(fnFor(handler).function), idOf(fnFor(handler).role)]);
+    expect(fnIds.filter((id) => stageAndApi.has(id))).toEqual([]);
+    for (const handler of [Handler.resume, Handler.broadcaster, Handler.sweeper])
+      expect(reachable(idOf(fnFor(handler).function)), handler).toContain(idOf(stack.gateway.api));
+  });
+
+  it('keeps the logical ids of the resources that hold data, history or identity', () => {
+    // Renaming a construct id replaces the resource on the next deploy: a new table (the old
+    // one's data left behind or deleted), a new secret, new log groups. These ids must not move.
+    const ids = (constructs: IConstruct[]) => constructs.map(idOf);
+    expect(ids([stack.tables.connections, stack.tables.eventLog])).toEqual([
+      'StoreConnections5D339103',
+      'StoreEventLog5EFF0A0D',
+    ]);
+    expect(
+      ids([
+        stack.gateway.api,
+        stack.gateway.stage,
+        stack.gateway.accessLogGroup,
+        stack.gateway.jwtSecret as unknown as IConstruct,
+        stack.fanout.eventBus as unknown as IConstruct,
+        stack.fanout.deadLetterQueue,
+      ]),
+    ).toEqual([
+      'GatewayApi4EDF2151',
+      'GatewayStage04E5B0D6',
+      'GatewayAccessLogs87AA0EC3',
+      'GatewayJwtSecret2BBE41C5',
+      'FanoutBus0C7E795D',
+      'FanoutDeadLetterQueueDAFF220E',
+    ]);
+    expect(Object.fromEntries(ALL_HANDLERS.map((h) => [h, ids([fnFor(h).function, fnFor(h).logGroup])]))).toEqual({
+      [Handler.connect]: ['GatewayConnectHandlerFunction8C51D75A', 'GatewayConnectHandlerLogGroupA9E76297'],
+      [Handler.disconnect]: ['GatewayDisconnectHandlerFunction8FEC8035', 'GatewayDisconnectHandlerLogGroup80C9B07E'],
+      [Handler.default]: ['GatewayDefaultHandlerFunction13AE4729', 'GatewayDefaultHandlerLogGroup2BCA3DAB'],
+      [Handler.auth]: ['GatewayAuthHandlerFunction010D46E2', 'GatewayAuthHandlerLogGroupB160AB9C'],
+      [Handler.ping]: ['GatewayPingHandlerFunction1ABB8B7E', 'GatewayPingHandlerLogGroup63338CEB'],
+      [Handler.subscribe]: ['GatewaySubscribeHandlerFunction7B333514', 'GatewaySubscribeHandlerLogGroup89307187'],
+      [Handler.resume]: ['GatewayResumeHandlerFunctionAC9EC877', 'GatewayResumeHandlerLogGroup6BEEB7E5'],
+      [Handler.broadcaster]: ['FanoutBroadcasterFunctionD4848DAF', 'FanoutBroadcasterLogGroup5F147C23'],
+      [Handler.sweeper]: ['FanoutSweeperFunction7190ABA2', 'FanoutSweeperLogGroupD59A03D1'],
+    });
   });
 
   it('outputs what clients and producers need', () => {
