@@ -89,7 +89,7 @@ export interface ConfigOptionDoc {
   readonly description: string;
 }
 
-/** Every valid `logRetentionDays` value (the numeric members of `RetentionDays`), in ascending order. */
+/** Every valid `logRetentionDays` value (the numeric members of `RetentionDays`). */
 export const LOG_RETENTION_VALUES: readonly number[] = Object.values(RetentionDays).filter(
   (v): v is number => typeof v === 'number',
 );
