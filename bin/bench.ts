@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import WebSocket from 'ws';
-import { DEFAULT_FANOUT_CONCURRENCY, Route, ServerMessageType } from '../lambdas/contract/index.js';
+import { Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
 import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
 import { percentile } from './tools/stats.js';
@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'latency-events': { type: 'string', default: '200' },
     'latency-clients': { type: 'string', default: '100' },
-    concurrency: { type: 'string', default: String(DEFAULT_FANOUT_CONCURRENCY) },
+    concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
   },
 });
 const sizes = args.sizes.split(',').map(Number);

@@ -8,49 +8,71 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import {
-  DEFAULT_AUTH_TIMEOUT_SECONDS,
-  DEFAULT_EVENT_RETENTION_HOURS,
-  DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_STAGE,
   DEFAULT_TENANT_CLAIM,
+  type NumericSetting,
+  SETTINGS,
+  type SettingName,
 } from '../lambdas/contract/index.js';
 
-/** The validated configuration of one deployment. */
+/**
+ * The validated configuration of one deployment. `validateConfig` leaves an unset option out;
+ * optional members also accept `undefined`, so the stack hands them on as they are. Numeric
+ * options take their default and range from the contract's `SETTINGS`.
+ */
 export interface RealtimeConfig {
   /** Stage name: API Gateway stage, stack name suffix; `prod` retains data on delete. */
   readonly stage: string;
   /** JWKS URL (https) for RS256/ES256 tokens. Exclusive with `jwtSecretArn`. */
-  readonly jwksUrl?: string;
+  readonly jwksUrl?: string | undefined;
   /** Complete ARN of an existing Secrets Manager secret holding the HS256 key. */
-  readonly jwtSecretArn?: string;
+  readonly jwtSecretArn?: string | undefined;
   /** Required `iss` claim, if set. */
-  readonly jwtIssuer?: string;
+  readonly jwtIssuer?: string | undefined;
   /** Required `aud` claim, if set. */
-  readonly jwtAudience?: string;
+  readonly jwtAudience?: string | undefined;
   /** Token claim holding the tenant id. */
   readonly tenantClaim: string;
   /** Origins allowed to open a connection; unset allows any Origin. */
-  readonly allowedOrigins?: readonly string[];
-  /** Seconds a new connection has to authenticate. */
+  readonly allowedOrigins?: readonly string[] | undefined;
+  /**
+   * Seconds a new connection has to authenticate.
+   * @default SETTINGS.authTimeoutSeconds.default (30)
+   */
   readonly authTimeoutSeconds: number;
-  /** Hours the per-tenant event log keeps events for `resume`. */
+  /**
+   * Hours the per-tenant event log keeps events for `resume`.
+   * @default SETTINGS.eventRetentionHours.default (24)
+   */
   readonly eventRetentionHours: number;
   /** Name of an existing event bus to attach to; unset creates a bus. */
-  readonly eventBusName?: string;
+  readonly eventBusName?: string | undefined;
   /** Only events from these sources are broadcast; unset accepts any source. */
-  readonly eventSources?: readonly string[];
-  /** PostToConnection calls in flight per broadcaster invocation. */
+  readonly eventSources?: readonly string[] | undefined;
+  /**
+   * PostToConnection calls in flight per broadcaster invocation.
+   * @default SETTINGS.fanoutConcurrency.default (100)
+   */
   readonly fanoutConcurrency: number;
   /** Cap on PostToConnection calls per second per broadcaster invocation; unset means no cap. */
-  readonly fanoutMaxRps?: number;
-  /** Retention of every log group (Lambda and access logs). */
+  readonly fanoutMaxRps?: number | undefined;
+  /**
+   * Retention of every log group (Lambda and access logs).
+   * @default SETTINGS.logRetentionDays.default (RetentionDays.ONE_MONTH)
+   */
   readonly logRetentionDays: RetentionDays;
-  /** Stage default route steady-state rate limit (requests per second). */
+  /**
+   * Stage default route steady-state rate limit (requests per second).
+   * @default SETTINGS.throttleRateLimit.default (500)
+   */
   readonly throttleRateLimit: number;
-  /** Stage default route burst limit (requests). */
+  /**
+   * Stage default route burst limit (requests).
+   * @default SETTINGS.throttleBurstLimit.default (1000)
+   */
   readonly throttleBurstLimit: number;
   /** E-mail address subscribed to the alarm topic; unset creates no topic. */
-  readonly alarmEmail?: string;
+  readonly alarmEmail?: string | undefined;
 }
 
 export type ConfigOptionName = keyof RealtimeConfig;
@@ -66,15 +88,6 @@ export interface ConfigOptionDoc {
   readonly default: string;
   readonly description: string;
 }
-
-const AUTH_TIMEOUT_RANGE = { min: 5, max: 3600 } as const;
-const EVENT_RETENTION_RANGE = { min: 1, max: 720 } as const;
-const FANOUT_CONCURRENCY_RANGE = { min: 1, max: 1000 } as const;
-const FANOUT_MAX_RPS_RANGE = { min: 1, max: 1_000_000 } as const;
-const THROTTLE_RANGE = { min: 1, max: 1_000_000 } as const;
-const DEFAULT_LOG_RETENTION = RetentionDays.ONE_MONTH;
-const DEFAULT_THROTTLE_RATE = 500;
-const DEFAULT_THROTTLE_BURST = 1000;
 
 /** Every valid `logRetentionDays` value (the numeric members of `RetentionDays`). */
 export const LOG_RETENTION_VALUES: readonly number[] = Object.values(RetentionDays).filter(
@@ -113,13 +126,13 @@ const OPTION_DOCS: { readonly [K in ConfigOptionName]: Omit<ConfigOptionDoc, 'na
     description: 'Origins (`https://app.example.com`) allowed to connect; unset allows any Origin.',
   },
   authTimeoutSeconds: {
-    type: `integer ${AUTH_TIMEOUT_RANGE.min}..${AUTH_TIMEOUT_RANGE.max}`,
-    default: String(DEFAULT_AUTH_TIMEOUT_SECONDS),
+    type: rangeText(SETTINGS.authTimeoutSeconds),
+    default: String(SETTINGS.authTimeoutSeconds.default),
     description: 'Seconds a new connection has to send `auth` before the sweeper closes it.',
   },
   eventRetentionHours: {
-    type: `integer ${EVENT_RETENTION_RANGE.min}..${EVENT_RETENTION_RANGE.max}`,
-    default: String(DEFAULT_EVENT_RETENTION_HOURS),
+    type: rangeText(SETTINGS.eventRetentionHours),
+    default: String(SETTINGS.eventRetentionHours.default),
     description: 'Hours the per-tenant event log keeps events for `resume`.',
   },
   eventBusName: {
@@ -133,8 +146,8 @@ const OPTION_DOCS: { readonly [K in ConfigOptionName]: Omit<ConfigOptionDoc, 'na
     description: 'Only broadcast events from these `source` values; unset accepts any source.',
   },
   fanoutConcurrency: {
-    type: `integer ${FANOUT_CONCURRENCY_RANGE.min}..${FANOUT_CONCURRENCY_RANGE.max}`,
-    default: String(DEFAULT_FANOUT_CONCURRENCY),
+    type: rangeText(SETTINGS.fanoutConcurrency),
+    default: String(SETTINGS.fanoutConcurrency.default),
     description: 'PostToConnection calls in flight per broadcaster invocation.',
   },
   fanoutMaxRps: {
@@ -144,17 +157,17 @@ const OPTION_DOCS: { readonly [K in ConfigOptionName]: Omit<ConfigOptionDoc, 'na
   },
   logRetentionDays: {
     type: 'RetentionDays value',
-    default: String(DEFAULT_LOG_RETENTION),
+    default: String(SETTINGS.logRetentionDays.default),
     description: `Retention in days of every log group. One of ${LOG_RETENTION_VALUES.join(', ')}.`,
   },
   throttleRateLimit: {
     type: 'positive number',
-    default: String(DEFAULT_THROTTLE_RATE),
+    default: String(SETTINGS.throttleRateLimit.default),
     description: 'Stage default route throttling: steady-state requests per second.',
   },
   throttleBurstLimit: {
     type: 'positive integer',
-    default: String(DEFAULT_THROTTLE_BURST),
+    default: String(SETTINGS.throttleBurstLimit.default),
     description: 'Stage default route throttling: burst size.',
   },
   alarmEmail: {
@@ -184,14 +197,17 @@ export function configOptionsMarkdown(): string {
   ].join('\n');
 }
 
-/** A configuration value that cannot be used; the message names the option. */
-export class ConfigError extends Error {
+/**
+ * A deployment option that cannot be used; the message names the option. (The handlers'
+ * `ConfigError`, in lambdas/core/errors.ts, is about environment variables at run time.)
+ */
+export class StackConfigError extends Error {
+  override readonly name = 'StackConfigError';
   constructor(
     readonly option: ConfigOptionName,
     detail: string,
   ) {
     super(`Invalid configuration option "${option}": ${detail}`);
-    this.name = 'ConfigError';
   }
 }
 
@@ -202,11 +218,11 @@ export function configFromContext(node: Node): RealtimeConfig {
   return validateConfig(input);
 }
 
-/** Parses and validates the options, fills in defaults. Throws `ConfigError` on the first bad option. */
+/** Parses and validates the options, fills in defaults. Throws `StackConfigError` on the first bad option. */
 export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig {
   const stage = stringOption(input, 'stage') ?? DEFAULT_STAGE;
   if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(stage)) {
-    throw new ConfigError(
+    throw new StackConfigError(
       'stage',
       `must start with a letter and hold only letters, digits and "-" (at most 64 characters), got "${stage}"`,
     );
@@ -215,7 +231,7 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
   const jwksUrl = stringOption(input, 'jwksUrl');
   const jwtSecretArn = stringOption(input, 'jwtSecretArn');
   if (jwksUrl !== undefined && jwtSecretArn !== undefined) {
-    throw new ConfigError('jwksUrl', 'set either "jwksUrl" or "jwtSecretArn", not both');
+    throw new StackConfigError('jwksUrl', 'set either "jwksUrl" or "jwtSecretArn", not both');
   }
   if (jwksUrl !== undefined) {
     let url: URL | undefined;
@@ -224,13 +240,13 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
     } catch {
       url = undefined;
     }
-    if (url?.protocol !== 'https:') throw new ConfigError('jwksUrl', `must be an https URL, got "${jwksUrl}"`);
+    if (url?.protocol !== 'https:') throw new StackConfigError('jwksUrl', `must be an https URL, got "${jwksUrl}"`);
   }
   if (
     jwtSecretArn !== undefined &&
     !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(jwtSecretArn)
   ) {
-    throw new ConfigError(
+    throw new StackConfigError(
       'jwtSecretArn',
       `must be the complete ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>), got "${jwtSecretArn}"`,
     );
@@ -238,7 +254,7 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
 
   const tenantClaim = input.tenantClaim === undefined ? DEFAULT_TENANT_CLAIM : input.tenantClaim;
   if (typeof tenantClaim !== 'string' || tenantClaim.trim() === '') {
-    throw new ConfigError('tenantClaim', 'must be a non-empty string');
+    throw new StackConfigError('tenantClaim', 'must be a non-empty string');
   }
 
   const allowedOrigins = listOption(input, 'allowedOrigins');
@@ -250,7 +266,7 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
       parsed = undefined;
     }
     if (!parsed || !['https:', 'http:'].includes(parsed.protocol) || parsed.origin !== origin) {
-      throw new ConfigError(
+      throw new StackConfigError(
         'allowedOrigins',
         `each entry must be an origin such as "https://app.example.com" (scheme and host, no path or trailing "/"), got "${origin}"`,
       );
@@ -259,16 +275,15 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
 
   const eventBusName = stringOption(input, 'eventBusName');
   if (eventBusName !== undefined && !/^[/.\-_A-Za-z0-9]{1,256}$/.test(eventBusName)) {
-    throw new ConfigError(
+    throw new StackConfigError(
       'eventBusName',
       `must be an event bus name (letters, digits, ".", "-", "_", "/"; at most 256 characters), got "${eventBusName}"`,
     );
   }
 
-  const logRetentionDays =
-    intOption(input, 'logRetentionDays', { min: 1, max: Math.max(...LOG_RETENTION_VALUES) }) ?? DEFAULT_LOG_RETENTION;
+  const logRetentionDays = numericOption(input, 'logRetentionDays') ?? SETTINGS.logRetentionDays.default;
   if (!LOG_RETENTION_VALUES.includes(logRetentionDays)) {
-    throw new ConfigError(
+    throw new StackConfigError(
       'logRetentionDays',
       `must be one of ${LOG_RETENTION_VALUES.join(', ')}, got ${logRetentionDays}`,
     );
@@ -276,30 +291,28 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
 
   const alarmEmail = stringOption(input, 'alarmEmail');
   if (alarmEmail !== undefined && !/^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(alarmEmail)) {
-    throw new ConfigError('alarmEmail', `must be one e-mail address, got "${alarmEmail}"`);
+    throw new StackConfigError('alarmEmail', `must be one e-mail address, got "${alarmEmail}"`);
   }
 
-  const config: RealtimeConfig = {
+  return withoutUnset({
     stage,
     tenantClaim: tenantClaim.trim(),
-    authTimeoutSeconds: intOption(input, 'authTimeoutSeconds', AUTH_TIMEOUT_RANGE) ?? DEFAULT_AUTH_TIMEOUT_SECONDS,
-    eventRetentionHours:
-      intOption(input, 'eventRetentionHours', EVENT_RETENTION_RANGE) ?? DEFAULT_EVENT_RETENTION_HOURS,
-    fanoutConcurrency: intOption(input, 'fanoutConcurrency', FANOUT_CONCURRENCY_RANGE) ?? DEFAULT_FANOUT_CONCURRENCY,
+    authTimeoutSeconds: numericOption(input, 'authTimeoutSeconds') ?? SETTINGS.authTimeoutSeconds.default,
+    eventRetentionHours: numericOption(input, 'eventRetentionHours') ?? SETTINGS.eventRetentionHours.default,
+    fanoutConcurrency: numericOption(input, 'fanoutConcurrency') ?? SETTINGS.fanoutConcurrency.default,
     logRetentionDays: logRetentionDays as RetentionDays,
-    throttleRateLimit: numberOption(input, 'throttleRateLimit', THROTTLE_RANGE) ?? DEFAULT_THROTTLE_RATE,
-    throttleBurstLimit: intOption(input, 'throttleBurstLimit', THROTTLE_RANGE) ?? DEFAULT_THROTTLE_BURST,
-    ...defined('jwksUrl', jwksUrl),
-    ...defined('jwtSecretArn', jwtSecretArn),
-    ...defined('jwtIssuer', stringOption(input, 'jwtIssuer')),
-    ...defined('jwtAudience', stringOption(input, 'jwtAudience')),
-    ...defined('allowedOrigins', allowedOrigins),
-    ...defined('eventBusName', eventBusName),
-    ...defined('eventSources', listOption(input, 'eventSources')),
-    ...defined('fanoutMaxRps', intOption(input, 'fanoutMaxRps', FANOUT_MAX_RPS_RANGE)),
-    ...defined('alarmEmail', alarmEmail),
-  };
-  return config;
+    throttleRateLimit: numericOption(input, 'throttleRateLimit') ?? SETTINGS.throttleRateLimit.default,
+    throttleBurstLimit: numericOption(input, 'throttleBurstLimit') ?? SETTINGS.throttleBurstLimit.default,
+    jwksUrl,
+    jwtSecretArn,
+    jwtIssuer: stringOption(input, 'jwtIssuer'),
+    jwtAudience: stringOption(input, 'jwtAudience'),
+    allowedOrigins,
+    eventBusName,
+    eventSources: listOption(input, 'eventSources'),
+    fanoutMaxRps: numericOption(input, 'fanoutMaxRps') ?? SETTINGS.fanoutMaxRps.default,
+    alarmEmail,
+  });
 }
 
 /** `prod` keeps its data when the stack is deleted; every other stage cleans up after itself. */
@@ -309,8 +322,14 @@ export function removalPolicyFor(config: Pick<RealtimeConfig, 'stage'>): Removal
 
 // ---------------------------------------------------------------- parsing helpers
 
-function defined<K extends ConfigOptionName, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+/** The config without its unset options: an option left out is absent, not `undefined`. */
+function withoutUnset(config: RealtimeConfig): RealtimeConfig {
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as RealtimeConfig;
+}
+
+/** How `CONFIG_OPTIONS` writes a setting's range, e.g. `integer 5..3600`. */
+function rangeText(setting: NumericSetting): string {
+  return `${setting.integer ? 'integer' : 'number'} ${setting.min}..${setting.max}`;
 }
 
 /** `undefined`, `null` and blank strings (`-c key=`) all mean "not set". */
@@ -321,7 +340,7 @@ function isUnset(value: unknown): boolean {
 function stringOption(input: RealtimeConfigInput, name: ConfigOptionName): string | undefined {
   const value = input[name];
   if (isUnset(value)) return undefined;
-  if (typeof value !== 'string') throw new ConfigError(name, `must be a string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string') throw new StackConfigError(name, `must be a string, got ${JSON.stringify(value)}`);
   return value.trim();
 }
 
@@ -330,36 +349,27 @@ function listOption(input: RealtimeConfigInput, name: ConfigOptionName): string[
   if (isUnset(value)) return undefined;
   const items = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
   if (!items || items.some((item) => typeof item !== 'string')) {
-    throw new ConfigError(name, `must be a list of strings or a comma-separated string, got ${JSON.stringify(value)}`);
+    throw new StackConfigError(
+      name,
+      `must be a list of strings or a comma-separated string, got ${JSON.stringify(value)}`,
+    );
   }
   const list = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
   return list.length > 0 ? list : undefined;
 }
 
-function numberOption(
-  input: RealtimeConfigInput,
-  name: ConfigOptionName,
-  range: { min: number; max: number },
-): number | undefined {
+/** A numeric option, parsed and checked against its `SETTINGS` entry; `undefined` when unset. */
+function numericOption(input: RealtimeConfigInput, name: ConfigOptionName & SettingName): number | undefined {
+  const setting: NumericSetting = SETTINGS[name];
   const value = input[name];
   if (isUnset(value)) return undefined;
   const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
-  if (!Number.isFinite(parsed) || parsed < range.min || parsed > range.max) {
-    throw new ConfigError(name, `must be a number from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
-
-function intOption(
-  input: RealtimeConfigInput,
-  name: ConfigOptionName,
-  range: { min: number; max: number },
-): number | undefined {
-  const value = input[name];
-  if (isUnset(value)) return undefined;
-  const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
-  if (!Number.isInteger(parsed) || parsed < range.min || parsed > range.max) {
-    throw new ConfigError(name, `must be an integer from ${range.min} to ${range.max}, got ${JSON.stringify(value)}`);
+  const valid = setting.integer ? Number.isInteger(parsed) : Number.isFinite(parsed);
+  if (!valid || parsed < setting.min || parsed > setting.max) {
+    throw new StackConfigError(
+      name,
+      `must be ${setting.integer ? 'an integer' : 'a number'} from ${setting.min} to ${setting.max}, got ${JSON.stringify(value)}`,
+    );
   }
   return parsed;
 }

@@ -1,22 +1,27 @@
 /**
- * The deployment: composition of the connection store, the WebSocket gateway, the event
- * fan-out and observability. Every resource lives in one of those constructs.
+ * The deployment: composition of the connection tables, the WebSocket gateway, the event
+ * fan-out, the connection lifecycle and observability. Every resource lives in one of those
+ * constructs; every function is wired by `HANDLER_WIRING` (lib/handler-wiring.ts).
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
+import { Handler, type HandlerName } from '../lambdas/contract/index.js';
 import { type RealtimeConfig, removalPolicyFor, validateConfig } from './config.js';
-import { ConnectionStore } from './constructs/connection-store.js';
+import { ConnectionLifecycle } from './constructs/connection-lifecycle.js';
+import { ConnectionTables } from './constructs/connection-tables.js';
 import { EventFanout } from './constructs/event-fanout.js';
+import type { NodeFunction } from './constructs/node-function.js';
 import { Observability } from './constructs/observability.js';
-import { WebSocketGateway } from './constructs/websocket-gateway.js';
+import { ROUTE_HANDLERS, WebSocketGateway } from './constructs/websocket-gateway.js';
+import { HandlerFunctions } from './handler-wiring.js';
 
 export interface RealtimeStackProps extends StackProps {
   /**
    * The deployment options (see `CONFIG_OPTIONS`).
    * @default - every option at its default (`validateConfig({})`)
    */
-  readonly config?: RealtimeConfig;
+  readonly config?: RealtimeConfig | undefined;
 }
 
 /** Stack name for a stage, e.g. `TenantRealtime-dev`. */
@@ -26,59 +31,65 @@ export function stackNameFor(stage: string): string {
 
 export class RealtimeStack extends Stack {
   public readonly config: RealtimeConfig;
-  public readonly store: ConnectionStore;
+  public readonly tables: ConnectionTables;
   public readonly gateway: WebSocketGateway;
   public readonly fanout: EventFanout;
+  public readonly lifecycle: ConnectionLifecycle;
   public readonly observability: Observability;
+  /** Every function, by the handler it runs. */
+  public readonly functions: { readonly [H in HandlerName]: NodeFunction };
 
   constructor(scope: Construct, id: string, props: RealtimeStackProps = {}) {
     super(scope, id, props);
     const config = props.config ?? validateConfig();
     this.config = config;
     const removalPolicy = removalPolicyFor(config);
-    const isProd = config.stage === 'prod';
 
-    this.store = new ConnectionStore(this, 'Store', { removalPolicy, deletionProtection: isProd });
+    // Construct ids are part of every logical id: 'Store' predates the class name ConnectionTables.
+    this.tables = new ConnectionTables(this, 'Store', { removalPolicy, deletionProtection: config.stage === 'prod' });
 
     this.gateway = new WebSocketGateway(this, 'Gateway', {
-      store: this.store,
       stageName: config.stage,
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
-      authTimeoutSeconds: config.authTimeoutSeconds,
-      ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}),
       tokens: {
-        tenantClaim: config.tenantClaim,
-        ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
-        ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
-        ...(config.jwksUrl ? { jwksUrl: config.jwksUrl } : {}),
-        ...(config.jwtSecretArn
-          ? { secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'JwtSecret', config.jwtSecretArn) }
-          : {}),
+        jwksUrl: config.jwksUrl,
+        secret:
+          config.jwtSecretArn === undefined
+            ? undefined
+            : secretsmanager.Secret.fromSecretCompleteArn(this, 'JwtSecret', config.jwtSecretArn),
       },
       logRetention: config.logRetentionDays,
       removalPolicy,
     });
 
+    const functions = new HandlerFunctions({ config, tables: this.tables, gateway: this.gateway });
+    for (const handler of ROUTE_HANDLERS) this.gateway.addRouteHandler(handler, functions.factory(handler));
+
     this.fanout = new EventFanout(this, 'Fanout', {
-      store: this.store,
-      stage: this.gateway.stage,
-      ...(config.eventBusName ? { eventBusName: config.eventBusName } : {}),
-      ...(config.eventSources ? { eventSources: config.eventSources } : {}),
-      eventRetentionHours: config.eventRetentionHours,
-      fanoutConcurrency: config.fanoutConcurrency,
-      ...(config.fanoutMaxRps !== undefined ? { fanoutMaxRps: config.fanoutMaxRps } : {}),
-      logRetention: config.logRetentionDays,
+      broadcaster: functions.factory(Handler.broadcaster),
+      eventBusName: config.eventBusName,
+      eventSources: config.eventSources,
       removalPolicy,
     });
 
+    // The sweeper and its schedule used to live in EventFanout, at 'Fanout/Sweeper' and
+    // 'Fanout/SweepSchedule'. A construct id of 'Default' is left out of logical ids, so the
+    // lifecycle construct at 'Default/Fanout' keeps their logical ids: a deployed stack updates
+    // them in place instead of replacing the function, its role and its log group.
+    const keepFanoutLogicalIds = new Construct(this, 'Default');
+    this.lifecycle = new ConnectionLifecycle(keepFanoutLogicalIds, 'Fanout', {
+      sweeper: functions.factory(Handler.sweeper),
+    });
+    this.functions = functions.all();
+
     this.observability = new Observability(this, 'Observability', {
       stage: this.gateway.stage,
-      routeFunctions: [...this.gateway.functions.values()],
-      broadcaster: this.fanout.broadcaster,
-      sweeper: this.fanout.sweeper,
+      routeFunctions: ROUTE_HANDLERS.map((handler) => this.functions[handler]),
+      broadcaster: this.functions.broadcaster,
+      sweeper: this.functions.sweeper,
       deadLetterQueue: this.fanout.deadLetterQueue,
-      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+      alarmEmail: config.alarmEmail,
       removalPolicy,
     });
 
@@ -87,8 +98,8 @@ export class RealtimeStack extends Stack {
       value: this.fanout.eventBus.eventBusName,
       description: 'Domain services put events on this bus',
     });
-    new CfnOutput(this, 'ConnectionsTableName', { value: this.store.connections.tableName });
-    new CfnOutput(this, 'EventLogTableName', { value: this.store.eventLog.tableName });
+    new CfnOutput(this, 'ConnectionsTableName', { value: this.tables.connections.tableName });
+    new CfnOutput(this, 'EventLogTableName', { value: this.tables.eventLog.tableName });
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       value: this.fanout.deadLetterQueue.queueUrl,
       description: 'Undeliverable events; an alarm fires on the first one',

@@ -7,12 +7,13 @@ import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Env } from '../contract/index.js';
+import { Env, SETTINGS } from '../contract/index.js';
 import { once, requiredEnv } from './config.js';
 import { ManagementApiSender } from './management-sender.js';
 
 export const managementClient = once(() => {
-  const agentOptions = { keepAlive: true, maxSockets: 1000 };
+  // One socket per call in flight, for the largest fan-out concurrency a deployment may set.
+  const agentOptions = { keepAlive: true, maxSockets: SETTINGS.fanoutConcurrency.max };
   return new ApiGatewayManagementApiClient({
     endpoint: requiredEnv(Env.managementEndpoint),
     maxAttempts: 1,

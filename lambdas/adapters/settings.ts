@@ -1,19 +1,34 @@
-/** Per-handler settings read from the environment once, with the contract's defaults. */
-import {
-  DEFAULT_AUTH_TIMEOUT_SECONDS,
-  DEFAULT_EVENT_RETENTION_HOURS,
-  DEFAULT_FANOUT_CONCURRENCY,
-  Env,
-} from '../contract/index.js';
-import { intEnv, listEnv, once } from './config.js';
+/**
+ * Per-handler settings read from the environment once. Defaults and ranges are the contract's
+ * `SETTINGS` entries, the same ones the stack validates its options with.
+ */
+import { Env, type NumericSetting, SETTINGS } from '../contract/index.js';
+import { intEnv, listEnv, once, optionalEnv } from './config.js';
+
+/** The range a handler accepts: the setting's own, or its lower handler floor. */
+const handlerRange = (setting: NumericSetting) => ({ min: setting.handlerMin ?? setting.min, max: setting.max });
 
 export const connectSettings = once(() => ({
-  authTimeoutSeconds: intEnv(Env.authTimeoutSeconds, DEFAULT_AUTH_TIMEOUT_SECONDS, { min: 1, max: 3600 }),
+  authTimeoutSeconds: intEnv(
+    Env.authTimeoutSeconds,
+    SETTINGS.authTimeoutSeconds.default,
+    handlerRange(SETTINGS.authTimeoutSeconds),
+  ),
   allowedOrigins: listEnv(Env.allowedOrigins),
 }));
 
 export const broadcastSettings = once(() => ({
-  concurrency: intEnv(Env.fanoutConcurrency, DEFAULT_FANOUT_CONCURRENCY, { min: 1, max: 5000 }),
-  maxRps: intEnv(Env.fanoutMaxRps, 0, { min: 0, max: 1_000_000 }) || undefined,
-  retentionSeconds: intEnv(Env.eventRetentionHours, DEFAULT_EVENT_RETENTION_HOURS, { min: 1, max: 24 * 365 }) * 3600,
+  concurrency: intEnv(
+    Env.fanoutConcurrency,
+    SETTINGS.fanoutConcurrency.default,
+    handlerRange(SETTINGS.fanoutConcurrency),
+  ),
+  /** Unset means no cap. */
+  maxRps:
+    optionalEnv(Env.fanoutMaxRps) === undefined
+      ? undefined
+      : intEnv(Env.fanoutMaxRps, 0, handlerRange(SETTINGS.fanoutMaxRps)),
+  retentionSeconds:
+    intEnv(Env.eventRetentionHours, SETTINGS.eventRetentionHours.default, handlerRange(SETTINGS.eventRetentionHours)) *
+    3600,
 }));

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 
-export const WebSocketRequestContextSchema = z.looseObject({
+const WebSocketRequestContextSchema = z.looseObject({
   connectionId: z.string().min(1),
   routeKey: z.string(),
   eventType: z.enum(['CONNECT', 'MESSAGE', 'DISCONNECT']),
@@ -36,4 +36,3 @@ export const EventBridgeEventSchema = z.looseObject({
   time: z.string(),
   detail: z.unknown(),
 });
-export type EventBridgeEvent = z.infer<typeof EventBridgeEventSchema>;

@@ -1,7 +1,7 @@
 /**
  * The contract: the one place where event types, the envelope, client/server messages, routes,
- * table keys and environment variable names are spelled out. Imports zod only, so Lambda
- * bundles stay small and the CDK stack can import it at synth time.
+ * table keys, environment variable names and settings (defaults and ranges) are spelled out.
+ * Imports zod only, so Lambda bundles stay small and the CDK stack can import it at synth time.
  */
 export * from './aws-events.js';
 export * from './catalog.js';
@@ -13,4 +13,5 @@ export * from './limits.js';
 export * from './messages.js';
 export * from './protocol.js';
 export * from './routes.js';
+export * from './settings.js';
 export * from './tables.js';

@@ -32,17 +32,11 @@ export const MAX_TOKEN_EXP_SECONDS = 253_402_300_799;
 export const MAX_EVENT_ID_BYTES = 512;
 /** Most events one `resume` replays; a longer gap answers `resume.error` with code `gap`. */
 export const MAX_REPLAY_EVENTS = 1000;
-/** Default auth deadline for a pending connection. */
-export const DEFAULT_AUTH_TIMEOUT_SECONDS = 30;
-/** Default retention of the per-tenant event log (resume window). */
-export const DEFAULT_EVENT_RETENTION_HOURS = 24;
 /**
  * An event whose audience lists at most this many user ids (and no roles) reads those users'
  * connections from the user index; a larger or role-based audience reads the whole tenant.
  */
 export const MAX_AUDIENCE_USER_LOOKUPS = 25;
-/** Default number of PostToConnection calls in flight per broadcaster invocation. */
-export const DEFAULT_FANOUT_CONCURRENCY = 100;
 /** Clock tolerance applied to `exp` and `nbf`. */
 export const TOKEN_CLOCK_TOLERANCE_SECONDS = 5;
 /** Connection records are spread over this many sweep partitions (GSI write sharding). */

@@ -1,48 +1,40 @@
 /**
- * Client → server messages (schemas) and server → client control messages (builders).
- * Every control message is `{type, data, timestamp}`; errors carry `data.code` and `data.message`.
+ * Client → server messages: the schema of each action's frame. The server → client control
+ * messages and their builders are in `protocol.ts`.
  */
 import * as z from 'zod';
 import { SubscriptionPatternSchema } from './catalog.js';
-import { MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
+import { MAX_EVENT_ID_BYTES, MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
 import { Route } from './routes.js';
 
 // ---------------------------------------------------------------- client → server
 
-export const AuthMessageSchema = z.object({
+const AuthMessageSchema = z.object({
   action: z.literal(Route.auth),
   token: z.string().min(1, 'must not be empty').max(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
 });
-export const PingMessageSchema = z.object({ action: z.literal(Route.ping) });
-export const SubscribeMessageSchema = z.object({
+const PingMessageSchema = z.object({ action: z.literal(Route.ping) });
+const SubscribeMessageSchema = z.object({
   action: z.literal(Route.subscribe),
   eventTypes: z
     .array(SubscriptionPatternSchema)
     .max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`),
 });
-export const UnsubscribeMessageSchema = z.object({
+const UnsubscribeMessageSchema = z.object({
   action: z.literal(Route.unsubscribe),
   eventTypes: z
     .array(SubscriptionPatternSchema)
     .max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`),
 });
-export const ResumeMessageSchema = z.object({
+const ResumeMessageSchema = z.object({
   action: z.literal(Route.resume),
-  lastEventId: z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters'),
+  // A cheap bound before the byte check in core/session.ts: a string of more UTF-16 units than
+  // MAX_EVENT_ID_BYTES has more UTF-8 bytes than that, too.
+  lastEventId: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(MAX_EVENT_ID_BYTES, `must be at most ${MAX_EVENT_ID_BYTES} characters`),
 });
-
-export const ClientMessageSchema = z.discriminatedUnion('action', [
-  AuthMessageSchema,
-  PingMessageSchema,
-  SubscribeMessageSchema,
-  UnsubscribeMessageSchema,
-  ResumeMessageSchema,
-]);
-export type ClientMessage = z.infer<typeof ClientMessageSchema>;
-export type AuthMessage = z.infer<typeof AuthMessageSchema>;
-export type SubscribeMessage = z.infer<typeof SubscribeMessageSchema>;
-export type UnsubscribeMessage = z.infer<typeof UnsubscribeMessageSchema>;
-export type ResumeMessage = z.infer<typeof ResumeMessageSchema>;
 
 /** The schema of each action's frame. */
 export const ACTION_SCHEMAS = {

@@ -1,75 +1,42 @@
 /**
  * EventBridge → connections: the event bus (new or imported), the broadcast rule with the
- * contract's pattern, the broadcaster behind it with a dead-letter queue, and the sweeper on a
- * one-minute schedule.
+ * contract's pattern, and the broadcaster behind it with a dead-letter queue.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  broadcastEventPattern,
-  DEFAULT_EVENT_RETENTION_HOURS,
-  DEFAULT_FANOUT_CONCURRENCY,
-  Env,
-  Handler,
-  SWEEP_INDEX,
-  TENANT_INDEX,
-  USER_INDEX,
-} from '../../lambdas/contract/index.js';
+import { broadcastEventPattern, Handler } from '../../lambdas/contract/index.js';
 import { asInterface } from './cdk-interop.js';
-import type { ConnectionStore } from './connection-store.js';
-import { NodeFunction } from './node-function.js';
-import { grantManageConnections } from './websocket-gateway.js';
+import type { HandlerFunctionFactory, NodeFunction } from './node-function.js';
 
 /** EventBridge's own limits: it retries a failed delivery for at most 185 attempts / 24 hours. */
 const TARGET_RETRY_ATTEMPTS = 185;
 const TARGET_MAX_EVENT_AGE = Duration.hours(24);
 
 export interface EventFanoutProps {
-  /** Where connection records and the event log live. */
-  readonly store: ConnectionStore;
-  /** The WebSocket stage whose connections receive events (management endpoint and grant). */
-  readonly stage: WebSocketStage;
+  /**
+   * Builds the broadcaster function (its environment and grants are the caller's); this
+   * construct sizes it and gives it its trigger, retries and dead-letter queue.
+   */
+  readonly broadcaster: HandlerFunctionFactory;
   /**
    * Attach to this existing event bus instead of creating one.
    * @default - a new event bus
    */
-  readonly eventBusName?: string;
+  readonly eventBusName?: string | undefined;
   /**
    * Only broadcast events whose `source` is one of these.
    * @default - any source
    */
-  readonly eventSources?: readonly string[];
+  readonly eventSources?: readonly string[] | undefined;
   /**
-   * Hours the event log keeps an event for `resume`.
-   * @default DEFAULT_EVENT_RETENTION_HOURS (24)
-   */
-  readonly eventRetentionHours?: number;
-  /**
-   * PostToConnection calls in flight per broadcaster invocation.
-   * @default DEFAULT_FANOUT_CONCURRENCY (100)
-   */
-  readonly fanoutConcurrency?: number;
-  /**
-   * Cap on PostToConnection calls per second per broadcaster invocation.
-   * @default - no cap
-   */
-  readonly fanoutMaxRps?: number;
-  /**
-   * Retention of the functions' log groups.
-   * @default RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to log groups and the dead-letter queue when the stack is deleted.
+   * What happens to the dead-letter queue when the stack is deleted.
    * @default RemovalPolicy.DESTROY
    */
-  readonly removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy | undefined;
 }
 
 export class EventFanout extends Construct {
@@ -78,12 +45,9 @@ export class EventFanout extends Construct {
   public readonly broadcaster: NodeFunction;
   /** Events EventBridge could not deliver, and broadcaster invocations that kept failing. */
   public readonly deadLetterQueue: sqs.Queue;
-  public readonly sweeper: NodeFunction;
-  public readonly sweepSchedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: EventFanoutProps) {
     super(scope, id);
-    const { store, stage } = props;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
 
     this.eventBus = props.eventBusName
@@ -107,27 +71,12 @@ export class EventFanout extends Construct {
         "broadcaster's async-invocation failure destination. Nothing consumes it automatically; an alarm fires on its first message.",
     });
 
-    this.broadcaster = new NodeFunction(this, 'Broadcaster', {
-      handlerName: Handler.broadcaster,
-      description: 'Fans a domain event out to the subscribed connections of its tenant and logs it for resume',
-      memorySize: 1024,
-      timeout: Duration.seconds(60),
-      logRetention: props.logRetention,
-      removalPolicy,
-      environment: {
-        [Env.connectionsTable]: store.connections.tableName,
-        [Env.eventLogTable]: store.eventLog.tableName,
-        [Env.managementEndpoint]: stage.callbackUrl,
-        [Env.eventRetentionHours]: String(props.eventRetentionHours ?? DEFAULT_EVENT_RETENTION_HOURS),
-        [Env.fanoutConcurrency]: String(props.fanoutConcurrency ?? DEFAULT_FANOUT_CONCURRENCY),
-        ...(props.fanoutMaxRps !== undefined ? { [Env.fanoutMaxRps]: String(props.fanoutMaxRps) } : {}),
-      },
-    });
-    store.grantQueryConnectionIndex(this.broadcaster.function, TENANT_INDEX);
-    store.grantQueryConnectionIndex(this.broadcaster.function, USER_INDEX);
-    store.grantConnections(this.broadcaster.function, 'dynamodb:DeleteItem');
-    store.grantEventLog(this.broadcaster.function, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query');
-    grantManageConnections(stage, this.broadcaster);
+    this.broadcaster = props.broadcaster(this, 'Broadcaster', { memorySize: 1024, timeout: Duration.seconds(60) });
+    if (this.broadcaster.handlerName !== Handler.broadcaster) {
+      throw new Error(
+        `EventFanout: the broadcaster must run the "${Handler.broadcaster}" handler, got "${this.broadcaster.handlerName}"`,
+      );
+    }
     // EventBridge invokes the function asynchronously: its retry policy covers failed
     // invocations (throttling, service errors), while an error thrown by the handler is retried
     // by Lambda and then lands here through the failure destination.
@@ -146,31 +95,6 @@ export class EventFanout extends Construct {
           maxEventAge: TARGET_MAX_EVENT_AGE,
           deadLetterQueue: this.deadLetterQueue,
         }),
-      ],
-    });
-
-    this.sweeper = new NodeFunction(this, 'Sweeper', {
-      handlerName: Handler.sweeper,
-      description: 'Closes pending connections past their auth deadline and sessions whose token expired',
-      timeout: Duration.seconds(60),
-      logRetention: props.logRetention,
-      removalPolicy,
-      environment: {
-        [Env.connectionsTable]: store.connections.tableName,
-        [Env.managementEndpoint]: stage.callbackUrl,
-      },
-    });
-    store.grantQueryConnectionIndex(this.sweeper.function, SWEEP_INDEX);
-    store.grantConnections(this.sweeper.function, 'dynamodb:DeleteItem');
-    grantManageConnections(stage, this.sweeper);
-    // The next run, a minute later, is the retry.
-    this.sweeper.function.configureAsyncInvoke({ retryAttempts: 0 });
-
-    this.sweepSchedule = new events.Rule(this, 'SweepSchedule', {
-      description: 'Runs the connection sweeper every minute',
-      schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [
-        new targets.LambdaFunction(this.sweeper.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
       ],
     });
   }

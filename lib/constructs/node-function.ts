@@ -9,7 +9,7 @@ import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { HandlerName } from '../../lambdas/contract/index.js';
+import { type HandlerName, METRICS_NAMESPACE, SERVICE_NAME, SETTINGS } from '../../lambdas/contract/index.js';
 
 /** Handler sources: `lambdas/handlers/<HandlerName>.ts`, each exporting `handler`. */
 const HANDLERS_DIR = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
@@ -20,8 +20,8 @@ export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
 /** Environment every function gets; a caller's value for the same name wins. */
 export const SHARED_ENVIRONMENT: Readonly<Record<string, string>> = {
   NODE_OPTIONS: '--enable-source-maps',
-  POWERTOOLS_SERVICE_NAME: 'tenant-realtime',
-  POWERTOOLS_METRICS_NAMESPACE: 'TenantRealtime',
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
 };
 
 /** ESM bundles have no `require`; some CommonJS dependencies still call it. */
@@ -34,32 +34,42 @@ export interface NodeFunctionProps {
    * What the function does, shown in the console.
    * @default - no description
    */
-  readonly description?: string;
+  readonly description?: string | undefined;
   /**
    * Environment variables, merged over `SHARED_ENVIRONMENT` (the caller wins).
    * @default - only the shared environment
    */
-  readonly environment?: Readonly<Record<string, string>>;
+  readonly environment?: Readonly<Record<string, string>> | undefined;
   /**
    * Memory in MB.
    * @default 256
    */
-  readonly memorySize?: number;
+  readonly memorySize?: number | undefined;
   /**
    * @default Duration.seconds(10)
    */
-  readonly timeout?: Duration;
+  readonly timeout?: Duration | undefined;
   /**
    * Retention of the function's log group.
-   * @default RetentionDays.ONE_MONTH
+   * @default SETTINGS.logRetentionDays.default (RetentionDays.ONE_MONTH)
    */
   readonly logRetention?: logs.RetentionDays | undefined;
   /**
    * What happens to the log group when the stack is deleted.
    * @default RemovalPolicy.DESTROY
    */
-  readonly removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy | undefined;
 }
+
+/** What the construct that holds a function decides about it: its size. */
+export type FunctionSizing = Pick<NodeFunctionProps, 'memorySize' | 'timeout'>;
+
+/**
+ * Builds the function of one handler as `scope`'s child `id`. The stack makes one per handler
+ * from its wiring table (lib/handler-wiring.ts: description, environment, grants); a construct
+ * that holds a function calls it and adds only what is its own job (routes, targets, retries).
+ */
+export type HandlerFunctionFactory = (scope: Construct, id: string, sizing?: FunctionSizing) => NodeFunction;
 
 /**
  * A `NodejsFunction` with the project's defaults, its own log group, and a role that may write
@@ -76,7 +86,7 @@ export class NodeFunction extends Construct {
     this.handlerName = props.handlerName;
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? SETTINGS.logRetentionDays.default,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
 

@@ -28,17 +28,17 @@ export interface ObservabilityProps {
    * Subscribe this address to a topic that receives every alarm.
    * @default - no topic; alarms only show in the console
    */
-  readonly alarmEmail?: string;
+  readonly alarmEmail?: string | undefined;
   /**
    * Dashboard name.
    * @default - generated
    */
-  readonly dashboardName?: string;
+  readonly dashboardName?: string | undefined;
   /**
    * What happens to the topic's KMS key when the stack is deleted.
    * @default RemovalPolicy.DESTROY
    */
-  readonly removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy | undefined;
 }
 
 export class Observability extends Construct {

@@ -1,7 +1,7 @@
 /**
- * The API Gateway WebSocket API: routes built from the contract's `ROUTES`, one function per
- * handler behind them (with its environment and least-privilege grants), and a stage with
- * throttling and JSON access logs.
+ * The API Gateway WebSocket API: a stage with throttling and JSON access logs, the routes of the
+ * contract's `ROUTES` to one function per handler, the HS256 key (unless a JWKS URL verifies
+ * tokens) and the grant to manage the stage's connections.
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -18,181 +18,71 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_AUTH_TIMEOUT_SECONDS,
   DEFAULT_STAGE,
-  DEFAULT_TENANT_CLAIM,
-  Env,
-  Handler,
   type HandlerName,
   ROUTE_KEYS,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
   Route,
   type RouteKey,
+  SETTINGS,
 } from '../../lambdas/contract/index.js';
 import { acknowledgeWildcardResources } from '../nag.js';
 import { asInterface } from './cdk-interop.js';
-import type { ConnectionStore } from './connection-store.js';
-import { NodeFunction } from './node-function.js';
+import type { HandlerFunctionFactory, NodeFunction } from './node-function.js';
 
-/** How the auth function verifies tokens: a JWKS URL, or an HS256 secret in Secrets Manager. */
-export interface TokenVerification {
+/**
+ * Where the auth function's token key comes from: a JWKS URL, or an HS256 secret in Secrets
+ * Manager. Neither: the gateway generates a secret.
+ */
+export interface TokenKeySource {
   /**
    * JWKS URL (https) for RS256/ES256 tokens. Exclusive with `secret`.
    * @default - HS256 with `secret`
    */
-  readonly jwksUrl?: string;
+  readonly jwksUrl?: string | undefined;
   /**
    * Secret whose SecretString is the HS256 key. Exclusive with `jwksUrl`.
    * @default - a generated 64-character secret, unless `jwksUrl` is set
    */
-  readonly secret?: secretsmanager.ISecret;
-  /**
-   * Token claim holding the tenant id.
-   * @default DEFAULT_TENANT_CLAIM ('tenantId')
-   */
-  readonly tenantClaim?: string;
-  /**
-   * Required `iss` claim.
-   * @default - any issuer
-   */
-  readonly issuer?: string;
-  /**
-   * Required `aud` claim.
-   * @default - any audience
-   */
-  readonly audience?: string;
+  readonly secret?: secretsmanager.ISecret | undefined;
 }
 
 export interface WebSocketGatewayProps {
-  /** Where connection records and the event log live. */
-  readonly store: ConnectionStore;
-  /** Token verification for the `auth` route. */
-  readonly tokens: TokenVerification;
+  /**
+   * The auth function's token key; decides whether the gateway generates an HS256 secret.
+   * @default - a generated HS256 secret
+   */
+  readonly tokens?: TokenKeySource | undefined;
   /**
    * Stage name; part of the URL and of the management endpoint.
    * @default DEFAULT_STAGE ('dev')
    */
-  readonly stageName?: string;
+  readonly stageName?: string | undefined;
   /**
    * Stage default route throttling: steady-state requests per second.
-   * @default 500
+   * @default SETTINGS.throttleRateLimit.default (500)
    */
-  readonly throttleRateLimit?: number;
+  readonly throttleRateLimit?: number | undefined;
   /**
    * Stage default route throttling: burst size.
-   * @default 1000
+   * @default SETTINGS.throttleBurstLimit.default (1000)
    */
-  readonly throttleBurstLimit?: number;
+  readonly throttleBurstLimit?: number | undefined;
   /**
-   * Seconds a new connection has to authenticate.
-   * @default DEFAULT_AUTH_TIMEOUT_SECONDS (30)
+   * Retention of the access log group.
+   * @default SETTINGS.logRetentionDays.default (RetentionDays.ONE_MONTH)
    */
-  readonly authTimeoutSeconds?: number;
+  readonly logRetention?: logs.RetentionDays | undefined;
   /**
-   * Origins allowed to connect.
-   * @default - any Origin
-   */
-  readonly allowedOrigins?: readonly string[];
-  /**
-   * Retention of the access log group and of every function's log group.
-   * @default RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to log groups and a generated secret when the stack is deleted.
+   * What happens to the access log group and a generated secret when the stack is deleted.
    * @default RemovalPolicy.DESTROY
    */
-  readonly removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy | undefined;
 }
 
-/**
- * What each route handler needs: its environment and its grants. Typed over every handler that
- * is not a background function, so a handler added to the contract's routes must be wired here.
- */
-type RouteHandlerName = Exclude<HandlerName, typeof Handler.broadcaster | typeof Handler.sweeper>;
-interface RouteFunctionSpec {
-  readonly description: string;
-  environment(gateway: WebSocketGateway): Record<string, string>;
-  grant(gateway: WebSocketGateway, fn: NodeFunction): void;
-}
-
-const ROUTE_FUNCTIONS: { readonly [H in RouteHandlerName]: RouteFunctionSpec } = {
-  [Handler.connect]: {
-    description: `${Route.connect}: checks the Origin and records the connection as pending`,
-    environment: (g) => ({
-      [Env.connectionsTable]: g.store.connections.tableName,
-      [Env.authTimeoutSeconds]: String(g.authTimeoutSeconds),
-      ...(g.allowedOrigins ? { [Env.allowedOrigins]: g.allowedOrigins.join(',') } : {}),
-    }),
-    grant: (g, fn) => g.store.grantConnections(fn.function, 'dynamodb:PutItem'),
-  },
-  [Handler.auth]: {
-    description: `${Route.auth}: verifies the JWT and authenticates the connection`,
-    environment: (g) => ({
-      [Env.connectionsTable]: g.store.connections.tableName,
-      [Env.eventLogTable]: g.store.eventLog.tableName,
-      [Env.tenantClaim]: g.tokens.tenantClaim,
-      ...(g.tokens.issuer ? { [Env.jwtIssuer]: g.tokens.issuer } : {}),
-      ...(g.tokens.audience ? { [Env.jwtAudience]: g.tokens.audience } : {}),
-      ...(g.tokens.jwksUrl ? { [Env.jwksUrl]: g.tokens.jwksUrl } : { [Env.jwtSecretArn]: g.requireSecret().secretArn }),
-    }),
-    grant: (g, fn) => {
-      g.store.grantConnections(fn.function, 'dynamodb:UpdateItem');
-      // The tenant's newest event id, returned in auth.success as a resume point.
-      g.store.grantEventLog(fn.function, 'dynamodb:Query');
-      g.jwtSecret?.grantRead(fn.function);
-    },
-  },
-  [Handler.ping]: {
-    description: `${Route.ping}: application keep-alive`,
-    environment: () => ({}),
-    grant: () => undefined,
-  },
-  [Handler.default]: {
-    description: `${Route.default}: explains frames that selected no route`,
-    environment: () => ({}),
-    grant: () => undefined,
-  },
-  [Handler.subscribe]: {
-    description: `${Route.subscribe} / ${Route.unsubscribe}: changes the event types a connection receives`,
-    environment: (g) => ({ [Env.connectionsTable]: g.store.connections.tableName }),
-    grant: (g, fn) => g.store.grantConnections(fn.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem'),
-  },
-  [Handler.resume]: {
-    description: `${Route.resume}: replays the tenant events logged after lastEventId`,
-    environment: (g) => ({
-      [Env.connectionsTable]: g.store.connections.tableName,
-      [Env.eventLogTable]: g.store.eventLog.tableName,
-      [Env.managementEndpoint]: g.stage.callbackUrl,
-    }),
-    grant: (g, fn) => {
-      g.store.grantConnections(fn.function, 'dynamodb:GetItem');
-      g.store.grantEventLog(fn.function, 'dynamodb:GetItem', 'dynamodb:Query');
-      grantManageConnections(g.stage, fn);
-    },
-  },
-  [Handler.disconnect]: {
-    description: `${Route.disconnect}: deletes the connection record`,
-    environment: (g) => ({ [Env.connectionsTable]: g.store.connections.tableName }),
-    grant: (g, fn) => g.store.grantConnections(fn.function, 'dynamodb:DeleteItem'),
-  },
-};
-
-/**
- * `execute-api:ManageConnections` on the stage's `@connections` resources only
- * (`stage.grantManagementApiAccess`), and the acknowledgement of the wildcard that remains.
- */
-export function grantManageConnections(stage: WebSocketStage, fn: NodeFunction): iam.Grant {
-  const grant = stage.grantManagementApiAccess(fn.function);
-  acknowledgeWildcardResources(
-    fn.role,
-    grant,
-    'grantManagementApiAccess scopes execute-api:ManageConnections to this API and this stage; the remaining wildcards are the ' +
-      'connection id (a new random id per connection, unknowable at deploy time) and the HTTP method (POST to send, DELETE to close, GET to inspect).',
-  );
-  return grant;
-}
+/** The handlers behind the contract's routes, in route order (`subscribe` serves two routes). */
+export const ROUTE_HANDLERS: readonly HandlerName[] = [...new Set(ROUTE_KEYS.map((key) => ROUTES[key].handler))];
 
 /** Access log line: one JSON object per request, never a message body (it may hold a token). */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
@@ -225,106 +115,113 @@ const APIG4_REASON = {
     'and unauthenticated connections are closed by the sweeper at their auth deadline.',
 } as const;
 
+/**
+ * The WebSocket API and its stage. Route functions are added with `addRouteHandler`, one per
+ * handler of the contract's `ROUTES`; synth fails while a route has none.
+ */
 export class WebSocketGateway extends Construct {
   public readonly api: WebSocketApi;
   public readonly stage: WebSocketStage;
   public readonly accessLogGroup: logs.LogGroup;
-  /** One function per route handler (`subscribe` serves two routes). */
-  public readonly functions: ReadonlyMap<HandlerName, NodeFunction>;
-  public readonly routes: ReadonlyMap<RouteKey, WebSocketRoute>;
   /** The HS256 secret (generated or imported); undefined when tokens are verified with a JWKS URL. */
   public readonly jwtSecret?: secretsmanager.ISecret;
 
-  public readonly store: ConnectionStore;
-  public readonly tokens: Required<Pick<TokenVerification, 'tenantClaim'>> & TokenVerification;
-  public readonly authTimeoutSeconds: number;
-  public readonly allowedOrigins?: readonly string[];
+  /** One function per route handler, and the routes to it. */
+  private readonly functions = new Map<HandlerName, NodeFunction>();
+  private readonly routes = new Map<RouteKey, WebSocketRoute>();
 
-  constructor(scope: Construct, id: string, props: WebSocketGatewayProps) {
+  constructor(scope: Construct, id: string, props: WebSocketGatewayProps = {}) {
     super(scope, id);
-    if (props.tokens.jwksUrl !== undefined && props.tokens.secret !== undefined) {
+    const tokens = props.tokens ?? {};
+    if (tokens.jwksUrl !== undefined && tokens.secret !== undefined) {
       throw new Error('WebSocketGateway: set either tokens.jwksUrl or tokens.secret, not both');
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    this.store = props.store;
-    this.tokens = { ...props.tokens, tenantClaim: props.tokens.tenantClaim ?? DEFAULT_TENANT_CLAIM };
-    this.authTimeoutSeconds = props.authTimeoutSeconds ?? DEFAULT_AUTH_TIMEOUT_SECONDS;
-    if (props.allowedOrigins && props.allowedOrigins.length > 0) this.allowedOrigins = props.allowedOrigins;
 
-    if (props.tokens.jwksUrl === undefined)
-      this.jwtSecret = props.tokens.secret ?? asInterface<secretsmanager.ISecret>(this.generateSecret(removalPolicy));
+    if (tokens.jwksUrl === undefined)
+      this.jwtSecret = tokens.secret ?? asInterface<secretsmanager.ISecret>(this.generateSecret(removalPolicy));
 
     this.api = new WebSocketApi(this, 'Api', {
       description: 'Tenant real-time events over WebSocket',
       routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
     });
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? SETTINGS.logRetentionDays.default,
+      removalPolicy,
+    });
     // API Gateway writes WebSocket logs with the account's API Gateway CloudWatch role
     // (AWS::ApiGateway::Account, set once per account and region), not with a resource policy.
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,
       stageName: props.stageName ?? DEFAULT_STAGE,
       autoDeploy: true,
-      throttle: { rateLimit: props.throttleRateLimit ?? 500, burstLimit: props.throttleBurstLimit ?? 1000 },
+      throttle: {
+        rateLimit: props.throttleRateLimit ?? SETTINGS.throttleRateLimit.default,
+        burstLimit: props.throttleBurstLimit ?? SETTINGS.throttleBurstLimit.default,
+      },
       accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogGroup), format: ACCESS_LOG_FORMAT },
     });
 
-    const functions = new Map<HandlerName, NodeFunction>();
-    const routes = new Map<RouteKey, WebSocketRoute>();
-    for (const routeKey of ROUTE_KEYS) {
-      const { handler, returnResponse } = ROUTES[routeKey];
-      let fn = functions.get(handler);
-      if (!fn) {
-        fn = this.routeFunction(handler, removalPolicy, logRetention);
-        functions.set(handler, fn);
-      }
+    this.node.addValidation({
+      validate: () => {
+        const missing = ROUTE_KEYS.filter((key) => !this.routes.has(key));
+        return missing.length === 0
+          ? []
+          : [`WebSocketGateway: no function serves the route(s) ${missing.join(', ')}; call addRouteHandler`];
+      },
+    });
+  }
+
+  /**
+   * Builds the function of a route handler with `build` (as this construct's child
+   * `<Handler>Handler`) and routes every contract route that the handler serves to it.
+   */
+  public addRouteHandler(handler: HandlerName, build: HandlerFunctionFactory): NodeFunction {
+    const routeKeys = ROUTE_KEYS.filter((key) => ROUTES[key].handler === handler);
+    if (routeKeys.length === 0) throw new Error(`WebSocketGateway: no route is served by the "${handler}" handler`);
+    if (this.functions.has(handler)) throw new Error(`WebSocketGateway: the "${handler}" handler is already added`);
+    // `<Name>Handler`: a construct id of plain `Default` would vanish from logical ids.
+    const fn = build(this, `${handler.charAt(0).toUpperCase()}${handler.slice(1)}Handler`);
+    if (fn.handlerName !== handler) {
+      throw new Error(`WebSocketGateway: asked for the "${handler}" handler, built a "${fn.handlerName}" function`);
+    }
+    this.functions.set(handler, fn);
+    for (const routeKey of routeKeys) {
       const route = this.api.addRoute(routeKey, {
         integration: new WebSocketLambdaIntegration(`${routeKey}-Integration`, fn.function),
-        returnResponse,
+        returnResponse: ROUTES[routeKey].returnResponse,
       });
       Validations.of(route.node.defaultChild as CfnRoute).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason: routeKey === Route.connect ? APIG4_REASON.connect : APIG4_REASON.message,
       });
-      routes.set(routeKey, route);
+      this.routes.set(routeKey, route);
     }
-    this.functions = functions;
-    this.routes = routes;
+    return fn;
   }
 
-  /** The function behind a route handler; throws for a handler no route uses. */
+  /** The function behind a route handler; throws for a handler no route uses or not added yet. */
   public functionFor(handler: HandlerName): NodeFunction {
     const fn = this.functions.get(handler);
-    if (!fn) throw new Error(`WebSocketGateway: no route is served by the "${handler}" handler`);
+    if (!fn) throw new Error(`WebSocketGateway: no function serves the "${handler}" handler`);
     return fn;
   }
 
-  private routeFunction(
-    handler: HandlerName,
-    removalPolicy: RemovalPolicy,
-    logRetention: logs.RetentionDays,
-  ): NodeFunction {
-    const spec = (ROUTE_FUNCTIONS as Partial<Record<HandlerName, RouteFunctionSpec>>)[handler];
-    if (!spec)
-      throw new Error(`WebSocketGateway: the "${handler}" handler serves a route but has no wiring in ROUTE_FUNCTIONS`);
-    // `<Name>Handler`: a construct id of plain `Default` would vanish from logical ids.
-    const fn = new NodeFunction(this, `${handler.charAt(0).toUpperCase()}${handler.slice(1)}Handler`, {
-      handlerName: handler,
-      description: spec.description,
-      environment: spec.environment(this),
-      logRetention,
-      removalPolicy,
-    });
-    spec.grant(this, fn);
-    return fn;
-  }
-
-  /** The HS256 secret; only called where no JWKS URL is configured, so one always exists. */
-  requireSecret(): secretsmanager.ISecret {
-    if (!this.jwtSecret) throw new Error('WebSocketGateway: no HS256 secret (a JWKS URL is configured)');
-    return this.jwtSecret;
+  /**
+   * Lets `fn` send to, inspect and close this stage's connections: `execute-api:ManageConnections`
+   * on the stage's `@connections` resources only (`stage.grantManagementApiAccess`), with the
+   * cdk-nag acknowledgement of the wildcard that remains.
+   */
+  public grantManageConnections(fn: NodeFunction): iam.Grant {
+    const grant = this.stage.grantManagementApiAccess(fn.function);
+    acknowledgeWildcardResources(
+      fn.role,
+      grant,
+      'grantManagementApiAccess scopes execute-api:ManageConnections to this API and this stage; the remaining wildcards are the ' +
+        'connection id (a new random id per connection, unknowable at deploy time) and the HTTP method (POST to send, DELETE to close, GET to inspect).',
+    );
+    return grant;
   }
 
   private generateSecret(removalPolicy: RemovalPolicy): secretsmanager.Secret {

@@ -3,12 +3,14 @@ import { readFileSync } from 'node:fs';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import { SETTINGS, type SettingName } from '../../lambdas/contract/index.js';
 import {
   CONFIG_OPTIONS,
-  ConfigError,
   configFromContext,
   configOptionsMarkdown,
+  LOG_RETENTION_VALUES,
   removalPolicyFor,
+  StackConfigError,
   validateConfig,
 } from '../../lib/config.js';
 import { testApp } from './helpers.js';
@@ -101,10 +103,35 @@ describe('validateConfig', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).option).toBe(option);
+    expect(error).toBeInstanceOf(StackConfigError);
+    expect((error as StackConfigError).option).toBe(option);
     expect((error as Error).message).toContain(`"${option}"`);
     expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('numeric options and the contract SETTINGS', () => {
+  const NUMERIC = Object.keys(SETTINGS) as SettingName[];
+
+  it.each(NUMERIC)('%s: takes its default from SETTINGS', (name) => {
+    expect(validateConfig({})[name]).toBe(SETTINGS[name].default);
+    const doc = CONFIG_OPTIONS.find((o) => o.name === name);
+    expect(doc?.default).toBe(SETTINGS[name].default === undefined ? '-' : String(SETTINGS[name].default));
+  });
+
+  it.each(NUMERIC)('%s: accepts both ends of its SETTINGS range and refuses just outside it', (name) => {
+    const { min, max } = SETTINGS[name];
+    expect(validateConfig({ [name]: String(min) })[name]).toBe(min);
+    expect(validateConfig({ [name]: max })[name]).toBe(max);
+    expect(() => validateConfig({ [name]: min - 1 })).toThrow(StackConfigError);
+    expect(() => validateConfig({ [name]: max + 1 })).toThrow(StackConfigError);
+  });
+
+  it('logRetentionDays: its range is CloudWatch Logs’ list of values, and its default one of them', () => {
+    expect(SETTINGS.logRetentionDays.min).toBe(Math.min(...LOG_RETENTION_VALUES));
+    expect(SETTINGS.logRetentionDays.max).toBe(Math.max(...LOG_RETENTION_VALUES));
+    expect(LOG_RETENTION_VALUES).toContain(SETTINGS.logRetentionDays.default);
+    expect(SETTINGS.logRetentionDays.default).toBe(RetentionDays.ONE_MONTH);
   });
 });
 

@@ -3,7 +3,7 @@
  * checked against the contract module, permissions against the least-privilege list.
  */
 import type { CfnElement } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +22,7 @@ import {
   USER_INDEX,
 } from '../../lambdas/contract/index.js';
 import type { NodeFunction } from '../../lib/constructs/node-function.js';
+import { ROUTE_HANDLERS } from '../../lib/constructs/websocket-gateway.js';
 import type { RealtimeStack } from '../../lib/realtime-stack.js';
 import { actionsOf, buildStack, policyStatements, referencedIds, resourcesOf } from './helpers.js';
 
@@ -33,12 +34,7 @@ let fnFor: (handler: HandlerName) => NodeFunction;
 beforeAll(() => {
   ({ stack, template } = buildStack());
   idOf = (construct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
-  fnFor = (handler) =>
-    handler === Handler.broadcaster
-      ? stack.fanout.broadcaster
-      : handler === Handler.sweeper
-        ? stack.fanout.sweeper
-        : stack.gateway.functionFor(handler);
+  fnFor = (handler) => stack.functions[handler];
 });
 
 const ALL_HANDLERS = Object.values(Handler);
@@ -139,7 +135,7 @@ describe('DynamoDB tables', () => {
   });
 
   it('gives the connections table exactly the contract indexes, INCLUDE-projected', () => {
-    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    const table = template.toJSON().Resources[idOf(stack.tables.connections)].Properties;
     expect(table.GlobalSecondaryIndexes).toEqual(
       CONNECTIONS_TABLE.globalSecondaryIndexes.map((index) => ({
         IndexName: index.indexName,
@@ -150,7 +146,7 @@ describe('DynamoDB tables', () => {
   });
 
   it('keys the sparse tenant index on tenantId, sorted by connectionId (unique index keys)', () => {
-    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    const table = template.toJSON().Resources[idOf(stack.tables.connections)].Properties;
     const tenantIndex = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === TENANT_INDEX);
     expect(tenantIndex.KeySchema).toEqual([
       { AttributeName: ConnectionAttr.tenantId, KeyType: 'HASH' },
@@ -159,7 +155,7 @@ describe('DynamoDB tables', () => {
   });
 
   it('keys the sweep index on the shard, sorted by a per-connection time key', () => {
-    const table = template.toJSON().Resources[idOf(stack.store.connections)].Properties;
+    const table = template.toJSON().Resources[idOf(stack.tables.connections)].Properties;
     const sweepIndex = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === SWEEP_INDEX);
     expect(sweepIndex.KeySchema).toEqual([
       { AttributeName: ConnectionAttr.sweepShard, KeyType: 'HASH' },
@@ -226,11 +222,13 @@ describe('event fan-out', () => {
       },
     });
   });
+});
 
+describe('connection lifecycle', () => {
   it('runs the sweeper every minute', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [idOf(stack.fanout.sweeper.function), 'Arn'] } })],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [idOf(stack.lifecycle.sweeper.function), 'Arn'] } })],
     });
   });
 });
@@ -238,6 +236,13 @@ describe('event fan-out', () => {
 describe('functions', () => {
   it('creates one function per handler', () => {
     template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length);
+  });
+
+  it('builds each handler’s function in the construct that triggers it', () => {
+    for (const handler of ROUTE_HANDLERS) expect(stack.functions[handler]).toBe(stack.gateway.functionFor(handler));
+    expect(stack.functions[Handler.broadcaster]).toBe(stack.fanout.broadcaster);
+    expect(stack.functions[Handler.sweeper]).toBe(stack.lifecycle.sweeper);
+    for (const handler of ALL_HANDLERS) expect(stack.functions[handler].handlerName).toBe(handler);
   });
 
   it.each(ALL_HANDLERS)(
@@ -286,7 +291,7 @@ describe('functions', () => {
   });
 
   it('fills the variables with this stack’s resources and defaults', () => {
-    const connections = { Ref: idOf(stack.store.connections) };
+    const connections = { Ref: idOf(stack.tables.connections) };
     const managementEndpoint = {
       'Fn::Join': [
         '',
@@ -311,7 +316,7 @@ describe('functions', () => {
     });
     expect(functionProps(Handler.broadcaster).Environment.Variables).toMatchObject({
       [Env.connectionsTable]: connections,
-      [Env.eventLogTable]: { Ref: idOf(stack.store.eventLog) },
+      [Env.eventLogTable]: { Ref: idOf(stack.tables.eventLog) },
       [Env.managementEndpoint]: managementEndpoint,
       [Env.eventRetentionHours]: '24',
       [Env.fanoutConcurrency]: '100',
@@ -325,9 +330,9 @@ describe('permissions', () => {
   const roleOf = (handler: HandlerName) => idOf(fnFor(handler).role);
   const tableName = (resource: unknown): string => {
     const text = JSON.stringify(resource);
-    const table = text.includes(idOf(stack.store.connections))
+    const table = text.includes(idOf(stack.tables.connections))
       ? 'connections'
-      : text.includes(idOf(stack.store.eventLog))
+      : text.includes(idOf(stack.tables.eventLog))
         ? 'eventLog'
         : text;
     const index = /\/index\/([^"]+)"/.exec(text)?.[1];
@@ -458,21 +463,70 @@ describe('observability', () => {
 });
 
 describe('stack', () => {
-  it('has no circular dependency (the function environment needs the stage URL)', () => {
-    // Template.fromStack refuses a template whose resources form a cycle, so beforeAll already
-    // checked this stack; here is the same guard refusing a cyclic template.
-    const cyclic = {
-      Resources: {
-        Fn: {
-          Type: 'AWS::Lambda::Function',
-          Properties: { Environment: { Variables: { URL: { 'Fn::GetAtt': ['Stage', 'Url'] } } } },
-        },
-        Stage: { Type: 'AWS::ApiGatewayV2::Stage', Properties: { ApiId: { Ref: 'Api' } } },
-        Api: { Type: 'AWS::ApiGatewayV2::Api', DependsOn: ['Fn'] },
-      },
+  it('has no dependency cycle, and the stage depends on no function (functions read its URL)', () => {
+    const resources = template.toJSON().Resources as Record<string, { Properties?: unknown; DependsOn?: unknown }>;
+    const dependencies = (id: string): string[] => {
+      const resource = resources[id]!;
+      const explicit = [resource.DependsOn ?? []].flat() as string[];
+      return [...referencedIds(resource.Properties ?? {}), ...explicit].filter((dep) => dep in resources);
     };
-    expect(() => Template.fromJSON(cyclic)).toThrow(/dependency cycle/);
-    expect(() => Template.fromStack(stack)).not.toThrow();
+    const reachable = (root: string): Set<string> => {
+      const seen = new Set<string>();
+      const stack = [...dependencies(root)];
+      while (stack.length > 0) {
+        const id = stack.pop()!;
+        if (!seen.has(id)) {
+          seen.add(id);
+          stack.push(...dependencies(id));
+        }
+      }
+      return seen;
+    };
+    for (const id of Object.keys(resources)) expect(reachable(id).has(id), `${id} depends on itself`).toBe(false);
+
+    const stageAndApi = new Set([...reachable(idOf(stack.gateway.stage)), idOf(stack.gateway.api)]);
+    const fnIds = ALL_HANDLERS.flatMap((handler) => [idOf(fnFor(handler).function), idOf(fnFor(handler).role)]);
+    expect(fnIds.filter((id) => stageAndApi.has(id))).toEqual([]);
+    for (const handler of [Handler.resume, Handler.broadcaster, Handler.sweeper])
+      expect(reachable(idOf(fnFor(handler).function)), handler).toContain(idOf(stack.gateway.api));
+  });
+
+  it('keeps the logical ids of the resources that hold data, history or identity', () => {
+    // Renaming a construct id replaces the resource on the next deploy: a new table (the old
+    // one's data left behind or deleted), a new secret, new log groups. These ids must not move.
+    const ids = (constructs: IConstruct[]) => constructs.map(idOf);
+    expect(ids([stack.tables.connections, stack.tables.eventLog])).toEqual([
+      'StoreConnections5D339103',
+      'StoreEventLog5EFF0A0D',
+    ]);
+    expect(
+      ids([
+        stack.gateway.api,
+        stack.gateway.stage,
+        stack.gateway.accessLogGroup,
+        stack.gateway.jwtSecret as unknown as IConstruct,
+        stack.fanout.eventBus as unknown as IConstruct,
+        stack.fanout.deadLetterQueue,
+      ]),
+    ).toEqual([
+      'GatewayApi4EDF2151',
+      'GatewayStage04E5B0D6',
+      'GatewayAccessLogs87AA0EC3',
+      'GatewayJwtSecret2BBE41C5',
+      'FanoutBus0C7E795D',
+      'FanoutDeadLetterQueueDAFF220E',
+    ]);
+    expect(Object.fromEntries(ALL_HANDLERS.map((h) => [h, ids([fnFor(h).function, fnFor(h).logGroup])]))).toEqual({
+      [Handler.connect]: ['GatewayConnectHandlerFunction8C51D75A', 'GatewayConnectHandlerLogGroupA9E76297'],
+      [Handler.disconnect]: ['GatewayDisconnectHandlerFunction8FEC8035', 'GatewayDisconnectHandlerLogGroup80C9B07E'],
+      [Handler.default]: ['GatewayDefaultHandlerFunction13AE4729', 'GatewayDefaultHandlerLogGroup2BCA3DAB'],
+      [Handler.auth]: ['GatewayAuthHandlerFunction010D46E2', 'GatewayAuthHandlerLogGroupB160AB9C'],
+      [Handler.ping]: ['GatewayPingHandlerFunction1ABB8B7E', 'GatewayPingHandlerLogGroup63338CEB'],
+      [Handler.subscribe]: ['GatewaySubscribeHandlerFunction7B333514', 'GatewaySubscribeHandlerLogGroup89307187'],
+      [Handler.resume]: ['GatewayResumeHandlerFunctionAC9EC877', 'GatewayResumeHandlerLogGroup6BEEB7E5'],
+      [Handler.broadcaster]: ['FanoutBroadcasterFunctionD4848DAF', 'FanoutBroadcasterLogGroup5F147C23'],
+      [Handler.sweeper]: ['FanoutSweeperFunction7190ABA2', 'FanoutSweeperLogGroupD59A03D1'],
+    });
   });
 
   it('outputs what clients and producers need', () => {
@@ -493,8 +547,8 @@ describe('stack', () => {
       },
     });
     template.hasOutput('EventBusName', { Value: { Ref: idOf(stack.fanout.eventBus as unknown as IConstruct) } });
-    template.hasOutput('ConnectionsTableName', { Value: { Ref: idOf(stack.store.connections) } });
-    template.hasOutput('EventLogTableName', { Value: { Ref: idOf(stack.store.eventLog) } });
+    template.hasOutput('ConnectionsTableName', { Value: { Ref: idOf(stack.tables.connections) } });
+    template.hasOutput('EventLogTableName', { Value: { Ref: idOf(stack.tables.eventLog) } });
     template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: idOf(stack.fanout.deadLetterQueue) } });
   });
 });

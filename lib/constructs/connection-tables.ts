@@ -1,6 +1,7 @@
 /**
  * The two DynamoDB tables, built from the contract's table definitions, and the grants that
- * give a function exactly the item operations (and the one index) it uses.
+ * give a function exactly the item operations (and the one index) it uses. (The handlers' view
+ * of the same tables is the `ConnectionStore` port in lambdas/core/ports.ts.)
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -16,26 +17,26 @@ export type ItemAction =
   | 'dynamodb:DeleteItem'
   | 'dynamodb:Query';
 
-export interface ConnectionStoreProps {
+export interface ConnectionTablesProps {
   /**
    * What happens to both tables when the stack is deleted.
    * @default RemovalPolicy.DESTROY
    */
-  readonly removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy | undefined;
   /**
    * Turn on DynamoDB deletion protection (set it for production data).
    * @default false
    */
-  readonly deletionProtection?: boolean;
+  readonly deletionProtection?: boolean | undefined;
 }
 
-export class ConnectionStore extends Construct {
+export class ConnectionTables extends Construct {
   /** One record per WebSocket connection; sparse tenant index for fan-out, sweep index for deadlines. */
   public readonly connections: dynamodb.Table;
   /** Per-tenant event log for `resume`, with id markers for de-duplication. */
   public readonly eventLog: dynamodb.Table;
 
-  constructor(scope: Construct, id: string, props: ConnectionStoreProps = {}) {
+  constructor(scope: Construct, id: string, props: ConnectionTablesProps = {}) {
     super(scope, id);
     this.connections = tableFromDef(this, 'Connections', CONNECTIONS_TABLE, props);
     this.eventLog = tableFromDef(this, 'EventLog', EVENT_LOG_TABLE, props);
@@ -52,7 +53,7 @@ export class ConnectionStore extends Construct {
    */
   public grantQueryConnectionIndex(grantee: iam.IGrantable, indexName: string): iam.Grant {
     if (!CONNECTIONS_TABLE.globalSecondaryIndexes.some((index) => index.indexName === indexName)) {
-      throw new Error(`ConnectionStore: the connections table has no index "${indexName}"`);
+      throw new Error(`ConnectionTables: the connections table has no index "${indexName}"`);
     }
     return iam.Grant.addToPrincipal({
       grantee,
@@ -72,7 +73,7 @@ export class ConnectionStore extends Construct {
  * name the table ARN only, and indexes are granted one by one.
  */
 function grantItems(grantee: iam.IGrantable, table: dynamodb.Table, actions: ItemAction[]): iam.Grant {
-  if (actions.length === 0) throw new Error('ConnectionStore: grant at least one action');
+  if (actions.length === 0) throw new Error('ConnectionTables: grant at least one action');
   return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [table.tableArn] });
 }
 
@@ -80,7 +81,7 @@ function attribute(key: KeyDef): dynamodb.Attribute {
   return { name: key.name, type: key.type === 'N' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING };
 }
 
-function tableFromDef(scope: Construct, id: string, def: TableDef, props: ConnectionStoreProps): dynamodb.Table {
+function tableFromDef(scope: Construct, id: string, def: TableDef, props: ConnectionTablesProps): dynamodb.Table {
   const table = new dynamodb.Table(scope, id, {
     partitionKey: attribute(def.partitionKey),
     ...(def.sortKey ? { sortKey: attribute(def.sortKey) } : {}),
