@@ -58,6 +58,21 @@ describe.skipIf(!browser)('client SDK in headless Chromium', () => {
   const waitFor = (page: Page, pred: (log: PageLog) => boolean, label: string, timeoutMs = 5_000) =>
     waitForLog(page, pred, { label, timeoutMs, session });
 
+  it('serves test pages from http://127.0.0.1, a secure context (Web Locks and BroadcastChannel exist)', async () => {
+    const page = await clientPage('context', backend.freshTenant('context'));
+    const has = await page.evaluate(() => {
+      const g = globalThis as unknown as { isSecureContext: boolean; navigator: { locks?: unknown } };
+      return {
+        secure: g.isSecureContext,
+        locks: g.navigator.locks !== undefined,
+        bc: 'BroadcastChannel' in globalThis,
+      };
+    });
+    expect(has).toEqual({ secure: true, locks: true, bc: true });
+    expect(page.url().startsWith(`${server.origin}/`)).toBe(true);
+    await page.close();
+  });
+
   it('connects with a token: idle → connecting → authenticating → connected, one authenticated connection', async () => {
     const tenant = backend.freshTenant('connect');
     const page = await clientPage('connect', tenant, 'alice');

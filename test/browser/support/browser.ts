@@ -32,7 +32,7 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 export type BrowserSource = 'sparticuz' | 'system';
 
@@ -331,9 +331,9 @@ export class BrowserSession {
     return new BrowserSession(browser, candidate, marker);
   }
 
-  /** A fresh context (its own storage, like another browser profile). */
-  async newContext(): Promise<BrowserContext> {
-    const context = await this.browser.newContext({ serviceWorkers: 'block' });
+  /** A fresh context (its own storage, like another browser profile), e.g. with a `viewport`. */
+  async newContext(options: BrowserContextOptions = {}): Promise<BrowserContext> {
+    const context = await this.browser.newContext({ serviceWorkers: 'block', ...options });
     context.setDefaultTimeout(BROWSER_TIMEOUTS.actionMs);
     context.setDefaultNavigationTimeout(BROWSER_TIMEOUTS.actionMs);
     this.contexts.push(context);
