@@ -12,7 +12,13 @@
  * - a button `#toggle-goals` that unmounts and remounts the goal feed.
  * Handler calls are also recorded in `__rt.extra.goals` / `__rt.extra.actions`.
  *
- * Query: `url` (required).
+ * With `?provider=options`, the provider gets `options` instead and owns its client (connects
+ * it on mount, closes it on unmount); `#unmount` unmounts the whole tree.
+ *
+ * `?strict=1` renders it in `<StrictMode>` (effects run twice in development, as in most apps'
+ * dev builds).
+ *
+ * Query: `url` (required), `provider=client|options`, `strict=1`.
  */
 import { createRealtimeClient } from '@tenant-realtime/client';
 import {
@@ -21,7 +27,7 @@ import {
   useRealtimeClient,
   useRealtimeEvent,
 } from '@tenant-realtime/client/react';
-import { useState } from 'react';
+import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createRecorder, getTokenFor, params, plain, record } from './recorder.js';
 
@@ -30,8 +36,24 @@ log.extra.goals = [];
 log.extra.actions = [];
 log.extra.stateValues = [];
 const { autoconnect, ...options } = params();
-const client = createRealtimeClient({ ...options, getToken: getTokenFor(log) });
-record(client, log);
+const query = new URLSearchParams(location.search);
+const ownedByProvider = query.get('provider') === 'options';
+const strict = query.get('strict') === '1';
+const clientOptions = { ...options, getToken: getTokenFor(log) };
+/** The app's own client (provider=client), or undefined when the provider creates one. */
+const client = ownedByProvider ? undefined : createRealtimeClient(clientOptions);
+if (client) record(client, log);
+
+/** provider=options: records the provider's client once it exists. */
+function RecordProviderClient() {
+  const provided = useRealtimeClient();
+  useEffect(() => {
+    if (globalThis.__rtClient === provided) return;
+    record(provided, log);
+    log.extra.providerClients = [...(log.extra.providerClients ?? []), provided.state];
+  }, [provided]);
+  return null;
+}
 
 /** `useConnectionState()` may return the state name or an object carrying it. */
 function stateName(value) {
@@ -88,13 +110,17 @@ function ActionFeed() {
 }
 
 function SameClient() {
-  return <span id="same-client">{String(useRealtimeClient() === client)}</span>;
+  const provided = useRealtimeClient();
+  // provider=options: the provider's own client, whatever it is, as long as there is one.
+  return <span id="same-client">{String(client ? provided === client : typeof provided?.on === 'function')}</span>;
 }
 
 function App() {
   const [showGoals, setShowGoals] = useState(true);
+  const providerProps = client ? { client } : { options: clientOptions };
   return (
-    <RealtimeProvider client={client}>
+    <RealtimeProvider {...providerProps}>
+      {client ? null : <RecordProviderClient />}
       <Indicator />
       <SameClient />
       <button id="toggle-goals" type="button" onClick={() => setShowGoals((s) => !s)}>
@@ -108,6 +134,22 @@ function App() {
 
 const rootElement = document.getElementById('root');
 if (!rootElement) throw new Error('no #root');
-createRoot(rootElement).render(<App />);
-if (autoconnect) client.connect();
+const root = createRoot(rootElement);
+root.render(
+  strict ? (
+    <StrictMode>
+      <App />
+    </StrictMode>
+  ) : (
+    <App />
+  ),
+);
+if (client && autoconnect) client.connect();
+
+const unmount = document.createElement('button');
+unmount.id = 'unmount';
+unmount.type = 'button';
+unmount.textContent = 'unmount the app';
+unmount.addEventListener('click', () => root.unmount());
+document.body.append(unmount);
 log.ready = true;
