@@ -3,7 +3,18 @@
  * nothing outside `dist`, the size budget, and entry points that load. `npm test` builds the
  * client first (`npm run build`).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -11,7 +22,8 @@ import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundles } from '../../client/build.js';
 
-const CLIENT = fileURLToPath(new URL('../../client/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLIENT = join(ROOT, 'client');
 const DIST = join(CLIENT, 'dist');
 const CORE_BUDGET = 6 * 1024;
 const REACT_BUDGET = 1.5 * 1024;
@@ -120,5 +132,54 @@ describe('built files', () => {
       'useRealtimeClient',
       'useRealtimeEvent',
     ]);
+  });
+
+  it("the README's frontend examples type-check in an app against the built package (strict, no skipLibCheck)", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## For frontends'), readme.indexOf('## Client protocol'));
+    const tsx = [...section.matchAll(/```tsx\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    const ts = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    expect(tsx).toHaveLength(2);
+    const app = mkdtempSync(join(tmpdir(), 'sdk-consumer-'));
+    try {
+      mkdirSync(join(app, 'node_modules/@tenant-realtime'), { recursive: true });
+      mkdirSync(join(app, 'node_modules/@types'));
+      mkdirSync(join(app, 'src'));
+      symlinkSync(CLIENT, join(app, 'node_modules/@tenant-realtime/client'));
+      symlinkSync(join(ROOT, 'node_modules/react'), join(app, 'node_modules/react'));
+      symlinkSync(join(ROOT, 'node_modules/@types/react'), join(app, 'node_modules/@types/react'));
+      writeFileSync(join(app, 'package.json'), '{"type":"module","private":true}');
+      writeFileSync(
+        join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'ESNext',
+            moduleResolution: 'bundler',
+            jsx: 'react-jsx',
+            strict: true,
+            lib: ['ES2022', 'DOM'],
+            types: [],
+            noEmit: true,
+            skipLibCheck: false,
+          },
+          include: ['src'],
+        }),
+      );
+      // Vite's import.meta.env, and the one function the plain example leaves to the app.
+      const env = 'declare global { interface ImportMeta { env: Record<string, string | undefined> } }\n';
+      writeFileSync(join(app, 'src/realtime.ts'), env + tsx[0]);
+      writeFileSync(join(app, 'src/App.tsx'), tsx[1] ?? '');
+      writeFileSync(
+        join(app, 'src/plain.ts'),
+        `import { realtime } from './realtime';\ndeclare function render(...a: unknown[]): void;\n${ts[0]}`,
+      );
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', app], { stdio: 'pipe' });
+    } catch (err) {
+      const out = (err as { stdout?: Buffer }).stdout?.toString() ?? '';
+      throw new Error(`the README example does not type-check:\n${out || String(err)}`);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 });
