@@ -335,6 +335,7 @@ class Client implements RealtimeClient {
 
   private dial(reason: 'connect' | 'retry' | 'online'): void {
     this.set(reason, { attempt: this.attempt });
+    if (this.state !== 'connecting') return; // a state handler closed the client
     try {
       this.conn = new Connection(this);
     } catch (err) {
@@ -394,7 +395,7 @@ class Client implements RealtimeClient {
           this.report(error);
           return this.shutdown('fatal', error);
         }
-        if (!refresh) return this.lost(conn, 'auth_error', error);
+        if (!refresh) return this.lost(conn, error.code === ErrorCode.internal ? 'server_error' : 'auth_error', error);
         this.report(error);
         this.retryRefresh(conn);
       },

@@ -82,6 +82,25 @@ describe('states', () => {
     expect(FakeSocket.all).toHaveLength(1);
   });
 
+  it('a state handler may close the client at any step: nothing is opened after', async () => {
+    for (const at of ['connecting', 'authenticating', 'connected', 'reconnecting'] as const) {
+      FakeSocket.all = [];
+      const h = harness({ random: () => 0 });
+      h.client.on('state', (state) => state === at && h.client.close());
+      h.client.connect();
+      if (at !== 'connecting') await accept().catch(() => undefined);
+      if (at === 'reconnecting') FakeSocket.last.drop();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(h.client.state, at).toBe('closed');
+      expect(
+        FakeSocket.all.every((s) => s.isClosed),
+        at,
+      ).toBe(true);
+      expect(FakeSocket.all.length, at).toBeLessThanOrEqual(1);
+      expect(vi.getTimerCount(), at).toBe(0);
+    }
+  });
+
   it('validates options up front', () => {
     const base = { url: 'wss://x.test', getToken: () => 't', WebSocket: FakeSocket };
     expect(() => createRealtimeClient({ ...base, url: 'https://x.test' })).toThrow(/ws:\/\/ or wss:\/\//);
