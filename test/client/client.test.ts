@@ -490,6 +490,18 @@ describe('resume', () => {
     client.close();
   });
 
+  it('remembers the last 1,000 event ids by default, no more', async () => {
+    const h = harness();
+    h.client.connect();
+    const ws = await accept();
+    for (let n = 1; n <= 1001; n++) ws.receive(envelope(n));
+    ws.receive(envelope(2)); // still in the window: dropped
+    ws.receive(envelope(1)); // forgotten: a duplicate this old is delivered again
+    expect(h.events).toHaveLength(1002);
+    expect(h.events.at(-1)).toBe('evt_1');
+    h.client.close();
+  });
+
   it('emits gap when the server cannot fill it, and continues live from the server position', async () => {
     const h = harness({ lastEventId: 'evt_gone' });
     h.client.connect();
