@@ -1,0 +1,603 @@
+/**
+ * The client: one class wiring the pure pieces (state table, backoff, dedupe window) to sockets
+ * and timers. A `Connection` is one socket with its own request queue and timers; the client
+ * owns at most two (the current one, and its successor while rotating) and the shared state:
+ * resume point, subscription set, dedupe window, handlers.
+ */
+import {
+  AuthErrorCode,
+  type AuthSuccessData,
+  CLIENT_PING_INTERVAL_SECONDS,
+  type Envelope,
+  ErrorCode,
+  MAX_CONNECTION_SECONDS,
+  MAX_REPLAY_EVENTS,
+  MAX_SUBSCRIPTIONS,
+  REPLAY_FLAG,
+  ResumeErrorCode,
+  type ResumeSuccessData,
+  Route,
+  SUBSCRIPTION_PATTERN,
+  ServerMessageType as T,
+} from '../../lambdas/contract/plain.js';
+import { backoff } from './backoff.js';
+import { dedupeWindow } from './dedupe.js';
+import { RealtimeError, type RealtimeErrorCode } from './errors.js';
+import { type ConnectionState, type LostReason, type StateReason, transition } from './state.js';
+import { Timers } from './timers.js';
+import { type SocketLike, type Transport, webSocketTransport } from './transport.js';
+import type {
+  EventFor,
+  EventPattern,
+  GapInfo,
+  OnlineEventTarget,
+  RealtimeClient,
+  RealtimeClientOptions,
+  RealtimeEventMap,
+  StateInfo,
+} from './types.js';
+
+/** A connection that stayed live this long resets the backoff: a flapping server cannot make a tight loop. */
+export const STABLE_AFTER_MS = 2000;
+/** Codes no new token can fix: the client stops. */
+const FATAL: readonly string[] = [AuthErrorCode.invalidClaims, AuthErrorCode.tenantMismatch];
+
+interface Msg {
+  type?: string;
+  data?: Record<string, unknown>;
+  timestamp?: string;
+  eventId?: unknown;
+  message?: unknown;
+}
+interface Request {
+  frame: { action: string; [field: string]: unknown };
+  expect: string;
+  resolve: (m: Msg) => void;
+  reject: (e: RealtimeError) => void;
+}
+
+const noop = () => {};
+const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** True when `type` matches a pattern (`goal.*` matches `goal.created` and `goal.step.done`); an empty set matches all. */
+export function matches(patterns: readonly string[], type: string): boolean {
+  return (
+    patterns.length === 0 || patterns.some((p) => (p.endsWith('.*') ? type.startsWith(p.slice(0, -1)) : p === type))
+  );
+}
+
+function checkPatterns(patterns: readonly string[]): void {
+  for (const p of patterns) {
+    if (typeof p !== 'string' || !SUBSCRIPTION_PATTERN.test(p))
+      throw new RealtimeError(ErrorCode.badRequest, `not an event type or "prefix.*" pattern: ${JSON.stringify(p)}`);
+  }
+}
+
+/** One socket: its request queue (one request on the wire at a time, so replies need no ids) and its timers. */
+class Connection {
+  readonly timers = new Timers();
+  readonly openedAt = Date.now();
+  readonly token: Promise<string | RealtimeError>;
+  readonly socket: SocketLike;
+  /** Live frames that arrived before the resume finished, delivered after the replayed ones. */
+  held: Envelope[] = [];
+  /** `held` hit its bound and was dropped: resume once more from the last delivered event. */
+  overflow = false;
+  authed = false;
+  live = false;
+  dead = false;
+  id: string | undefined;
+  refreshFailures = 0;
+  private queue: Request[] = [];
+
+  constructor(private readonly c: Client) {
+    this.token = c.fetchToken();
+    const s = (this.socket = c.transport.open(c.url));
+    this.timers.set('open', c.timeoutMs, () =>
+      c.lost(this, 'timeout', new RealtimeError('timeout', `the socket did not open within ${c.timeoutMs} ms`)),
+    );
+    s.onopen = () => {
+      this.timers.clear('open');
+      c.opened(this);
+    };
+    s.onmessage = (ev: { data: unknown }) => this.frame(String(ev.data));
+    s.onclose = (ev: { code: number }) =>
+      c.lost(this, ev.code === 1001 ? 'going_away' : 'socket_closed', undefined, ev.code);
+    s.onerror = noop; // always followed by close, which carries the only useful detail
+  }
+
+  request(frame: Request['frame'], expect: string): Promise<Msg> {
+    return new Promise((resolve, reject) => {
+      if (this.dead) return reject(new RealtimeError('disconnected', 'the connection is closed'));
+      if (this.queue.push({ frame, expect, resolve, reject }) === 1) this.sendHead();
+    });
+  }
+
+  private sendHead(): void {
+    const head = this.queue[0];
+    if (!head) return;
+    this.arm();
+    try {
+      this.socket.send(JSON.stringify(head.frame));
+    } catch (err) {
+      this.c.lost(this, 'socket_closed', new RealtimeError('disconnected', `send failed: ${describe(err)}`));
+    }
+  }
+
+  /** (Re)starts the reply deadline of the request on the wire; any frame counts as a sign of life. */
+  private arm(): void {
+    const action = this.queue[0]?.frame.action;
+    if (action === undefined) return;
+    this.timers.set('reply', this.c.timeoutMs, () =>
+      this.c.lost(
+        this,
+        'timeout',
+        new RealtimeError('timeout', `no reply to "${action}" within ${this.c.timeoutMs} ms`),
+      ),
+    );
+  }
+
+  private settle(m: Msg, error?: RealtimeError): void {
+    const head = this.queue.shift();
+    this.timers.clear('reply');
+    this.sendHead();
+    if (error) head?.reject(error);
+    else head?.resolve(m);
+  }
+
+  private frame(text: string): void {
+    let m: Msg | null = null;
+    try {
+      m = JSON.parse(text) as Msg | null;
+    } catch {
+      // reported below
+    }
+    const head = this.queue[0];
+    if (!m || typeof m !== 'object') {
+      this.c.report(new RealtimeError('protocol_error', `not a JSON object: ${text.slice(0, 80)}`));
+      return;
+    }
+    this.arm();
+    if (typeof m.eventId === 'string') {
+      this.c.envelope(this, m as unknown as Envelope);
+    } else if (m.type === T.authExpired) {
+      this.c.lost(this, 'auth_expired');
+    } else if (head && m.type === head.expect) {
+      this.settle(m);
+    } else if (m.type === undefined || m.type === T.error || m.type === T.authError || m.type === T.resumeError) {
+      // `error`, `auth.error`, `resume.error`, or API Gateway's `{"message":"Internal server error"}`.
+      const data = m.data ?? {};
+      const code = (typeof data.code === 'string' ? data.code : ErrorCode.internal) as RealtimeErrorCode;
+      const error = new RealtimeError(code, String(data.message ?? m.message ?? code), data);
+      if (head) this.settle(m, error);
+      else this.c.report(error);
+    }
+    // Anything else (a late pong, a future message type) is not for us.
+  }
+
+  dispose(code = 1000, reason = ''): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.timers.dispose();
+    const s = this.socket;
+    s.onopen = s.onmessage = s.onclose = s.onerror = noop;
+    try {
+      if (s.readyState < 2) s.close(code, reason);
+    } catch {
+      // already closing
+    }
+    for (const r of this.queue.splice(0)) r.reject(new RealtimeError('disconnected', 'the connection closed first'));
+  }
+}
+
+class Client implements RealtimeClient {
+  state: ConnectionState = 'idle';
+  stateInfo: StateInfo;
+  readonly url: string;
+  readonly transport: Transport;
+  readonly timeoutMs: number;
+  private readonly getToken: () => string | Promise<string>;
+  private readonly initial: number;
+  private readonly max: number;
+  private readonly refreshBefore: number;
+  private readonly pingInterval: number;
+  private readonly rotateAfter: number;
+  private readonly holdLimit: number;
+  private readonly random: () => number;
+  private readonly onlineEvents: OnlineEventTarget | null;
+  private readonly seen: (id: string) => boolean;
+  private readonly timers = new Timers();
+  private readonly handlers = new Map<string, Set<(...args: never) => void>>();
+  private readonly onOnline = () => this.online();
+  /** Resume point; null: the log was empty at the first auth and nothing arrived since. */
+  private cursor: string | null | undefined;
+  private subs: string[];
+  private conn: Connection | undefined;
+  /** The successor while rotating. */
+  private next: Connection | undefined;
+  private attempt = 0;
+
+  constructor(o: RealtimeClientOptions) {
+    if (typeof o?.url !== 'string' || !/^wss?:\/\//i.test(o.url))
+      throw new TypeError(`url must be a ws:// or wss:// URL, got ${JSON.stringify(o?.url)}`);
+    if (typeof o.getToken !== 'function') throw new TypeError('getToken must be a function returning a JWT');
+    checkPatterns(o.eventTypes ?? []);
+    this.url = o.url;
+    this.getToken = o.getToken;
+    this.transport = webSocketTransport(o.WebSocket);
+    this.subs = [...new Set(o.eventTypes ?? [])];
+    this.cursor = o.lastEventId;
+    this.initial = o.initialDelayMs ?? 500;
+    this.max = o.maxDelayMs ?? 30_000;
+    this.refreshBefore = o.refreshBeforeMs ?? 60_000;
+    this.pingInterval = o.pingIntervalMs ?? CLIENT_PING_INTERVAL_SECONDS * 1000;
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.rotateAfter = o.rotateAfterMs ?? (MAX_CONNECTION_SECONDS - 5 * 60) * 1000;
+    const window = o.dedupeWindow ?? 1000;
+    this.seen = dedupeWindow(window);
+    this.holdLimit = window + MAX_REPLAY_EVENTS;
+    this.random = o.random ?? Math.random;
+    const platform = globalThis as Partial<OnlineEventTarget>;
+    this.onlineEvents =
+      o.onlineEvents !== undefined
+        ? o.onlineEvents
+        : typeof platform.addEventListener === 'function'
+          ? (platform as OnlineEventTarget)
+          : null;
+    this.stateInfo = { state: 'idle', reason: 'connect', transport: this.transport.name };
+  }
+
+  get lastEventId(): string | undefined {
+    return this.cursor ?? undefined;
+  }
+  get connectionId(): string | undefined {
+    return this.conn?.id;
+  }
+  get subscriptions(): readonly string[] {
+    return [...this.subs];
+  }
+
+  on<K extends keyof RealtimeEventMap>(name: K, handler: (...args: RealtimeEventMap[K]) => void): () => void {
+    const set = this.handlers.get(name) ?? new Set();
+    this.handlers.set(name, set);
+    set.add(handler);
+    return () => void set.delete(handler);
+  }
+
+  onEvent<P extends EventPattern>(pattern: P, handler: (envelope: EventFor<P>) => void): () => void {
+    checkPatterns([pattern]);
+    return this.on('event', (e) => {
+      if (matches([pattern], e.type)) handler(e as unknown as EventFor<P>);
+    });
+  }
+
+  connect(): void {
+    if (this.state !== 'idle') return;
+    this.onlineEvents?.addEventListener('online', this.onOnline);
+    this.dial('connect');
+  }
+
+  close(): void {
+    this.shutdown('close');
+  }
+
+  subscribe(patterns: readonly string[]): Promise<string[]> {
+    return this.change(Route.subscribe, patterns);
+  }
+
+  unsubscribe(patterns: readonly string[]): Promise<string[]> {
+    return this.change(Route.unsubscribe, patterns);
+  }
+
+  // ------------------------------------------------------------ internals (used by Connection)
+
+  fetchToken(): Promise<string | RealtimeError> {
+    return Promise.resolve()
+      .then(this.getToken)
+      .catch((err: unknown) => new RealtimeError('token_error', `getToken failed: ${describe(err)}`, undefined, err));
+  }
+
+  report(error: RealtimeError): void {
+    this.emit('error', error);
+  }
+
+  async opened(conn: Connection): Promise<void> {
+    if (conn === this.conn) this.set('open');
+    const token = await conn.token;
+    if (conn.dead) return;
+    if (token instanceof RealtimeError) this.lost(conn, 'token_error', token);
+    else this.auth(conn, token, false);
+  }
+
+  envelope(conn: Connection, e: Envelope): void {
+    if (conn.live || e[REPLAY_FLAG] === true) this.deliver(e);
+    else if (conn.held.push(e) > this.holdLimit) {
+      conn.held = [];
+      conn.overflow = true;
+    }
+  }
+
+  /** `conn` ended (or must be replaced): the successor is retried later, the current one reconnects. */
+  lost(conn: Connection, reason: LostReason, error?: RealtimeError, closeCode?: number): void {
+    if (conn.dead) return;
+    conn.dispose(4000, reason);
+    if (error) this.report(error);
+    if (conn === this.next) {
+      this.next = undefined;
+      this.timers.set('rotate', this.timeoutMs, () => this.rotate());
+    } else if (conn === this.conn) {
+      this.conn = undefined;
+      this.reconnect(reason, error, closeCode);
+    }
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  private dial(reason: 'connect' | 'retry' | 'online'): void {
+    this.set(reason, { attempt: this.attempt });
+    if (this.state !== 'connecting') return; // a state handler closed the client
+    try {
+      this.conn = new Connection(this);
+    } catch (err) {
+      const error = new RealtimeError('disconnected', `could not open a socket: ${describe(err)}`, undefined, err);
+      this.report(error);
+      this.reconnect('socket_closed', error);
+    }
+  }
+
+  private reconnect(reason: LostReason, error?: RealtimeError, closeCode?: number): void {
+    this.next?.dispose();
+    this.next = undefined;
+    this.timers.clearAll();
+    // API Gateway's limits (1001) and an expired session reconnect at once, unless the last connection was short-lived.
+    const now = (reason === 'going_away' || reason === 'auth_expired') && this.attempt === 0;
+    const delayMs = now ? 0 : backoff(this.attempt, this.initial, this.max, this.random);
+    this.attempt++;
+    this.set(reason, { delayMs, attempt: this.attempt, closeCode, error });
+    this.timers.set('retry', delayMs, () => this.dial('retry'));
+  }
+
+  private online(): void {
+    if (this.timers.has('retry')) {
+      this.timers.clear('retry');
+      this.dial('online');
+    } else if (this.conn?.live) {
+      this.ping(this.conn); // the network changed: prove the socket still works
+    }
+  }
+
+  private shutdown(reason: 'close' | 'fatal', error?: RealtimeError): void {
+    if (this.state === 'closed') return;
+    this.timers.dispose();
+    this.conn?.dispose();
+    this.next?.dispose();
+    this.conn = this.next = undefined;
+    this.onlineEvents?.removeEventListener('online', this.onOnline);
+    this.set(reason, { error });
+  }
+
+  private set(reason: StateReason, extra: Partial<Omit<StateInfo, 'state' | 'reason' | 'transport'>> = {}): void {
+    const state = transition(this.state, reason);
+    if (!state) return;
+    this.state = state;
+    this.stateInfo = { ...extra, state, reason, transport: this.transport.name };
+    this.emit('state', state, this.stateInfo);
+  }
+
+  // ------------------------------------------------------------ auth and refresh
+
+  private auth(conn: Connection, token: string, refresh: boolean): void {
+    conn.request({ action: Route.auth, token }, T.authSuccess).then(
+      (m) => this.authed(conn, m, refresh),
+      (error: RealtimeError) => {
+        if (conn.dead) return;
+        if (FATAL.includes(error.code)) {
+          this.report(error);
+          return this.shutdown('fatal', error);
+        }
+        if (!refresh) return this.lost(conn, error.code === ErrorCode.internal ? 'server_error' : 'auth_error', error);
+        this.report(error);
+        this.retryRefresh(conn);
+      },
+    );
+  }
+
+  private authed(conn: Connection, m: Msg, refresh: boolean): void {
+    if (conn.dead) return;
+    const d = m.data as AuthSuccessData;
+    conn.id = d.connectionId;
+    conn.refreshFailures = 0;
+    // Both instants are the server's, so the local clock's skew does not matter.
+    const ttl = Date.parse(d.expiresAt) - (Date.parse(String(m.timestamp)) || Date.now());
+    if (ttl > 0)
+      conn.timers.set('refresh', Math.max(ttl - this.refreshBefore, ttl / 2, 1000), () => void this.refresh(conn));
+    if (refresh) return;
+    conn.authed = true;
+    conn.timers.set('ping', this.pingInterval, () => this.ping(conn));
+    if (conn === this.conn) {
+      this.set('authenticated', { connectionId: d.connectionId });
+      this.scheduleRotation(conn);
+    }
+    // Requests go out one at a time: the subscription is in place before the resume reads the log.
+    if (this.subs.length)
+      conn
+        .request({ action: Route.subscribe, eventTypes: this.subs }, T.subscribeSuccess)
+        .catch((e: RealtimeError) => conn.dead || this.report(e));
+    this.resume(conn, d.lastEventId);
+  }
+
+  private async refresh(conn: Connection): Promise<void> {
+    const token = await this.fetchToken();
+    if (conn.dead) return;
+    if (token instanceof RealtimeError) {
+      this.report(token);
+      return this.retryRefresh(conn);
+    }
+    this.auth(conn, token, true);
+  }
+
+  private retryRefresh(conn: Connection): void {
+    const delay = backoff(conn.refreshFailures++, this.initial, this.max, this.random);
+    conn.timers.set('refresh', delay, () => void this.refresh(conn));
+  }
+
+  private ping(conn: Connection): void {
+    conn.request({ action: Route.ping }, T.pong).then(
+      () => conn.timers.set('ping', this.pingInterval, () => this.ping(conn)),
+      noop, // a missing pong is handled by the reply deadline
+    );
+  }
+
+  // ------------------------------------------------------------ resume and delivery
+
+  private resume(conn: Connection, serverLast: string | null): void {
+    const from = this.cursor;
+    if (typeof from === 'string') {
+      this.page(conn, from, serverLast);
+      return;
+    }
+    if (from === null && serverLast !== null && conn === this.conn) {
+      this.gap({
+        code: 'no_resume_point',
+        message: 'events were logged while disconnected, and no event id was known to resume from',
+        lastEventId: null,
+      });
+    }
+    this.cursor = serverLast;
+    this.goLive(conn);
+  }
+
+  /** One `resume` request; the server answers one page and `more` while the log goes on. */
+  private page(conn: Connection, from: string, serverLast: string | null): void {
+    conn.request({ action: Route.resume, lastEventId: from }, T.resumeSuccess).then(
+      (m) => {
+        if (conn.dead) return;
+        const d = m.data as ResumeSuccessData;
+        if (d.more && d.lastEventId !== from) return this.page(conn, d.lastEventId, serverLast);
+        if (conn.overflow) {
+          conn.overflow = false;
+          return this.page(conn, this.cursor ?? from, serverLast);
+        }
+        if (conn === this.conn) this.cursor = d.lastEventId;
+        this.goLive(conn);
+      },
+      (error: RealtimeError) => {
+        if (conn.dead) return;
+        if (error.code === ResumeErrorCode.rateLimited) {
+          const wait = Number(error.data?.retryAfterMs) || this.initial;
+          return conn.timers.set('resume', wait, () => this.page(conn, from, serverLast));
+        }
+        if (error.code !== ResumeErrorCode.gap) return this.lost(conn, 'server_error', error);
+        this.gap({ code: 'gap', message: error.message, lastEventId: from });
+        if (conn === this.conn) this.cursor = serverLast ?? from;
+        this.goLive(conn);
+      },
+    );
+  }
+
+  private gap(info: GapInfo): void {
+    this.emit('gap', info);
+  }
+
+  /** The resume is done: deliver what was held, then frames as they come. */
+  private goLive(conn: Connection): void {
+    conn.live = true;
+    for (const e of conn.held.splice(0)) {
+      if (conn.dead) return;
+      this.deliver(e);
+    }
+    if (conn === this.conn) this.timers.set('stable', STABLE_AFTER_MS, () => (this.attempt = 0));
+    else if (conn === this.next) this.promote(conn);
+  }
+
+  private deliver(e: Envelope): void {
+    if (this.seen(e.eventId)) return;
+    this.cursor = e.eventId;
+    // Until the restored subscription applies, the server sends every type: filter here too.
+    if (matches(this.subs, e.type)) this.emit('event', e);
+  }
+
+  // ------------------------------------------------------------ rotation (make-before-break)
+
+  private scheduleRotation(conn: Connection): void {
+    if (this.rotateAfter > 0)
+      this.timers.set('rotate', conn.openedAt + this.rotateAfter - Date.now(), () => this.rotate());
+  }
+
+  private rotate(): void {
+    if (this.next || this.state !== 'connected') return;
+    try {
+      this.next = new Connection(this);
+    } catch (err) {
+      this.report(new RealtimeError('disconnected', `could not open a socket: ${describe(err)}`, undefined, err));
+      this.timers.set('rotate', this.timeoutMs, () => this.rotate());
+    }
+  }
+
+  /** The successor is authenticated and resumed: it becomes current, then the old one closes. */
+  private promote(conn: Connection): void {
+    const old = this.conn;
+    this.conn = conn;
+    this.next = undefined;
+    old?.dispose(1000, 'rotated');
+    this.set('rotated', { connectionId: conn.id });
+    this.scheduleRotation(conn);
+    this.timers.set('stable', STABLE_AFTER_MS, () => (this.attempt = 0));
+  }
+
+  // ------------------------------------------------------------ subscriptions
+
+  private async change(action: typeof Route.subscribe | typeof Route.unsubscribe, patterns: readonly string[]) {
+    checkPatterns(patterns);
+    const before = this.subs;
+    const drop = new Set(patterns);
+    const after =
+      action === Route.subscribe ? [...new Set([...before, ...patterns])] : before.filter((p) => !drop.has(p));
+    if (after.length > MAX_SUBSCRIPTIONS)
+      throw new RealtimeError(ErrorCode.badRequest, `a connection may hold at most ${MAX_SUBSCRIPTIONS} patterns`);
+    this.subs = after;
+    const expect = action === Route.subscribe ? T.subscribeSuccess : T.unsubscribeSuccess;
+    const sent = [this.conn, this.next]
+      .filter((c): c is Connection => c?.authed === true)
+      .map((c) => c.request({ action, eventTypes: [...patterns] }, expect));
+    for (const p of sent.slice(1)) p.catch(noop);
+    if (!sent[0]) return [...after]; // applied when the next connection authenticates
+    try {
+      return (await sent[0]).data?.eventTypes as string[];
+    } catch (err) {
+      const error = err as RealtimeError;
+      if (error.code === 'disconnected') return [...this.subs]; // restored on the next connection
+      this.subs = before;
+      throw error;
+    }
+  }
+
+  private emit<K extends keyof RealtimeEventMap>(name: K, ...args: RealtimeEventMap[K]): void {
+    for (const fn of [...(this.handlers.get(name) ?? [])]) {
+      try {
+        (fn as unknown as (...a: RealtimeEventMap[K]) => void)(...args);
+      } catch (cause) {
+        const error = new RealtimeError(
+          'handler_error',
+          `an "${name}" handler threw: ${describe(cause)}`,
+          undefined,
+          cause,
+        );
+        if (name !== 'error' && this.handlers.get('error')?.size) this.emit('error', error);
+        else uncaught(error);
+      }
+    }
+  }
+}
+
+/** Never swallowed: the platform's error reporting (window `error` event), else the console. */
+function uncaught(error: RealtimeError): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+  if (report) report(error);
+  else console.error(error);
+}
+
+/** Creates a client; call `connect()` to start. */
+export function createRealtimeClient(options: RealtimeClientOptions): RealtimeClient {
+  return new Client(options);
+}

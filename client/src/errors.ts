@@ -1,0 +1,30 @@
+import type { AuthErrorCodeName, ErrorCodeName, ResumeErrorCodeName } from '../../lambdas/contract/plain.js';
+
+/** Codes the client raises itself (the others are the server's own codes). */
+export type ClientErrorCode =
+  /** `getToken()` threw or rejected. */
+  | 'token_error'
+  /** No socket open, reply or `pong` within `timeoutMs`. */
+  | 'timeout'
+  /** An `on…` handler threw; the original is the `cause`. */
+  | 'handler_error'
+  /** A frame that is not a JSON object. */
+  | 'protocol_error'
+  /** The connection a request was sent on ended before its reply. */
+  | 'disconnected';
+
+export type RealtimeErrorCode = AuthErrorCodeName | ErrorCodeName | ResumeErrorCodeName | ClientErrorCode;
+
+/** Every error the client reports: `code` is the server's code or a client-side one. */
+export class RealtimeError extends Error {
+  override readonly name = 'RealtimeError';
+  readonly code: RealtimeErrorCode;
+  /** The server message's `data`, when the error came from the server. */
+  readonly data: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: RealtimeErrorCode, message: string, data?: Record<string, unknown>, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.data = data;
+  }
+}

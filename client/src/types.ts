@@ -1,0 +1,120 @@
+/** The client's public types. Protocol types come from the contract (`lambdas/contract/plain.ts`). */
+import type { BaseDetail, Envelope, EventDetailMap, KnownEventType } from '../../lambdas/contract/plain.js';
+import type { RealtimeError } from './errors.js';
+import type { ConnectionState, StateReason } from './state.js';
+import type { TransportName, WebSocketConstructor } from './transport.js';
+
+export interface RealtimeClientOptions {
+  /** The stack's `WebSocketUrl` output (`wss://…/prod`), or `ws://localhost:3001` for `npm start`. */
+  readonly url: string;
+  /** Returns a JWT. Called for every auth: each (re)connect and each refresh. */
+  readonly getToken: () => string | Promise<string>;
+  /** Server-side subscription (exact types or `prefix.*`), restored after every reconnect. @default every type */
+  readonly eventTypes?: readonly string[];
+  /** Resume point: the `eventId` of the last event the app processed (e.g. saved in storage). */
+  readonly lastEventId?: string;
+  /** WebSocket constructor, for runtimes without a global one (Node 20: `ws`) and tests. @default globalThis.WebSocket */
+  readonly WebSocket?: WebSocketConstructor;
+  /** First reconnect delay cap; the delay doubles per failed attempt, with full jitter. @default 500 */
+  readonly initialDelayMs?: number;
+  /** Longest reconnect delay. @default 30000 */
+  readonly maxDelayMs?: number;
+  /** Re-authenticate on the open connection this long before the token's `expiresAt`. @default 60000 */
+  readonly refreshBeforeMs?: number;
+  /** Application ping interval (API Gateway closes connections idle for 10 minutes). @default 480000 */
+  readonly pingIntervalMs?: number;
+  /** Longest wait for the socket to open or for any reply (including `pong`) before replacing the connection. @default 10000 */
+  readonly timeoutMs?: number;
+  /** How many recent event ids are remembered to drop duplicates. @default 1000 */
+  readonly dedupeWindow?: number;
+  /**
+   * Age at which a connection is replaced make-before-break (a new one authenticates and resumes
+   * before the old one closes), ahead of API Gateway's 2-hour limit. `0` disables. @default 115 minutes
+   */
+  readonly rotateAfterMs?: number;
+  /** Source of the `online` event that triggers an immediate reconnect; `null` disables. @default globalThis, when it has one */
+  readonly onlineEvents?: OnlineEventTarget | null;
+  /** Random numbers in [0, 1) for the backoff jitter. @default Math.random */
+  readonly random?: () => number;
+}
+
+export interface OnlineEventTarget {
+  addEventListener(type: 'online', listener: () => void): void;
+  removeEventListener(type: 'online', listener: () => void): void;
+}
+
+/** Reported with every state change; new fields may be added (e.g. by other transports). */
+export interface StateInfo {
+  readonly state: ConnectionState;
+  readonly reason: StateReason;
+  readonly transport: TransportName;
+  /** The server's connection id (`connected`). */
+  readonly connectionId?: string | undefined;
+  /** Close code of the socket that ended (`reconnecting`). */
+  readonly closeCode?: number | undefined;
+  /** What went wrong (`reconnecting`, `closed` with reason `fatal`). */
+  readonly error?: RealtimeError | undefined;
+  /** Delay before the next attempt (`reconnecting`). */
+  readonly delayMs?: number | undefined;
+  /** Consecutive attempts without a stable connection (`connecting`, `reconnecting`). */
+  readonly attempt?: number | undefined;
+}
+
+export interface GapInfo {
+  /** `gap`: the server could not replay (unknown or expired id, too many missed events).
+   *  `no_resume_point`: events were logged while away but the client had no event id to resume from. */
+  readonly code: 'gap' | 'no_resume_point';
+  readonly message: string;
+  /** The resume point that could not be filled. */
+  readonly lastEventId: string | null;
+}
+
+export interface RealtimeEventMap {
+  state: [state: ConnectionState, info: StateInfo];
+  event: [envelope: Envelope];
+  gap: [info: GapInfo];
+  error: [error: RealtimeError];
+}
+
+type Known = KnownEventType;
+type KnownEnvelope<K> = K extends Known ? Envelope<K, EventDetailMap[K]> : never;
+
+/**
+ * The envelope a pattern receives: a catalog type's own data; for `prefix.*`, the catalog's
+ * types under the prefix (other types under it are delivered too, typed by the catalog's base).
+ */
+export type EventFor<P extends string> = P extends Known
+  ? KnownEnvelope<P>
+  : P extends `${infer Prefix}.*`
+    ? [Extract<Known, `${Prefix}.${string}`>] extends [never]
+      ? Envelope<string, BaseDetail>
+      : KnownEnvelope<Extract<Known, `${Prefix}.${string}`>>
+    : Envelope<P, BaseDetail>;
+
+/** An event type or pattern, with the catalog's types offered first. */
+export type EventPattern = Known | `${string}.*` | (string & {});
+
+export interface RealtimeClient {
+  /** The current state; see `on('state')`. */
+  readonly state: ConnectionState;
+  /** The last state change's details (the same object `on('state')` received). */
+  readonly stateInfo: StateInfo;
+  /** The resume point: the last event delivered, or the server's newest when none was yet. Save it to resume after a reload. */
+  readonly lastEventId: string | undefined;
+  /** The server's id of the current connection, once authenticated. */
+  readonly connectionId: string | undefined;
+  /** The server-side subscription set (empty: every event type). */
+  readonly subscriptions: readonly string[];
+  /** Subscribes to a client event; returns a function that unsubscribes. */
+  on<K extends keyof RealtimeEventMap>(name: K, handler: (...args: RealtimeEventMap[K]) => void): () => void;
+  /** Events of one type or pattern (`goal.created`, `goal.*`), typed from the catalog. Local filter only. */
+  onEvent<P extends EventPattern>(pattern: P, handler: (envelope: EventFor<P>) => void): () => void;
+  /** Starts connecting (from `idle` only; otherwise does nothing). */
+  connect(): void;
+  /** Final: closes the socket and clears every timer and listener of the platform. */
+  close(): void;
+  /** Adds patterns to the server-side subscription; resolves with the resulting set. */
+  subscribe(patterns: readonly string[]): Promise<string[]>;
+  /** Removes patterns; an empty set means every event type again. */
+  unsubscribe(patterns: readonly string[]): Promise<string[]>;
+}
