@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * The SDK end to end in Node against the real local runtime (`ws` as the WebSocket), as a
  * frontend would use it: connections killed from the server side while events flow, the
@@ -14,7 +15,6 @@ import {
   putEvents,
   type Runtime,
   settled,
-  sleep,
   startRuntime,
   type TokenOptions,
   tableClient,
