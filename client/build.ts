@@ -1,6 +1,7 @@
 /**
- * Builds the SDK: `dist/index.js` (core) and `dist/react.js` (React bindings, importing the core
- * from `./index.js` and `react` from the app), minified ESM with no dependencies, plus `.d.ts`
+ * Builds the SDK: `dist/index.js` (core), `dist/react.js` (React bindings, importing the core
+ * from `./index.js` and `react` from the app) and `dist/tabs.js` (the tab sharing the core
+ * imports only with `shareAcrossTabs`), minified ESM with no dependencies, plus `.d.ts`
  * (tsc emits the client's and the contract's declarations under `dist/types/`, so a consumer
  * needs nothing outside `dist`). Run with `npm run build` at the root.
  */
@@ -11,15 +12,18 @@ import { type BuildOptions, build, type Plugin } from 'esbuild';
 
 const CLIENT = fileURLToPath(new URL('.', import.meta.url));
 
-/** The React entry shares the core's module (one client class, one bundle) instead of inlining it. */
-const coreExternal: Plugin = {
-  name: 'core-external',
+/**
+ * Keeps a sibling entry point a runtime import instead of inlining it: the React entry shares the
+ * core's module (one client class, one bundle), and the core loads the tab sharing on demand.
+ */
+const sibling = (entry: string, importer: string): Plugin => ({
+  name: `external-${entry}`,
   setup(b) {
-    b.onResolve({ filter: /^\.\/index\.js$/ }, (args) =>
-      args.importer.endsWith('react.ts') ? { path: './index.js', external: true } : undefined,
+    b.onResolve({ filter: new RegExp(`^\\./${entry}\\.js$`) }, (args) =>
+      args.importer.endsWith(importer) ? { path: `./${entry}.js`, external: true } : undefined,
     );
   },
-};
+});
 
 const common: BuildOptions = {
   absWorkingDir: CLIENT,
@@ -34,20 +38,21 @@ const common: BuildOptions = {
 
 /** esbuild options of both entry points; tests rebuild with them in memory to inspect the inputs. */
 export const bundles = {
-  core: { ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' },
+  core: { ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', plugins: [sibling('tabs', 'client.ts')] },
   react: {
     ...common,
     entryPoints: ['src/react.ts'],
     outfile: 'dist/react.js',
     external: ['react'],
-    plugins: [coreExternal],
+    plugins: [sibling('index', 'react.ts')],
   },
+  tabs: { ...common, entryPoints: ['src/tabs.ts'], outfile: 'dist/tabs.js' },
 } satisfies Record<string, BuildOptions>;
 
 async function main(): Promise<void> {
   const started = Date.now();
   rmSync(`${CLIENT}dist`, { recursive: true, force: true });
-  await Promise.all([build(bundles.core), build(bundles.react)]);
+  await Promise.all(Object.values(bundles).map((options) => build(options)));
   execFileSync(
     process.execPath,
     [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.build.json'],

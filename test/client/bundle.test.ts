@@ -27,11 +27,13 @@ const CLIENT = join(ROOT, 'client');
 const DIST = join(CLIENT, 'dist');
 const CORE_BUDGET = 6 * 1024;
 const REACT_BUDGET = 1.5 * 1024;
+/** The tab sharing, loaded by the core only with `shareAcrossTabs`. */
+const TABS_BUDGET = 1.5 * 1024;
 
 /** The contract modules the client may bundle: the zod-free half. */
 const ALLOWED_INPUT = /^(src\/[a-z-]+\.ts|\.\.\/lambdas\/contract\/(plain|protocol|routes|limits|event-types)\.ts)$/;
 
-async function inputsOf(options: typeof bundles.core | typeof bundles.react) {
+async function inputsOf(options: (typeof bundles)[keyof typeof bundles]) {
   const result = await build({ ...options, write: false, logLevel: 'silent' });
   return {
     inputs: Object.keys(result.metafile?.inputs ?? {}),
@@ -48,8 +50,8 @@ function zodIn(bundle: { inputs: string[]; text: string }): string[] {
 }
 
 describe('bundle contents', () => {
-  it('the core and the React entry bundle only the client and the zod-free contract', async () => {
-    for (const options of [bundles.core, bundles.react]) {
+  it('the core, the React entry and the tab sharing bundle only the client and the zod-free contract', async () => {
+    for (const options of [bundles.core, bundles.react, bundles.tabs]) {
       const bundle = await inputsOf(options);
       expect(zodIn(bundle)).toEqual([]);
       expect(bundle.inputs.filter((p) => !ALLOWED_INPUT.test(p))).toEqual([]);
@@ -86,13 +88,26 @@ describe('built files', () => {
     if (!existsSync(join(DIST, 'index.js'))) throw new Error('client/dist is missing: run `npm run build` first');
   });
 
-  it(`fits the size budget: core ≤ ${CORE_BUDGET} B, React bindings ≤ ${REACT_BUDGET} B more (min+gzip)`, () => {
+  it(`fits the size budget: core ≤ ${CORE_BUDGET} B, React bindings ≤ ${REACT_BUDGET} B more, tab sharing ≤ ${TABS_BUDGET} B more (min+gzip)`, () => {
     const gz = (file: string) => gzipSync(readFileSync(join(DIST, file)), { level: 9 }).length;
     const core = gz('index.js');
     const react = gz('react.js');
-    console.log(`client bundle sizes (min+gzip): core ${core} B, react ${react} B`);
+    const tabs = gz('tabs.js');
+    console.log(`client bundle sizes (min+gzip): core ${core} B, react ${react} B, tabs ${tabs} B`);
     expect(core).toBeLessThanOrEqual(CORE_BUDGET);
     expect(react).toBeLessThanOrEqual(REACT_BUDGET);
+    expect(tabs).toBeLessThanOrEqual(TABS_BUDGET);
+  });
+
+  it('the core imports the tab sharing on demand (dist/tabs.js), and carries none of it', () => {
+    const core = readFileSync(join(DIST, 'index.js'), 'utf8');
+    const tabs = readFileSync(join(DIST, 'tabs.js'), 'utf8');
+    expect([...core.matchAll(/import\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual(['./tabs.js']);
+    expect(tabs).toContain('tenant-realtime ');
+    expect(core).not.toContain('tenant-realtime ');
+    expect(core).not.toContain('postMessage');
+    // The tab sharing imports nothing: not the core either (it gets the client passed in).
+    expect(tabs).not.toMatch(/\bimport\s*[({"']/);
   });
 
   it('declarations import nothing outside dist but react (so never zod)', () => {
@@ -125,6 +140,8 @@ describe('built files', () => {
     const core = await import(pathToFileURL(join(DIST, 'index.js')).href);
     expect(typeof core.createRealtimeClient).toBe('function');
     expect(typeof core.RealtimeError).toBe('function');
+    const tabs = await import(pathToFileURL(join(DIST, 'tabs.js')).href);
+    expect(Object.keys(tabs).sort()).toEqual(['shareKey', 'tabs']);
     const react = await import(pathToFileURL(join(DIST, 'react.js')).href);
     expect(Object.keys(react).sort()).toEqual([
       'RealtimeProvider',
