@@ -12,6 +12,7 @@ import {
   DEFAULT_EVENT_RETENTION_HOURS,
   DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_STAGE,
+  DEFAULT_STATUS_ROLE,
   DEFAULT_TENANT_CLAIM,
 } from '../lambdas/contract/index.js';
 
@@ -51,6 +52,8 @@ export interface RealtimeConfig {
   readonly throttleBurstLimit: number;
   /** E-mail address subscribed to the alarm topic; unset creates no topic. */
   readonly alarmEmail?: string;
+  /** Token role allowed on the HTTP API's `GET /status` and `GET /health?deep=1`. */
+  readonly statusRole: string;
 }
 
 export type ConfigOptionName = keyof RealtimeConfig;
@@ -150,17 +153,24 @@ const OPTION_DOCS: { readonly [K in ConfigOptionName]: Omit<ConfigOptionDoc, 'na
   throttleRateLimit: {
     type: 'positive number',
     default: String(DEFAULT_THROTTLE_RATE),
-    description: 'Stage default route throttling: steady-state requests per second.',
+    description:
+      'Stage default route throttling, of the WebSocket stage and of the HTTP API stage each: steady-state requests per second.',
   },
   throttleBurstLimit: {
     type: 'positive integer',
     default: String(DEFAULT_THROTTLE_BURST),
-    description: 'Stage default route throttling: burst size.',
+    description: 'Stage default route throttling, of the WebSocket stage and of the HTTP API stage each: burst size.',
   },
   alarmEmail: {
     type: 'e-mail address',
     default: '-',
     description: 'Subscribe this address to an encrypted SNS topic that receives every alarm; unset creates no topic.',
+  },
+  statusRole: {
+    type: 'string',
+    default: DEFAULT_STATUS_ROLE,
+    description:
+      "Token role (claim `roles`) allowed on the HTTP API's `GET /status` and `GET /health?deep=1`; other members get 403.",
   },
 };
 
@@ -279,8 +289,14 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
     throw new ConfigError('alarmEmail', `must be one e-mail address, got "${alarmEmail}"`);
   }
 
+  const statusRole = input.statusRole === undefined ? DEFAULT_STATUS_ROLE : input.statusRole;
+  if (typeof statusRole !== 'string' || statusRole.trim() === '' || statusRole.trim().length > 256) {
+    throw new ConfigError('statusRole', 'must be a non-empty string of at most 256 characters');
+  }
+
   const config: RealtimeConfig = {
     stage,
+    statusRole: statusRole.trim(),
     tenantClaim: tenantClaim.trim(),
     authTimeoutSeconds: intOption(input, 'authTimeoutSeconds', AUTH_TIMEOUT_RANGE) ?? DEFAULT_AUTH_TIMEOUT_SECONDS,
     eventRetentionHours:

@@ -1,6 +1,6 @@
 /**
- * The deployment: composition of the connection store, the WebSocket gateway, the event
- * fan-out and observability. Every resource lives in one of those constructs.
+ * The deployment: composition of the connection store, the WebSocket gateway, the HTTP API, the
+ * event fan-out and observability. Every resource lives in one of those constructs.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { type RealtimeConfig, removalPolicyFor, validateConfig } from './config.js';
 import { ConnectionStore } from './constructs/connection-store.js';
 import { EventFanout } from './constructs/event-fanout.js';
+import { HttpApiGateway } from './constructs/http-api.js';
 import { Observability } from './constructs/observability.js';
 import { WebSocketGateway } from './constructs/websocket-gateway.js';
 
@@ -28,6 +29,7 @@ export class RealtimeStack extends Stack {
   public readonly config: RealtimeConfig;
   public readonly store: ConnectionStore;
   public readonly gateway: WebSocketGateway;
+  public readonly httpApi: HttpApiGateway;
   public readonly fanout: EventFanout;
   public readonly observability: Observability;
 
@@ -60,6 +62,22 @@ export class RealtimeStack extends Stack {
       removalPolicy,
     });
 
+    // ---- HTTP API (issue 11): same token verification, store and origins as the WebSocket side.
+    this.httpApi = new HttpApiGateway(this, 'HttpApi', {
+      store: this.store,
+      tokens: this.gateway.tokens,
+      ...(this.gateway.jwtSecret ? { jwtSecret: this.gateway.jwtSecret } : {}),
+      stageName: config.stage,
+      statusRole: config.statusRole,
+      eventRetentionHours: config.eventRetentionHours,
+      ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}),
+      throttleRateLimit: config.throttleRateLimit,
+      throttleBurstLimit: config.throttleBurstLimit,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+    });
+    // ---- end HTTP API
+
     this.fanout = new EventFanout(this, 'Fanout', {
       store: this.store,
       stage: this.gateway.stage,
@@ -74,7 +92,7 @@ export class RealtimeStack extends Stack {
 
     this.observability = new Observability(this, 'Observability', {
       stage: this.gateway.stage,
-      routeFunctions: [...this.gateway.functions.values()],
+      routeFunctions: [...this.gateway.functions.values(), this.httpApi.handler],
       broadcaster: this.fanout.broadcaster,
       sweeper: this.fanout.sweeper,
       deadLetterQueue: this.fanout.deadLetterQueue,
@@ -83,6 +101,10 @@ export class RealtimeStack extends Stack {
     });
 
     new CfnOutput(this, 'WebSocketUrl', { value: this.gateway.stage.url, description: 'Clients connect here' });
+    new CfnOutput(this, 'HttpApiUrl', {
+      value: this.httpApi.stage.url,
+      description: 'HTTP API: GET /events (polling), /presence, /status, /health',
+    });
     new CfnOutput(this, 'EventBusName', {
       value: this.fanout.eventBus.eventBusName,
       description: 'Domain services put events on this bus',

@@ -108,9 +108,10 @@ export interface WebSocketGatewayProps {
 
 /**
  * What each route handler needs: its environment and its grants. Typed over every handler that
- * is not a background function, so a handler added to the contract's routes must be wired here.
+ * is not a background function (nor the HTTP API's, wired in `http-api.ts`), so a handler added
+ * to the contract's routes must be wired here.
  */
-type RouteHandlerName = Exclude<HandlerName, typeof Handler.broadcaster | typeof Handler.sweeper>;
+type RouteHandlerName = Exclude<HandlerName, typeof Handler.broadcaster | typeof Handler.sweeper | typeof Handler.http>;
 interface RouteFunctionSpec {
   readonly description: string;
   environment(gateway: WebSocketGateway): Record<string, string>;
