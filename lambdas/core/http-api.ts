@@ -9,6 +9,7 @@ import {
   DEFAULT_EVENTS_LIMIT,
   type Envelope,
   type EventsResponse,
+  type HealthResponse,
   HTTP_ROUTES,
   type HttpErrorBody,
   HttpErrorCode,
@@ -224,7 +225,7 @@ async function health(deps: HttpApiDeps, request: HttpRequest): Promise<HttpRepl
   const { stage, version, statusRole } = deps.settings;
   const deep = request.query[HttpQuery.deep];
   if (deep !== undefined && deep !== '0' && deep !== '1') return badRequest(`${HttpQuery.deep}: must be 1 or 0`);
-  if (deep !== '1') return { statusCode: 200, body: { status: 'ok', stage, version } };
+  if (deep !== '1') return { statusCode: 200, body: { status: 'ok', stage, version } satisfies HealthResponse };
 
   const auth = await authenticateRequest(deps.verifier, request);
   if (!auth.ok) return auth.reply;
@@ -244,13 +245,14 @@ async function health(deps: HttpApiDeps, request: HttpRequest): Promise<HttpRepl
         stage,
         version,
         checks: { dynamodb: check },
-      },
+      } satisfies HealthResponse & HttpErrorBody,
       tenantId,
       error,
     };
   }
   const check = { status: 'ok' as const, latencyMs: deps.clock() - started };
-  return { statusCode: 200, body: { status: 'ok', stage, version, checks: { dynamodb: check } }, tenantId };
+  const body: HealthResponse = { status: 'ok', stage, version, checks: { dynamodb: check } };
+  return { statusCode: 200, body, tenantId };
 }
 
 // ---------------------------------------------------------------- GET /events: parameters
