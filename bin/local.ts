@@ -3,11 +3,11 @@
  * people and one `READY {json}` line for scripts and tests; Ctrl-C (SIGINT) or SIGTERM closes
  * everything and exits 0.
  *
- * Environment: WS_PORT (3001), EVENTS_PORT (3002), HOST, STAGE, IDLE_TIMEOUT_SECONDS,
+ * Environment: WS_PORT (3001), EVENTS_PORT (3002), HTTP_PORT (3003), HOST, STAGE, IDLE_TIMEOUT_SECONDS,
  * MAX_CONNECTION_SECONDS, SWEEP_INTERVAL_SECONDS, LOCAL_FAULTS=1, DYNAMODB_ENDPOINT,
  * LOCAL_HANDLERS_DIR, and the handler variables (JWT_SECRET, JWT_ISSUER, TENANT_CLAIM…).
  */
-import { Route } from '../lambdas/contract/index.js';
+import { HTTP_ROUTE_NAMES, HTTP_ROUTES, Route } from '../lambdas/contract/index.js';
 import { FAULTS_PATH } from './local/faults.js';
 import { ListenError } from './local/http.js';
 import {
@@ -28,6 +28,7 @@ function banner(rt: LocalRuntime, options: LocalRuntimeOptions): string {
     `  WebSocket        ${forDisplay(rt.wsUrl)}`,
     `  Management API   ${forDisplay(rt.managementUrl)}/@connections/{connectionId}`,
     `  EventBridge      ${forDisplay(rt.eventsUrl)}   (PutEvents; GET /_local/dlq, /_local/invocations, /_local/idle)`,
+    `  HTTP API         ${forDisplay(rt.httpUrl)}   (${HTTP_ROUTE_NAMES.map((name) => HTTP_ROUTES[name].routeKey).join(', ')})`,
     `  DynamoDB         ${rt.dynamodbEndpoint}${options.dynamodbEndpoint ? '' : '   (dynalite, in memory)'}`,
     `  Tables           ${rt.tables.connections}, ${rt.tables.events}`,
   ];
@@ -38,6 +39,7 @@ function banner(rt: LocalRuntime, options: LocalRuntimeOptions): string {
     '  1. npm run token -- --tenant t1 --user u1',
     `  2. connect to ${forDisplay(rt.wsUrl)} and send {"action":"${Route.auth}","token":"<token>"}`,
     `  3. npm run emit -- --type goal.created --tenant t1 --data '{"goalId":"g1"}'`,
+    `  4. curl -H "Authorization: Bearer $(npm run -s token -- --tenant t1 --user u1)" ${forDisplay(rt.httpUrl)}${HTTP_ROUTES.events.path}`,
     '',
     'Ctrl-C to stop.',
     '',
@@ -48,6 +50,7 @@ function banner(rt: LocalRuntime, options: LocalRuntimeOptions): string {
 function portVariable(err: ListenError, options: LocalRuntimeOptions): string | undefined {
   if (err.port === options.wsPort && err.port !== 0) return 'WS_PORT';
   if (err.port === options.eventsPort && err.port !== 0) return 'EVENTS_PORT';
+  if (err.port === options.httpPort && err.port !== 0) return 'HTTP_PORT';
   return undefined;
 }
 
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
   const ready = {
     wsUrl: runtime.wsUrl,
     eventsUrl: runtime.eventsUrl,
+    httpUrl: runtime.httpUrl,
     managementUrl: runtime.managementUrl,
     dynamodbEndpoint: runtime.dynamodbEndpoint,
   };

@@ -9,6 +9,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import {
   DEFAULT_STAGE,
+  DEFAULT_STATUS_ROLE,
   DEFAULT_TENANT_CLAIM,
   type NumericSetting,
   SETTINGS,
@@ -73,6 +74,8 @@ export interface RealtimeConfig {
   readonly throttleBurstLimit: number;
   /** E-mail address subscribed to the alarm topic; unset creates no topic. */
   readonly alarmEmail?: string | undefined;
+  /** Token role allowed on the HTTP API's `GET /status` and `GET /health?deep=1`. */
+  readonly statusRole: string;
 }
 
 export type ConfigOptionName = keyof RealtimeConfig;
@@ -163,17 +166,24 @@ const OPTION_DOCS: { readonly [K in ConfigOptionName]: Omit<ConfigOptionDoc, 'na
   throttleRateLimit: {
     type: 'positive number',
     default: String(SETTINGS.throttleRateLimit.default),
-    description: 'Stage default route throttling: steady-state requests per second.',
+    description:
+      'Stage default route throttling, of the WebSocket stage and of the HTTP API stage each: steady-state requests per second.',
   },
   throttleBurstLimit: {
     type: 'positive integer',
     default: String(SETTINGS.throttleBurstLimit.default),
-    description: 'Stage default route throttling: burst size.',
+    description: 'Stage default route throttling, of the WebSocket stage and of the HTTP API stage each: burst size.',
   },
   alarmEmail: {
     type: 'e-mail address',
     default: '-',
     description: 'Subscribe this address to an encrypted SNS topic that receives every alarm; unset creates no topic.',
+  },
+  statusRole: {
+    type: 'string',
+    default: DEFAULT_STATUS_ROLE,
+    description:
+      "Token role (claim `roles`) allowed on the HTTP API's `GET /status` and `GET /health?deep=1`; other members get 403.",
   },
 };
 
@@ -294,8 +304,14 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
     throw new StackConfigError('alarmEmail', `must be one e-mail address, got "${alarmEmail}"`);
   }
 
+  const statusRole = input.statusRole === undefined ? DEFAULT_STATUS_ROLE : input.statusRole;
+  if (typeof statusRole !== 'string' || statusRole.trim() === '' || statusRole.trim().length > 256) {
+    throw new StackConfigError('statusRole', 'must be a non-empty string of at most 256 characters');
+  }
+
   return withoutUnset({
     stage,
+    statusRole: statusRole.trim(),
     tenantClaim: tenantClaim.trim(),
     authTimeoutSeconds: numericOption(input, 'authTimeoutSeconds') ?? SETTINGS.authTimeoutSeconds.default,
     eventRetentionHours: numericOption(input, 'eventRetentionHours') ?? SETTINGS.eventRetentionHours.default,

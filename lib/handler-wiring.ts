@@ -4,6 +4,7 @@
  * to the contract does not compile until it is wired here. The constructs that hold the
  * functions decide only where each one lives and how it is sized (see `HandlerFunctionFactory`).
  */
+import { readFileSync } from 'node:fs';
 import {
   Env,
   Handler,
@@ -34,6 +35,25 @@ export interface HandlerWiring {
   grant(ctx: WiringContext, fn: NodeFunction): void;
 }
 
+/** Release reported by the HTTP API's `GET /health`: the package version. */
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/**
+ * The token verifier's configuration, for every function that verifies tokens (WebSocket `auth`
+ * and the HTTP API): the tenant claim, the optional issuer and audience, and the JWKS URL or the
+ * secret's ARN (never the secret itself). One definition, so both sides verify alike.
+ */
+function tokenEnvironment({ config, gateway }: WiringContext): Record<string, string> {
+  return {
+    [Env.tenantClaim]: config.tenantClaim,
+    ...(config.jwtIssuer ? { [Env.jwtIssuer]: config.jwtIssuer } : {}),
+    ...(config.jwtAudience ? { [Env.jwtAudience]: config.jwtAudience } : {}),
+    ...(config.jwksUrl ? { [Env.jwksUrl]: config.jwksUrl } : { [Env.jwtSecretArn]: hs256Secret(gateway).secretArn }),
+  };
+}
+
 export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
   [Handler.connect]: {
     description: `${Route.connect}: checks the Origin and records the connection as pending`,
@@ -46,13 +66,10 @@ export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
   },
   [Handler.auth]: {
     description: `${Route.auth}: verifies the JWT and authenticates the connection`,
-    environment: ({ config, tables, gateway }) => ({
-      [Env.connectionsTable]: tables.connections.tableName,
-      [Env.eventLogTable]: tables.eventLog.tableName,
-      [Env.tenantClaim]: config.tenantClaim,
-      ...(config.jwtIssuer ? { [Env.jwtIssuer]: config.jwtIssuer } : {}),
-      ...(config.jwtAudience ? { [Env.jwtAudience]: config.jwtAudience } : {}),
-      ...(config.jwksUrl ? { [Env.jwksUrl]: config.jwksUrl } : { [Env.jwtSecretArn]: hs256Secret(gateway).secretArn }),
+    environment: (ctx) => ({
+      [Env.connectionsTable]: ctx.tables.connections.tableName,
+      [Env.eventLogTable]: ctx.tables.eventLog.tableName,
+      ...tokenEnvironment(ctx),
     }),
     grant: ({ tables, gateway }, fn) => {
       tables.grantConnections(fn.function, 'dynamodb:UpdateItem');
@@ -110,6 +127,25 @@ export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
       tables.grantConnections(fn.function, 'dynamodb:DeleteItem');
       tables.grantEventLog(fn.function, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query');
       gateway.grantManageConnections(fn);
+    },
+  },
+  [Handler.http]: {
+    description: 'HTTP API: polling fallback (GET /events), presence, tenant status and health',
+    environment: (ctx) => ({
+      [Env.connectionsTable]: ctx.tables.connections.tableName,
+      [Env.eventLogTable]: ctx.tables.eventLog.tableName,
+      [Env.eventRetentionHours]: String(ctx.config.eventRetentionHours),
+      [Env.statusRole]: ctx.config.statusRole,
+      [Env.stage]: ctx.config.stage,
+      [Env.appVersion]: PACKAGE_VERSION,
+      ...tokenEnvironment(ctx),
+    }),
+    grant: ({ tables, gateway }, fn) => {
+      // Events after a cursor (the id marker's GetItem, then range queries) and the newest event.
+      tables.grantEventLog(fn.function, 'dynamodb:GetItem', 'dynamodb:Query');
+      // Presence and status: the tenant's authenticated connections, from the sparse tenant index.
+      tables.grantQueryConnectionIndex(fn.function, TENANT_INDEX);
+      gateway.jwtSecret?.grantRead(fn.function);
     },
   },
   [Handler.sweeper]: {

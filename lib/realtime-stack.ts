@@ -1,7 +1,7 @@
 /**
- * The deployment: composition of the connection tables, the WebSocket gateway, the event
- * fan-out, the connection lifecycle and observability. Every resource lives in one of those
- * constructs; every function is wired by `HANDLER_WIRING` (lib/handler-wiring.ts).
+ * The deployment: composition of the connection tables, the WebSocket gateway, the HTTP API,
+ * the event fan-out, the connection lifecycle and observability. Every resource lives in one of
+ * those constructs; every function is wired by `HANDLER_WIRING` (lib/handler-wiring.ts).
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,6 +11,7 @@ import { type RealtimeConfig, removalPolicyFor, validateConfig } from './config.
 import { ConnectionLifecycle } from './constructs/connection-lifecycle.js';
 import { ConnectionTables } from './constructs/connection-tables.js';
 import { EventFanout } from './constructs/event-fanout.js';
+import { HttpApiGateway } from './constructs/http-api.js';
 import type { NodeFunction } from './constructs/node-function.js';
 import { Observability } from './constructs/observability.js';
 import { ROUTE_HANDLERS, WebSocketGateway } from './constructs/websocket-gateway.js';
@@ -33,6 +34,7 @@ export class RealtimeStack extends Stack {
   public readonly config: RealtimeConfig;
   public readonly tables: ConnectionTables;
   public readonly gateway: WebSocketGateway;
+  public readonly httpApi: HttpApiGateway;
   public readonly fanout: EventFanout;
   public readonly lifecycle: ConnectionLifecycle;
   public readonly observability: Observability;
@@ -66,6 +68,16 @@ export class RealtimeStack extends Stack {
     const functions = new HandlerFunctions({ config, tables: this.tables, gateway: this.gateway });
     for (const handler of ROUTE_HANDLERS) this.gateway.addRouteHandler(handler, functions.factory(handler));
 
+    // The HTTP API: the same token verification, tables and origin allowlist as the WebSocket side.
+    this.httpApi = new HttpApiGateway(this, 'HttpApi', {
+      handler: functions.factory(Handler.http),
+      allowedOrigins: config.allowedOrigins,
+      throttleRateLimit: config.throttleRateLimit,
+      throttleBurstLimit: config.throttleBurstLimit,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+    });
+
     this.fanout = new EventFanout(this, 'Fanout', {
       broadcaster: functions.factory(Handler.broadcaster),
       eventBusName: config.eventBusName,
@@ -85,7 +97,7 @@ export class RealtimeStack extends Stack {
 
     this.observability = new Observability(this, 'Observability', {
       stage: this.gateway.stage,
-      routeFunctions: ROUTE_HANDLERS.map((handler) => this.functions[handler]),
+      routeFunctions: [...ROUTE_HANDLERS.map((handler) => this.functions[handler]), this.functions.http],
       broadcaster: this.functions.broadcaster,
       sweeper: this.functions.sweeper,
       deadLetterQueue: this.fanout.deadLetterQueue,
@@ -94,6 +106,10 @@ export class RealtimeStack extends Stack {
     });
 
     new CfnOutput(this, 'WebSocketUrl', { value: this.gateway.stage.url, description: 'Clients connect here' });
+    new CfnOutput(this, 'HttpApiUrl', {
+      value: this.httpApi.stage.url,
+      description: 'HTTP API: GET /events (polling), /presence, /status, /health',
+    });
     new CfnOutput(this, 'EventBusName', {
       value: this.fanout.eventBus.eventBusName,
       description: 'Domain services put events on this bus',

@@ -13,6 +13,7 @@ export const LOCAL_DEV_JWT_SECRET = 'tenant-realtime-local-dev-secret-do-not-use
 /** Ports of `npm start` (serverless-offline also uses 3001 for WebSockets). */
 export const DEFAULT_WS_PORT = 3001;
 export const DEFAULT_EVENTS_PORT = 3002;
+export const DEFAULT_HTTP_PORT = 3003;
 export const DEFAULT_HOST = '127.0.0.1';
 
 /** How often the local runtime invokes the sweeper (EventBridge schedules it every minute in AWS). */

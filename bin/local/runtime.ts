@@ -26,6 +26,7 @@ import { silenceSdkNodeVersionWarning } from './cli.js';
 import {
   DEFAULT_EVENTS_PORT,
   DEFAULT_HOST,
+  DEFAULT_HTTP_PORT,
   DEFAULT_SWEEP_INTERVAL_SECONDS,
   DEFAULT_WS_PORT,
   LOCAL_ACCOUNT,
@@ -38,6 +39,7 @@ import { type DynamoFaultProxy, startDynamoFaultProxy } from './dynamo-faults.js
 import { buildEvent, type LocalEventBridge, type LocalEventBridgeEvent, startEventBridge } from './eventbridge.js';
 import { emptyFaultPlan, FAULTS_PATH, type FaultPlan } from './faults.js';
 import { type Gateway, type RouteTable, startGateway } from './gateway.js';
+import { type HttpApiEmulator, LOCAL_APP_VERSION, startHttpApi } from './http-api.js';
 import { invokeLambda, type LambdaHandler } from './lambda.js';
 import { log as defaultLog, errorMessage, type Log } from './log.js';
 import { settlesWithin } from './queue.js';
@@ -49,6 +51,8 @@ export interface LocalRuntimeOptions {
   wsPort: number;
   /** EventBridge port (EVENTS_PORT); 0 = any free port. */
   eventsPort: number;
+  /** HTTP API port (HTTP_PORT); 0 = any free port. */
+  httpPort: number;
   stage: string;
   idleTimeoutSeconds: number;
   maxConnectionSeconds: number;
@@ -75,6 +79,9 @@ export interface LocalRuntime {
   wsUrl: string;
   managementUrl: string;
   eventsUrl: string;
+  /** The HTTP API: `http://host:port` (GET /health, /events, /presence, /status). */
+  httpUrl: string;
+  httpApi: HttpApiEmulator;
   /** DynamoDB itself (dynalite or DYNAMODB_ENDPOINT): never subject to injected faults. */
   dynamodbEndpoint: string;
   /** The handlers' DYNAMODB_ENDPOINT: the fault proxy when faults are on, else `dynamodbEndpoint`. */
@@ -124,6 +131,7 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Loc
     host: env.HOST?.trim() || DEFAULT_HOST,
     wsPort: numberFromEnv(env, 'WS_PORT', DEFAULT_WS_PORT, isPort, 'a port number (0 = any free port)'),
     eventsPort: numberFromEnv(env, 'EVENTS_PORT', DEFAULT_EVENTS_PORT, isPort, 'a port number (0 = any free port)'),
+    httpPort: numberFromEnv(env, 'HTTP_PORT', DEFAULT_HTTP_PORT, isPort, 'a port number (0 = any free port)'),
     stage: env.STAGE?.trim() || DEFAULT_STAGE,
     idleTimeoutSeconds: numberFromEnv(
       env,
@@ -181,6 +189,9 @@ function configureHandlerEnv(
   process.env[Env.eventLogTable] = dynamo.tables.events;
   process.env[Env.managementEndpoint] = managementUrl;
   process.env[Env.dynamodbEndpoint] = dynamodbEndpoint;
+  // The HTTP API reports these on GET /health (STATUS_ROLE passes through from the shell).
+  process.env[Env.stage] = options.stage;
+  process.env[Env.appVersion] = LOCAL_APP_VERSION;
   const keySources = [Env.jwtSecret, Env.jwtSecretArn, Env.jwksUrl].filter((name) => process.env[name]);
   if (keySources.length === 0) process.env[Env.jwtSecret] = LOCAL_DEV_JWT_SECRET;
   if (process.env[Env.jwtSecretArn])
@@ -342,6 +353,21 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
     });
     closers.push(() => eventBridge.close());
 
+    // The HTTP API: the contract's HTTP routes on the `http` handler module, CORS from ALLOWED_ORIGINS.
+    const httpApi = await startHttpApi({
+      host: options.host,
+      port: options.httpPort,
+      handlerFor: (name) => handlers[name],
+      functionName: (name) => functionName(stage, name),
+      allowedOrigins: (process.env[Env.allowedOrigins] ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin !== ''),
+      handlerTimeoutMs: ROUTE_TIMEOUT_MS,
+      log,
+    });
+    closers.push(() => httpApi.close());
+
     const sweep = () =>
       invokeLambda(
         handlers[Handler.sweeper],
@@ -370,6 +396,8 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
       wsUrl: gateway.url,
       managementUrl: gateway.managementUrl,
       eventsUrl: eventBridge.url,
+      httpUrl: httpApi.url,
+      httpApi,
       dynamodbEndpoint: dynamo.endpoint,
       handlerDynamodbEndpoint,
       tables: dynamo.tables,

@@ -19,6 +19,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface Runtime {
   wsUrl: string;
   eventsUrl: string;
+  /** The HTTP API (GET /health, /events, /presence, /status). */
+  httpUrl: string;
   managementUrl: string;
   dynamodbEndpoint: string;
   pid: number;
@@ -28,7 +30,7 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-/** Starts `bin/local.ts` with WS_PORT=0 / EVENTS_PORT=0 and waits for its READY line. */
+/** Starts `bin/local.ts` with WS_PORT=0 / EVENTS_PORT=0 / HTTP_PORT=0 and waits for its READY line. */
 export async function startRuntime(
   env: Record<string, string> = {},
   options: { quiet?: boolean; exposeGc?: boolean } = {},
@@ -38,7 +40,7 @@ export async function startRuntime(
     [...(options.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', 'bin/local.ts'],
     {
       cwd: ROOT,
-      env: { ...process.env, WS_PORT: '0', EVENTS_PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
+      env: { ...process.env, WS_PORT: '0', EVENTS_PORT: '0', HTTP_PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -71,6 +73,7 @@ export async function startRuntime(
   const urls = {
     wsUrl: url('wsUrl'),
     eventsUrl: url('eventsUrl'),
+    httpUrl: url('httpUrl'),
     managementUrl: url('managementUrl'),
     dynamodbEndpoint: url('dynamodbEndpoint'),
   };

@@ -22,10 +22,10 @@ import {
   eventIdMarkerKey,
   eventLogSortKey,
 } from '../contract/index.js';
-import type { EventLog, LoggedEvent } from '../core/ports.js';
+import type { EventLog, EventLogScan, LogChunk, LoggedEvent, LogStart } from '../core/ports.js';
 import { conditional } from './dynamo-store.js';
 
-export class DynamoEventLog implements EventLog {
+export class DynamoEventLog implements EventLog, EventLogScan {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -140,4 +140,64 @@ export class DynamoEventLog implements EventLog {
     } while (startKey && events.length < limit);
     return events.slice(0, limit);
   }
+
+  // ------------------------------------------------------------ bounded reads (HTTP API)
+
+  async scanForward(
+    tenantId: string,
+    start: LogStart,
+    limit: number,
+    nowSeconds: number,
+  ): Promise<LogChunk | undefined> {
+    let from: string = EVENT_LOG_PREFIX.event;
+    let after: string | undefined;
+    if ('afterEventId' in start) {
+      const marker = await this.marker(tenantId, start.afterEventId);
+      if (!marker || marker.ttl <= nowSeconds) return undefined;
+      after = marker.seq;
+    } else if ('sinceMs' in start) {
+      // `e#<ms>#` sorts just before every event logged at that millisecond.
+      from = eventLogSortKey(Math.min(Math.max(0, Math.floor(start.sinceMs)), MAX_LOG_MS), '');
+    } else {
+      after = start.afterPosition;
+    }
+    return this.readChunk(tenantId, from, after, true, limit, nowSeconds);
+  }
+
+  scanBackward(tenantId: string, before: string | undefined, limit: number, nowSeconds: number): Promise<LogChunk> {
+    return this.readChunk(tenantId, EVENT_LOG_PREFIX.event, before, false, limit, nowSeconds);
+  }
+
+  /** One query of at most `limit` entries; `next` is where DynamoDB stopped, if it did. */
+  private async readChunk(
+    tenantId: string,
+    from: string,
+    exclusiveStart: string | undefined,
+    forward: boolean,
+    limit: number,
+    nowSeconds: number,
+  ): Promise<LogChunk> {
+    const out = await this.db.send(
+      this.eventsFrom(tenantId, from, {
+        ScanIndexForward: forward,
+        Limit: limit,
+        ...(exclusiveStart === undefined
+          ? {}
+          : { ExclusiveStartKey: { [A.tenantId]: tenantId, [A.sk]: exclusiveStart } }),
+      }),
+    );
+    const events = (out.Items ?? []).filter((item) => Number(item[A.ttl]) > nowSeconds).map(loggedEventOf);
+    const next = out.LastEvaluatedKey?.[A.sk];
+    return next === undefined ? { events } : { events, next: String(next) };
+  }
+}
+
+/** The largest receive time a 13-digit sort key holds (year 2286). */
+const MAX_LOG_MS = 9_999_999_999_999;
+
+function loggedEventOf(item: Record<string, unknown>): LoggedEvent {
+  const envelope = JSON.parse(String(item[A.envelope])) as Envelope;
+  return item[A.audience] === undefined
+    ? { envelope }
+    : { envelope, audience: JSON.parse(String(item[A.audience])) as Audience };
 }

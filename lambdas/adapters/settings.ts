@@ -2,8 +2,8 @@
  * Per-handler settings read from the environment once. Defaults and ranges are the contract's
  * `SETTINGS` entries, the same ones the stack validates its options with.
  */
-import { Env, type NumericSetting, SETTINGS } from '../contract/index.js';
-import { intEnv, listEnv, once, optionalEnv } from './config.js';
+import { DEFAULT_STATUS_ROLE, Env, type NumericSetting, SETTINGS } from '../contract/index.js';
+import { intEnv, listEnv, once, optionalEnv, requiredEnv } from './config.js';
 
 /** The range a handler accepts: the setting's own, or its lower handler floor. */
 const handlerRange = (setting: NumericSetting) => ({ min: setting.handlerMin ?? setting.min, max: setting.max });
@@ -31,4 +31,15 @@ export const broadcastSettings = once(() => ({
   retentionSeconds:
     intEnv(Env.eventRetentionHours, SETTINGS.eventRetentionHours.default, handlerRange(SETTINGS.eventRetentionHours)) *
     3600,
+}));
+
+export const httpSettings = once(() => ({
+  stage: requiredEnv(Env.stage),
+  version: requiredEnv(Env.appVersion),
+  statusRole: optionalEnv(Env.statusRole) ?? DEFAULT_STATUS_ROLE,
+  eventRetentionHours: intEnv(
+    Env.eventRetentionHours,
+    SETTINGS.eventRetentionHours.default,
+    handlerRange(SETTINGS.eventRetentionHours),
+  ),
 }));

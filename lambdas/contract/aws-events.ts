@@ -36,3 +36,33 @@ export const EventBridgeEventSchema = z.looseObject({
   time: z.string(),
   detail: z.unknown(),
 });
+
+/**
+ * API Gateway HTTP API, payload format 2.0: header names are lowercased and repeated headers or
+ * query parameters are comma-joined; `queryStringParameters` is absent without a query string.
+ */
+export const HttpApiEventSchema = z.looseObject({
+  version: z.literal('2.0'),
+  /** `GET /events`, or `$default`. */
+  routeKey: z.string(),
+  rawPath: z.string(),
+  rawQueryString: z.string(),
+  headers: z.record(z.string(), z.string()).optional(),
+  queryStringParameters: z.record(z.string(), z.string()).optional(),
+  requestContext: z.looseObject({
+    requestId: z.string().optional(),
+    stage: z.string().optional(),
+    http: z.looseObject({ method: z.string(), path: z.string(), sourceIp: z.string().optional() }),
+  }),
+  body: z.string().optional(),
+  isBase64Encoded: z.boolean().optional(),
+});
+export type HttpApiEvent = z.infer<typeof HttpApiEventSchema>;
+
+/** What an HTTP API (payload 2.0) handler returns. */
+export interface HttpApiResult {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+  isBase64Encoded?: boolean;
+}

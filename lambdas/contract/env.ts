@@ -23,6 +23,12 @@ export const Env = {
   fanoutConcurrency: 'FANOUT_CONCURRENCY',
   /** Optional cap on PostToConnection calls per second per broadcaster invocation. */
   fanoutMaxRps: 'FANOUT_MAX_RPS',
+  /** HTTP API: the role allowed on `GET /status` and `GET /health?deep=1`. */
+  statusRole: 'STATUS_ROLE',
+  /** HTTP API: the deployment stage `GET /health` reports. */
+  stage: 'STAGE',
+  /** HTTP API: the release `GET /health` reports (package.json `version`). */
+  appVersion: 'APP_VERSION',
   /** Local only: a DynamoDB endpoint (dynalite, DynamoDB Local). */
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
 } as const;

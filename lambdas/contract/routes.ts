@@ -40,6 +40,8 @@ export const Handler = {
   resume: 'resume',
   broadcaster: 'broadcaster',
   sweeper: 'sweeper',
+  /** The HTTP API (`HTTP_ROUTES` in `http.ts`): polling, presence, status, health. */
+  http: 'http',
 } as const;
 export type HandlerName = (typeof Handler)[keyof typeof Handler];
 

@@ -73,3 +73,33 @@ export interface Sender {
   /** DeleteConnection; a connection already gone is not an error. */
   close(connectionId: string): Promise<void>;
 }
+
+/** An opaque position in a tenant's event log (the adapter's sort key): continue reading after it. */
+export type LogPosition = string;
+
+/** Where a forward read of a tenant's log starts. */
+export type LogStart =
+  /** Just after this event (any eventId of the tenant is a cursor). */
+  | { afterEventId: string }
+  /** At the first event logged at or after this time (epoch ms). */
+  | { sinceMs: number }
+  /** Just after a position an earlier read returned. */
+  | { afterPosition: LogPosition };
+
+export interface LogChunk {
+  /** The unexpired events read, in the order of the read. */
+  events: LoggedEvent[];
+  /** Continue after this position; absent when the read reached the end of the log. */
+  next?: LogPosition;
+}
+
+/**
+ * Bounded reads of a tenant's event log for the HTTP API: each call reads at most `limit` log
+ * entries (expired ones count but are not returned), in one query.
+ */
+export interface EventLogScan {
+  /** In log order from `start`; `undefined` when `afterEventId` is unknown for this tenant or expired. */
+  scanForward(tenantId: string, start: LogStart, limit: number, nowSeconds: number): Promise<LogChunk | undefined>;
+  /** Newest first, from the newest event or from just before `before`. */
+  scanBackward(tenantId: string, before: LogPosition | undefined, limit: number, nowSeconds: number): Promise<LogChunk>;
+}

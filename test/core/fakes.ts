@@ -6,9 +6,11 @@
  * - InMemoryConnectionStore: a Map; `authenticate` succeeds on a pending (or absent) record or the
  *   same tenant and user, `setSubscriptions` only on an authenticated record, `deleteIfDue` only
  *   when `sweepAt <= now`; `recipients`/`due` page like index queries.
- * - InMemoryEventLog: an id marker per (tenant, eventId) and a time-ordered list per tenant.
+ * - InMemoryEventLog: an id marker per (tenant, eventId) and a time-ordered list per tenant; its
+ *   bounded reads (`scanForward`/`scanBackward`) stop after `limit` entries like a query `Limit`.
  * - ScriptedSender: per-connection scripts of outcomes (ok, gone, throw, delay), recording
  *   attempts, completions, closes and the maximum number of posts in flight.
+ * - MapVerifier: known tokens map to identities or errors.
  */
 import {
   type ConnectionRecord,
@@ -17,15 +19,19 @@ import {
   type Recipient,
   SWEEP_SHARDS,
 } from '../../lambdas/contract/index.js';
-import { SendError } from '../../lambdas/core/errors.js';
+import { AuthError, SendError } from '../../lambdas/core/errors.js';
 import type {
   Clock,
   ConnectionStore,
   EventLog,
+  EventLogScan,
   Identity,
+  LogChunk,
   LoggedEvent,
+  LogStart,
   Sender,
   SendResult,
+  TokenVerifier,
 } from '../../lambdas/core/ports.js';
 import { sweepShardFor } from '../../lambdas/core/sweep.js';
 
@@ -203,7 +209,7 @@ interface LogEntry {
   ttl: number;
 }
 
-export class InMemoryEventLog implements EventLog {
+export class InMemoryEventLog implements EventLog, EventLogScan {
   /** Per tenant, ordered by sort key. */
   readonly entries = new Map<string, LogEntry[]>();
   /** `${tenantId}\u0000${eventId}` → the entry's sort key and TTL. */
@@ -241,6 +247,64 @@ export class InMemoryEventLog implements EventLog {
   async latest(tenantId: string, nowSeconds: number): Promise<string | undefined> {
     const newest = (this.entries.get(tenantId) ?? []).at(-1);
     return newest && newest.ttl > nowSeconds ? newest.eventId : undefined;
+  }
+
+  /** Every `scanForward` / `scanBackward` call, with the entries it was allowed to read. */
+  readonly scans: { direction: 'forward' | 'backward'; limit: number }[] = [];
+
+  /** Like a DynamoDB query with `Limit`: `next` is set whenever `limit` entries were read. */
+  private chunk(read: LogEntry[], limit: number, nowSeconds: number): LogChunk {
+    const taken = read.slice(0, limit);
+    const events = taken.filter((e) => e.ttl > nowSeconds).map((e) => copy(e.event));
+    const last = taken.at(-1);
+    return taken.length === limit && last ? { events, next: last.sk } : { events };
+  }
+
+  async scanForward(
+    tenantId: string,
+    start: LogStart,
+    limit: number,
+    nowSeconds: number,
+  ): Promise<LogChunk | undefined> {
+    this.scans.push({ direction: 'forward', limit });
+    const list = this.entries.get(tenantId) ?? [];
+    let from: (sk: string) => boolean;
+    if ('afterEventId' in start) {
+      const marker = this.markers.get(`${tenantId}\u0000${start.afterEventId}`);
+      if (!marker || marker.ttl <= nowSeconds) return undefined;
+      from = (sk) => sk > marker.seq;
+    } else if ('sinceMs' in start) {
+      const key = eventLogSortKey(start.sinceMs, '');
+      from = (sk) => sk >= key;
+    } else {
+      const position = start.afterPosition;
+      from = (sk) => sk > position;
+    }
+    return this.chunk(
+      list.filter((e) => from(e.sk)),
+      limit,
+      nowSeconds,
+    );
+  }
+
+  async scanBackward(
+    tenantId: string,
+    before: string | undefined,
+    limit: number,
+    nowSeconds: number,
+  ): Promise<LogChunk> {
+    this.scans.push({ direction: 'backward', limit });
+    const list = [...(this.entries.get(tenantId) ?? [])].reverse();
+    return this.chunk(before === undefined ? list : list.filter((e) => e.sk < before), limit, nowSeconds);
+  }
+
+  /** Logs the same eventId again at another position (what a retried broadcast may do), bypassing the marker. */
+  relog(event: LoggedEvent, receivedAtMs: number, ttl: number): void {
+    const { tenantId, eventId } = event.envelope;
+    const list = this.entries.get(tenantId) ?? [];
+    list.push({ sk: eventLogSortKey(receivedAtMs, eventId), eventId, event: copy(event), ttl });
+    list.sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
+    this.entries.set(tenantId, list);
   }
 
   /** Every logged envelope of a tenant, in log order. */
@@ -334,6 +398,21 @@ export class ScriptedSender implements Sender {
     return this.completions
       .filter((c) => c.connectionId === connectionId && c.result === 'sent')
       .map((c) => JSON.parse(c.payload));
+  }
+}
+
+// ---------------------------------------------------------------- TokenVerifier
+
+/** Maps known tokens to identities or errors; any other token is `invalid_token`. Records what it saw. */
+export class MapVerifier implements TokenVerifier {
+  readonly seen: string[] = [];
+  constructor(private readonly answers: Record<string, Identity | Error>) {}
+  async verify(token: string): Promise<Identity> {
+    this.seen.push(token);
+    const answer = this.answers[token];
+    if (answer === undefined) throw new AuthError('invalid_token', 'token is malformed');
+    if (answer instanceof Error) throw answer;
+    return answer;
   }
 }
 

@@ -26,6 +26,7 @@ describe('validateConfig', () => {
       logRetentionDays: RetentionDays.ONE_MONTH,
       throttleRateLimit: 500,
       throttleBurstLimit: 1000,
+      statusRole: 'admin',
     });
   });
 
@@ -96,6 +97,8 @@ describe('validateConfig', () => {
     [{ stage: 'my_stage' }, 'stage', /letters, digits and "-"/],
     [{ eventBusName: 'bad name' }, 'eventBusName', /event bus name/],
     [{ alarmEmail: 'oncall' }, 'alarmEmail', /e-mail/],
+    [{ statusRole: ' ' }, 'statusRole', /non-empty string/],
+    [{ statusRole: ['admin'] }, 'statusRole', /non-empty string/],
   ] as const)('rejects %j, naming "%s"', (input, option, message) => {
     let error: unknown;
     try {

@@ -29,12 +29,13 @@ describe('existing HS256 secret', () => {
     expect(variables).not.toHaveProperty(Env.jwksUrl);
   });
 
-  it('lets only the auth function read exactly that secret', () => {
+  it('lets only the token verifiers (auth and http) read exactly that secret', () => {
     const readers = policyStatements(template).filter(({ statement }) =>
       actionsOf(statement).includes('secretsmanager:GetSecretValue'),
     );
     const authRole = stack.getLogicalId(stack.gateway.functionFor(Handler.auth).role.node.defaultChild as CfnElement);
-    expect(readers.map((r) => r.roles)).toEqual([[authRole]]);
-    expect(readers[0]!.statement.Resource).toBe(SECRET_ARN);
+    const httpRole = stack.getLogicalId(stack.httpApi.handler.role.node.defaultChild as CfnElement);
+    expect(readers.map((r) => r.roles).sort()).toEqual([[authRole], [httpRole]].sort());
+    for (const reader of readers) expect(reader.statement.Resource).toBe(SECRET_ARN);
   });
 });

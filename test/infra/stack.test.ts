@@ -56,7 +56,9 @@ describe('WebSocket API', () => {
   });
 
   it('has exactly the contract routes', () => {
-    const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    const keys = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: idOf(stack.gateway.api) } } }),
+    ).map((r) => r.Properties.RouteKey);
     expect(keys.sort()).toEqual([...ROUTE_KEYS].sort());
   });
 
@@ -103,7 +105,9 @@ describe('WebSocket API', () => {
         Format: Match.anyValue(),
       },
     });
-    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    const stage = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Stage', { Properties: { ApiId: { Ref: idOf(stack.gateway.api) } } }),
+    )[0]!;
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
     expect(format).toMatchObject({
       requestId: '$context.requestId',
@@ -281,6 +285,16 @@ describe('functions', () => {
       Env.fanoutConcurrency,
     ],
     [Handler.sweeper]: [Env.connectionsTable, Env.managementEndpoint],
+    [Handler.http]: [
+      Env.connectionsTable,
+      Env.eventLogTable,
+      Env.eventRetentionHours,
+      Env.statusRole,
+      Env.stage,
+      Env.appVersion,
+      Env.tenantClaim,
+      Env.jwtSecretArn,
+    ],
   };
 
   it.each(ALL_HANDLERS)('gives %s exactly the contract variables it reads', (handler) => {
@@ -367,6 +381,11 @@ describe('permissions', () => {
       'dynamodb:Query on eventLog',
     ],
     [Handler.sweeper]: ['dynamodb:DeleteItem on connections', `dynamodb:Query on connections/index/${SWEEP_INDEX}`],
+    [Handler.http]: [
+      'dynamodb:GetItem on eventLog',
+      'dynamodb:Query on eventLog',
+      `dynamodb:Query on connections/index/${TENANT_INDEX}`,
+    ],
   };
 
   it.each(ALL_HANDLERS)('grants %s exactly its DynamoDB operations', (handler) => {
@@ -415,15 +434,15 @@ describe('permissions', () => {
     }
   });
 
-  it('lets only the auth function read the generated secret', () => {
+  it('lets only the auth and http functions (the token verifiers) read the generated secret', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 64 },
     });
     const readers = policyStatements(template).filter(({ statement }) =>
       actionsOf(statement).includes('secretsmanager:GetSecretValue'),
     );
-    expect(readers.map((r) => r.roles)).toEqual([[roleOf(Handler.auth)]]);
-    expect(readers[0]!.statement.Resource).toEqual({ Ref: idOf(stack.gateway.jwtSecret!) });
+    expect(readers.map((r) => r.roles).sort()).toEqual([[roleOf(Handler.auth)], [roleOf(Handler.http)]].sort());
+    for (const reader of readers) expect(reader.statement.Resource).toEqual({ Ref: idOf(stack.gateway.jwtSecret!) });
   });
 });
 
@@ -526,6 +545,7 @@ describe('stack', () => {
       [Handler.resume]: ['GatewayResumeHandlerFunctionAC9EC877', 'GatewayResumeHandlerLogGroup6BEEB7E5'],
       [Handler.broadcaster]: ['FanoutBroadcasterFunctionD4848DAF', 'FanoutBroadcasterLogGroup5F147C23'],
       [Handler.sweeper]: ['FanoutSweeperFunction7190ABA2', 'FanoutSweeperLogGroupD59A03D1'],
+      [Handler.http]: ['HttpApiHandlerFunction9CB84C2F', 'HttpApiHandlerLogGroup916AA48A'],
     });
   });
 

@@ -165,7 +165,13 @@ describe('npm start (bin/local.ts)', () => {
   function start(env: Record<string, string>): Started {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
       cwd: ROOT,
-      env: { ...process.env, LOCAL_HANDLERS_DIR: 'test/local/fixtures/handlers', SWEEP_INTERVAL_SECONDS: '0', ...env },
+      env: {
+        ...process.env,
+        LOCAL_HANDLERS_DIR: 'test/local/fixtures/handlers',
+        SWEEP_INTERVAL_SECONDS: '0',
+        HTTP_PORT: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stdout: string[] = [];
@@ -190,7 +196,9 @@ describe('npm start (bin/local.ts)', () => {
       20_000,
     );
     const ready = JSON.parse(line.slice('READY '.length)) as Record<string, string>;
-    expect(Object.keys(ready).sort()).toEqual(['dynamodbEndpoint', 'eventsUrl', 'managementUrl', 'wsUrl']);
+    expect(Object.keys(ready).sort()).toEqual(['dynamodbEndpoint', 'eventsUrl', 'httpUrl', 'managementUrl', 'wsUrl']);
+    const health = await fetch(`${ready.httpUrl}/health`);
+    expect(((await health.json()) as { routeKey: string }).routeKey).toBe('GET /health');
     expect(run.stdout.join('')).toContain('npm run token -- --tenant t1 --user u1');
     const client = await Client.connect(ready.wsUrl ?? '');
     client.ws.send('{"action":"ping"}');

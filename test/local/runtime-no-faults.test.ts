@@ -12,6 +12,7 @@ beforeAll(async () => {
   runtime = await startLocalRuntime({
     wsPort: 0,
     eventsPort: 0,
+    httpPort: 0,
     stage: 'nofaults',
     sweepIntervalSeconds: 0,
     faults: false,

@@ -19,6 +19,7 @@ beforeAll(async () => {
   runtime = await startLocalRuntime({
     wsPort: 0,
     eventsPort: 0,
+    httpPort: 0,
     stage: 'rt',
     sweepIntervalSeconds: 0.05,
     faults: true,
@@ -219,6 +220,6 @@ describe('local runtime', () => {
   });
 
   it('allows one runtime per process', async () => {
-    await expect(startLocalRuntime({ wsPort: 0, eventsPort: 0 })).rejects.toThrow(/one per process/);
+    await expect(startLocalRuntime({ wsPort: 0, eventsPort: 0, httpPort: 0 })).rejects.toThrow(/one per process/);
   });
 });
