@@ -3,8 +3,8 @@
  * browser context (one origin, http://127.0.0.1, so Web Locks and BroadcastChannel are real)
  * load the SDK's build output with `?share=1` (test/browser/pages/core.js).
  *
- * - two pages of one user: exactly one authenticated connection for that user, one leader and
- *   one follower, and an emitted event reaches both pages once;
+ * - two pages of one user: exactly one authenticated connection for that user (`GET /presence`),
+ *   one leader and one follower, and an emitted event reaches both pages once;
  * - closing the leader page (a tab closed, no `close()` call): the other page takes the lock and
  *   connects within 5 s, and the events emitted during the handover reach it exactly once, in order;
  * - pages of two users never share: two connections, and an event for one user reaches only that user.
@@ -82,6 +82,7 @@ describe.skipIf(!browser)('shareAcrossTabs in headless Chromium', () => {
     expect([await roleOf(first), await roleOf(second)]).toEqual(['leader', 'follower']);
     const conns = await backend.waitForConnections(tenant, (c) => c.length >= 1);
     await sleep(300); // a second connection, if any, would be authenticated by now
+    expect(await backend.presence(tenant)).toEqual({ connections: 1, users: [{ userId: 'alice', connections: 1 }] });
     expect(await backend.connections(tenant)).toEqual([{ connectionId: conns[0]!.connectionId, userId: 'alice' }]);
     // The follower reports the leader's connection, and asked for one token only (to key the lock).
     expect((await readLog(second)).states.at(-1)!.info).toMatchObject({
@@ -167,7 +168,7 @@ describe.skipIf(!browser)('shareAcrossTabs in headless Chromium', () => {
     console.log(
       `handover: leader tab closed → follower leading and connected in ${tookMs} ms; ${emitted.length} events exactly once`,
     );
-    expect(await backend.connections(tenant)).toHaveLength(1);
+    expect(await backend.presence(tenant)).toEqual({ connections: 1, users: [{ userId: 'alice', connections: 1 }] });
     expect(session.problemsOf('handover-follower')).toEqual([]);
     await context.close();
   });
@@ -180,8 +181,14 @@ describe.skipIf(!browser)('shareAcrossTabs in headless Chromium', () => {
     await connected(alice, 'alice connected');
     await connected(bob, 'bob connected');
     expect([await roleOf(alice), await roleOf(bob)]).toEqual(['leader', 'leader']);
-    const conns = await backend.waitForConnections(tenant, (c) => c.length === 2);
-    expect(conns.map((c) => c.userId).sort()).toEqual(['alice', 'bob']);
+    await backend.waitForConnections(tenant, (c) => c.length === 2);
+    expect(await backend.presence(tenant)).toEqual({
+      connections: 2,
+      users: [
+        { userId: 'alice', connections: 1 },
+        { userId: 'bob', connections: 1 },
+      ],
+    });
 
     const forAlice = `evt_${await backend.emit(tenant, 'goal.created', { goalId: 'g-a', [AUDIENCE_KEY]: { userIds: ['alice'] } })}`;
     const forAll = `evt_${await backend.emit(tenant, 'goal.created', { goalId: 'g-all' })}`;
