@@ -6,7 +6,8 @@
  * needs nothing outside `dist`). Run with `npm run build` at the root.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 
@@ -49,18 +50,51 @@ export const bundles = {
   tabs: { ...common, entryPoints: ['src/tabs.ts'], outfile: 'dist/tabs.js' },
 } satisfies Record<string, BuildOptions>;
 
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+/**
+ * The debug console as one self-contained HTML page (client/console/: the page, its CSS, and its
+ * script bundled with the SDK). Its Content-Security-Policy allows only its own inline script and
+ * style (by hash) and connections to a backend: no font, image or script from anywhere else.
+ * `npm start` serves the same page at /console (bin/local/console.ts).
+ */
+export async function buildConsole(): Promise<string> {
+  const out = await build({
+    absWorkingDir: CLIENT,
+    entryPoints: ['console/console.ts'],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  const script = (out.outputFiles[0]?.text ?? '').replace(/<\/script/gi, '<\\/script');
+  const style = readFileSync(`${CLIENT}console/console.css`, 'utf8').replace(/<\/style/gi, '<\\/style');
+  const csp = [
+    "default-src 'none'",
+    `script-src ${sha256(script)}`,
+    `style-src ${sha256(style)}`,
+    'connect-src ws: wss: http: https:',
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+  const fill: Record<string, string> = { __CSP__: csp, __STYLE__: style, __SCRIPT__: script };
+  // A function replacer: `$` in the script is not a replacement pattern.
+  return readFileSync(`${CLIENT}console/index.html`, 'utf8').replace(/__[A-Z_]+__/g, (key) => fill[key] ?? key);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   rmSync(`${CLIENT}dist`, { recursive: true, force: true });
-  await Promise.all(Object.values(bundles).map((options) => build(options)));
-  execFileSync(
-    process.execPath,
-    [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.build.json'],
-    {
-      cwd: CLIENT,
-      stdio: 'inherit',
-    },
-  );
+  const [html] = await Promise.all([buildConsole(), ...Object.values(bundles).map((options) => build(options))]);
+  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: CLIENT, stdio: 'inherit' });
+  // The console's own check (DOM types, which the root project leaves out).
+  execFileSync(process.execPath, [tsc, '-p', 'console/tsconfig.json'], { cwd: CLIENT, stdio: 'inherit' });
+  writeFileSync(`${CLIENT}dist/console.html`, html as string);
   writeFileSync(`${CLIENT}dist/index.d.ts`, "export * from './types/client/src/index.js';\n");
   writeFileSync(`${CLIENT}dist/react.d.ts`, "export * from './types/client/src/react.js';\n");
   console.log(`client built in ${Date.now() - started} ms`);
