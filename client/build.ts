@@ -81,9 +81,12 @@ export async function buildConsole(): Promise<string> {
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
-  const fill: Record<string, string> = { __CSP__: csp, __STYLE__: style, __SCRIPT__: script };
+  const fill: Record<string, string> = { __CSP__: csp, '/*__STYLE__*/': style, '/*__SCRIPT__*/': script };
   // A function replacer: `$` in the script is not a replacement pattern.
-  return readFileSync(`${CLIENT}console/index.html`, 'utf8').replace(/__[A-Z_]+__/g, (key) => fill[key] ?? key);
+  return readFileSync(`${CLIENT}console/index.html`, 'utf8').replace(
+    /\/\*__[A-Z]+__\*\/|__CSP__/g,
+    (key) => fill[key] ?? key,
+  );
 }
 
 async function main(): Promise<void> {

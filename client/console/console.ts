@@ -128,8 +128,14 @@ function showError(message: string): void {
 function connect(lastEventId?: string): void {
   state.client?.close();
   const url = input('url').value.trim();
-  if (!/^wss?:\/\//i.test(url)) return showError('WebSocket URL: a ws:// or wss:// URL, e.g. ws://localhost:3001');
-  if (!token()) return showError('Token: paste a JWT, or make a dev token below (local runtime)');
+  if (!/^wss?:\/\//i.test(url)) {
+    showError('WebSocket URL: a ws:// or wss:// URL, e.g. ws://localhost:3001');
+    return;
+  }
+  if (!token()) {
+    showError('Token: paste a JWT, or make a dev token below (local runtime)');
+    return;
+  }
   showError('');
   const client = createRealtimeClient({
     url,
