@@ -359,14 +359,23 @@ async function refreshPresence(): Promise<void> {
 const postJson = (path: string, body: unknown) =>
   call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-/** Shows the local-only forms when the HTTP API is a local runtime that serves its tools to this page. */
+/**
+ * Shows the local-only forms when this page is the one a local runtime serves: its tools answer
+ * their own origin only, so a page from elsewhere (a deployed stack, console.html from disk) skips them.
+ */
 async function probeLocal(): Promise<void> {
   let info: { wsUrl?: string } | undefined;
+  let sameOrigin = false;
   try {
-    const { status, body } = await call(LOCAL.info);
+    sameOrigin = new URL(httpBase()).origin === location.origin;
+  } catch {
+    // no or a bad HTTP API URL
+  }
+  try {
+    const { status, body } = sameOrigin ? await call(LOCAL.info) : { status: 0, body: undefined };
     if (status === 200) info = body as { wsUrl?: string };
   } catch {
-    // a deployed stack, or another origin: no local tools
+    // not a local runtime
   }
   state.local = info !== undefined;
   $('local-token').hidden = !state.local;
