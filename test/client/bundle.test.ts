@@ -4,6 +4,7 @@
  * client first (`npm run build`).
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -31,7 +32,8 @@ const REACT_BUDGET = 1.5 * 1024;
 const TABS_BUDGET = 1.5 * 1024;
 
 /** The contract modules the client may bundle: the zod-free half. */
-const ALLOWED_INPUT = /^(src\/[a-z-]+\.ts|\.\.\/lambdas\/contract\/(plain|protocol|routes|limits|event-types)\.ts)$/;
+const ALLOWED_INPUT =
+  /^(src\/[a-z-]+\.ts|\.\.\/lambdas\/contract\/(plain|protocol|routes|limits|event-types|http)\.ts)$/;
 
 async function inputsOf(options: (typeof bundles)[keyof typeof bundles]) {
   const result = await build({ ...options, write: false, logLevel: 'silent' });
@@ -108,6 +110,28 @@ describe('built files', () => {
     expect(core).not.toContain('postMessage');
     // The tab sharing imports nothing: not the core either (it gets the client passed in).
     expect(tabs).not.toMatch(/\bimport\s*[({"']/);
+  });
+
+  it('console.html is one self-contained page: inline script and style only, allowed by hash in its CSP', () => {
+    const html = readFileSync(join(DIST, 'console.html'), 'utf8');
+    // Nothing loaded from a file or another origin: no external script, stylesheet, font or image.
+    expect(html).not.toMatch(/<script[^>]+src=|<link\b|<img\b|<iframe\b/i);
+    const script = /<script type="module">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
+    expect(style).not.toMatch(/@import|url\(|@font-face/);
+    expect(script).toContain('auth.success'); // the SDK, bundled in
+    expect(style).toContain('prefers-color-scheme');
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+    expect(csp.split('; ')).toEqual([
+      "default-src 'none'",
+      `script-src ${hash(script)}`,
+      `style-src ${hash(style)}`,
+      'connect-src ws: wss: http: https:',
+      "base-uri 'none'",
+      "form-action 'none'",
+    ]);
+    expect(html).not.toContain('zod');
   });
 
   it('declarations import nothing outside dist but react (so never zod)', () => {
@@ -191,6 +215,8 @@ describe('built files', () => {
         join(app, 'src/plain.ts'),
         `import { realtime } from './realtime';\ndeclare function render(...a: unknown[]): void;\n${ts[0]}`,
       );
+      expect(ts).toHaveLength(2);
+      writeFileSync(join(app, 'src/tabs.ts'), ts[1] ?? ''); // the multi-tab example
       execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', app], { stdio: 'pipe' });
     } catch (err) {
       const out = (err as { stdout?: Buffer }).stdout?.toString() ?? '';
