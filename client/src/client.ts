@@ -3,6 +3,11 @@
  * and timers. A `Connection` is one socket with its own request queue and timers; the client
  * owns at most two (the current one, and its successor while rotating) and the shared state:
  * resume point, subscription set, dedupe window, handlers.
+ *
+ * With `shareAcrossTabs`, `tabs` (tabs.ts, imported on demand) hooks in at a few places: the
+ * leader posts its states, deliveries, resume point and gaps to the other tabs, subscribes to
+ * their union, and a follower mirrors the leader through `mirror`, `deliver` and `gap`. Members
+ * that are neither private nor part of `RealtimeClient` are these internals.
  */
 import {
   AuthErrorCode,
@@ -304,7 +309,7 @@ export class Client implements RealtimeClient {
     return this.change(Route.unsubscribe, patterns);
   }
 
-  // ------------------------------------------------------------ internals (used by Connection)
+  // ------------------------------------------------------------ internals (used by Connection and tabs.ts)
 
   fetchToken(): Promise<string | RealtimeError> {
     return Promise.resolve()
