@@ -4,18 +4,9 @@
  * cleanup of gone and expired connections. One failing connection never stops the others.
  */
 import { type Audience, MAX_AUDIENCE_USER_LOOKUPS, type Recipient, serverMessage } from '../contract/index.js';
-import { SendError } from './errors.js';
+import { DEFAULT_RETRY, defaultSleep, postWithRetry, type RetryPolicy, rateLimiter } from './delivery.js';
 import { inAudience, matchesSubscriptions } from './matching.js';
 import type { Clock, ConnectionStore, Sender } from './ports.js';
-
-export interface RetryPolicy {
-  /** Attempts per recipient, including the first. */
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
 
 export interface FanoutDeps {
   store: ConnectionStore;
@@ -53,66 +44,6 @@ export interface FanoutEvent {
   /** The serialized envelope. */
   payload: string;
   audience?: Audience;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)). */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
-  return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
-}
-
-/** Spaces calls at least 1/rps apart (a steady-rate limiter shared by all workers). */
-export function rateLimiter(
-  maxRps: number | undefined,
-  clock: Clock,
-  sleep: (ms: number) => Promise<void>,
-): () => Promise<void> {
-  if (!maxRps || maxRps <= 0) return async () => {};
-  const interval = 1000 / maxRps;
-  let next = 0;
-  return async () => {
-    const now = clock();
-    const slot = Math.max(now, next);
-    next = slot + interval;
-    if (slot > now) await sleep(slot - now);
-  };
-}
-
-export interface RetryingPostDeps {
-  sender: Sender;
-  retry: RetryPolicy;
-  sleep: (ms: number) => Promise<void>;
-  random: () => number;
-  /** Awaited before each attempt (a rate limiter). */
-  throttle?: () => Promise<void>;
-  onRetry?: () => void;
-  onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
-}
-
-/**
- * PostToConnection with retries: 429 and 5xx (retryable SendErrors) are retried with full-jitter
- * backoff up to `retry.maxAttempts`; anything else, or the last failure, is 'failed'. Never throws.
- */
-export async function postWithRetry(
-  deps: RetryingPostDeps,
-  connectionId: string,
-  payload: string,
-): Promise<'sent' | 'gone' | 'failed'> {
-  for (let attempt = 0; ; attempt++) {
-    await deps.throttle?.();
-    try {
-      return await deps.sender.post(connectionId, payload);
-    } catch (err) {
-      const retryable = err instanceof SendError && err.retryable;
-      if (!retryable || attempt + 1 >= deps.retry.maxAttempts) {
-        deps.onFailure?.(connectionId, err);
-        return 'failed';
-      }
-      deps.onRetry?.();
-      await deps.sleep(backoffDelay(attempt, deps.retry, deps.random));
-    }
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The sweeper: closes pending connections past their auth deadline and expired sessions. */
 import { AuthErrorCode, SWEEP_SHARDS, serverMessage } from '../contract/index.js';
-import { DEFAULT_RETRY, postWithRetry, type RetryPolicy } from './fanout.js';
+import { DEFAULT_RETRY, defaultSleep, postWithRetry, type RetryPolicy } from './delivery.js';
 import type { Clock, ConnectionStore, Sender } from './ports.js';
 
 /** Stable shard of a connection in the sweep index (spreads index writes over partitions). */
@@ -42,7 +42,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepStats> {
   const retrying = {
     sender: deps.sender,
     retry: deps.retry ?? DEFAULT_RETRY,
-    sleep: deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    sleep: deps.sleep ?? defaultSleep,
     random: deps.random ?? Math.random,
     onFailure: deps.onFailure,
   };

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Recipient } from '../../lambdas/contract/index.js';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimiter } from '../../lambdas/core/delivery.js';
 import { SendError } from '../../lambdas/core/errors.js';
-import {
-  backoffDelay,
-  DEFAULT_RETRY,
-  type FanoutDeps,
-  type FanoutEvent,
-  fanOut,
-  type RetryPolicy,
-  rateLimiter,
-} from '../../lambdas/core/fanout.js';
+import { type FanoutDeps, type FanoutEvent, fanOut } from '../../lambdas/core/fanout.js';
 import {
   FakeClock,
   forbidden,

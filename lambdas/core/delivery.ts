@@ -1,0 +1,77 @@
+/**
+ * Delivery to one connection, shared by fan-out, resume and the sweeper: PostToConnection with
+ * retries (full-jitter exponential backoff for 429/5xx) and an optional steady-rate limiter.
+ */
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { SendError } from './errors.js';
+import type { Clock, Sender } from './ports.js';
+
+export interface RetryPolicy {
+  /** Attempts per recipient, including the first. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
+
+/** The real sleep; logic takes `sleep` as a dependency so tests can pass a recording one. */
+export const defaultSleep = (ms: number): Promise<void> => sleepFor(ms);
+
+/** Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)). */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
+  return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
+}
+
+/** Spaces calls at least 1/rps apart (a steady-rate limiter shared by all workers). */
+export function rateLimiter(
+  maxRps: number | undefined,
+  clock: Clock,
+  sleep: (ms: number) => Promise<void>,
+): () => Promise<void> {
+  if (!maxRps || maxRps <= 0) return async () => {};
+  const interval = 1000 / maxRps;
+  let next = 0;
+  return async () => {
+    const now = clock();
+    const slot = Math.max(now, next);
+    next = slot + interval;
+    if (slot > now) await sleep(slot - now);
+  };
+}
+
+export interface RetryingPostDeps {
+  sender: Sender;
+  retry: RetryPolicy;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  /** Awaited before each attempt (a rate limiter). */
+  throttle?: () => Promise<void>;
+  onRetry?: () => void;
+  onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
+}
+
+/**
+ * PostToConnection with retries: 429 and 5xx (retryable SendErrors) are retried with full-jitter
+ * backoff up to `retry.maxAttempts`; anything else, or the last failure, is 'failed'. Never throws.
+ */
+export async function postWithRetry(
+  deps: RetryingPostDeps,
+  connectionId: string,
+  payload: string,
+): Promise<'sent' | 'gone' | 'failed'> {
+  for (let attempt = 0; ; attempt++) {
+    await deps.throttle?.();
+    try {
+      return await deps.sender.post(connectionId, payload);
+    } catch (err) {
+      const retryable = err instanceof SendError && err.retryable;
+      if (!retryable || attempt + 1 >= deps.retry.maxAttempts) {
+        deps.onFailure?.(connectionId, err);
+        return 'failed';
+      }
+      deps.onRetry?.();
+      await deps.sleep(backoffDelay(attempt, deps.retry, deps.random));
+    }
+  }
+}
