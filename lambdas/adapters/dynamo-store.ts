@@ -21,7 +21,7 @@ import {
   tenantUserKey,
   USER_INDEX,
 } from '../contract/index.js';
-import type { ConnectionStore, Identity } from '../core/ports.js';
+import type { Clock, ConnectionStore, Identity } from '../core/ports.js';
 import { sweepShardFor } from '../core/sweep.js';
 
 export function isConditionFailure(err: unknown): boolean {
@@ -46,6 +46,8 @@ export class DynamoConnectionStore implements ConnectionStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Only for `connectedAt` of a record that `authenticate` has to recreate. */
+    private readonly clock: Clock,
   ) {}
 
   async putPending(r: { connectionId: string; connectedAt: number; authDeadline: number; ttl: number }): Promise<void> {
@@ -105,7 +107,7 @@ export class DynamoConnectionStore implements ConnectionStore {
             ':sweepKey': sweepKey(identity.expiresAt, connectionId),
             ':shard': sweepShardFor(connectionId),
             ':ttl': ttl,
-            ':now': Math.floor(Date.now() / 1000),
+            ':now': Math.floor(this.clock() / 1000),
           },
         }),
       ),

@@ -16,7 +16,7 @@ import {
 } from '../contract/index.js';
 import { type FanoutDeps, type FanoutStats, fanOut } from './fanout.js';
 import { describeIssues } from './frames.js';
-import type { EventLog } from './ports.js';
+import type { Clock, EventLog } from './ports.js';
 
 export const RejectReason = {
   malformedEvent: 'malformed_event',
@@ -43,7 +43,7 @@ export function eventIdOf(eventBridgeId: string): string {
  * Validates an EventBridge event and builds the client envelope. Never throws: a malformed
  * event is a rejection with a reason, so it is not retried forever.
  */
-export function prepareEnvelope(event: unknown): Prepared {
+export function prepareEnvelope(event: unknown, clock: Clock): Prepared {
   const outer = EventBridgeEventSchema.safeParse(event);
   if (!outer.success) return reject(RejectReason.malformedEvent, describeIssues(outer.error));
   const { id, time, detail } = outer.data;
@@ -78,7 +78,7 @@ export function prepareEnvelope(event: unknown): Prepared {
   const envelope: Envelope = {
     type,
     data,
-    timestamp: Number.isNaN(when.getTime()) ? new Date().toISOString() : when.toISOString(),
+    timestamp: (Number.isNaN(when.getTime()) ? new Date(clock()) : when).toISOString(),
     eventId: eventIdOf(id),
     tenantId: tenant.data,
   };
@@ -115,7 +115,7 @@ export type BroadcastResult =
  */
 export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<BroadcastResult> {
   const started = deps.clock();
-  const prepared = prepareEnvelope(event);
+  const prepared = prepareEnvelope(event, deps.clock);
   if (!prepared.ok) return { status: 'rejected', reason: prepared.reason, message: prepared.message };
   const { envelope, payload, audience } = prepared;
   const ttl = Math.floor(started / 1000) + deps.retentionSeconds;

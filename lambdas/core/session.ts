@@ -53,8 +53,11 @@ export interface AuthDeps {
   clock: Clock;
 }
 
+/** What `auth` replies: `auth.success` with the session, or `auth.error` with its code. */
+export type AuthReply = ReturnType<typeof serverMessage.authSuccess> | ReturnType<typeof serverMessage.authError>;
+
 /** Verifies the token and authenticates (or refreshes) the connection. */
-export async function authenticate(deps: AuthDeps, connectionId: string, token: string): Promise<ServerMessage> {
+export async function authenticate(deps: AuthDeps, connectionId: string, token: string): Promise<AuthReply> {
   let identity: Identity;
   try {
     identity = await deps.verifier.verify(token);

@@ -25,6 +25,7 @@ let server: Server;
 let raw: DynamoDBClient;
 let db: DynamoDBDocumentClient;
 let tables = 0;
+const clock = () => Date.now();
 
 beforeAll(async () => {
   server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -52,7 +53,7 @@ async function createTable(prefix: string, def: TableDef): Promise<string> {
 
 connectionStoreContract(
   'DynamoConnectionStore on dynalite',
-  async () => new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE)),
+  async () => new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE), clock),
 );
 eventLogContract(
   'DynamoEventLog on dynalite',
@@ -79,7 +80,7 @@ describe('index keys stay unique on dynalite', () => {
   const colliding = ['conn-2549=', 'conn-7934='];
 
   it('finds every recipient of a tenant and every due connection', async () => {
-    const store = new DynamoConnectionStore(db, await createTable('collide', CONNECTIONS_TABLE));
+    const store = new DynamoConnectionStore(db, await createTable('collide', CONNECTIONS_TABLE), clock);
     for (const connectionId of colliding) {
       await store.putPending({ connectionId, connectedAt: 1_000, authDeadline: 1_030, ttl: 9_000 });
     }
@@ -105,7 +106,7 @@ describe('index keys stay unique on dynalite', () => {
 
 describe('DynamoConnectionStore paging', () => {
   it('reads a tenant index larger than one page', async () => {
-    const store = new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE));
+    const store = new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE), clock);
     const now = Math.floor(Date.UTC(2025, 0, 15, 12) / 1000);
     // ~300 KB of roles per record (projected into the index): five records exceed DynamoDB's 1 MB page.
     const roles = Array.from({ length: 1000 }, (_, i) => `role-${String(i).padStart(4, '0')}-${'r'.repeat(290)}`);

@@ -122,8 +122,9 @@ function generate(seed: number): { specs: ClientSpec[]; events: GeneratedEvent[]
     if (rand() < 0.3) detail.nested = { tenantId: pick(rand, TENANTS), list: [1, 2, 3] };
     let audience: Audience | undefined;
     if (rand() < 0.3) {
-      // Always at least one non-empty list: an audience with only empty lists is treated as
-      // "the whole tenant" by the source (lambdas/core/matching.ts), a case the README does not cover.
+      // Always at least one non-empty list: an audience that lists no one is rejected by the
+      // broadcaster (`invalid_audience`, never widened to the whole tenant), so it would reach no
+      // client (test/core/broadcast.test.ts covers that rejection).
       const userIds = subset(rand, [...USERS, 'ghost'], 0.3);
       const roles = subset(rand, ROLES, 0.3);
       if (userIds.length === 0 && roles.length === 0) userIds.push(pick(rand, USERS));
