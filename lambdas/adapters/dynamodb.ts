@@ -9,7 +9,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Env } from '../contract/index.js';
-import { clock } from './clock.js';
 import { once, optionalEnv, requiredEnv } from './config.js';
 import { DynamoEventLog } from './dynamo-event-log.js';
 import { DynamoConnectionStore } from './dynamo-store.js';
@@ -32,6 +31,6 @@ export const documentClient = once(() => {
 });
 
 export const connectionStore = once(
-  () => new DynamoConnectionStore(documentClient(), requiredEnv(Env.connectionsTable), clock),
+  () => new DynamoConnectionStore(documentClient(), requiredEnv(Env.connectionsTable)),
 );
 export const eventLog = once(() => new DynamoEventLog(documentClient(), requiredEnv(Env.eventLogTable)));

@@ -1,6 +1,6 @@
 /**
- * The broadcaster's logic: validate an EventBridge event, build the envelope, log it once for
- * resume, and fan it out to the tenant.
+ * The broadcaster's logic: validate an EventBridge event, build the envelope, log it for resume,
+ * and fan it out to the tenant.
  */
 import {
   AUDIENCE_KEY,
@@ -110,8 +110,15 @@ export type BroadcastResult =
     };
 
 /**
- * Processes one event. Storage failures propagate (the invocation fails, EventBridge retries,
- * then dead-letters); a retried event is logged once and keeps its eventId.
+ * Processes one attempt of an event. Storage failures propagate (the invocation fails, Lambda or
+ * EventBridge retries, then dead-letters); every attempt keeps the eventId.
+ *
+ * Each attempt logs the event at its own start time, so a retry is found after the events logged
+ * since (its id marker keeps the first position). The log append comes strictly BEFORE the
+ * recipients are read: a connection that becomes visible to fan-out after that read finds the
+ * event in the log when it resumes, and one visible before it is a recipient. Reading both at once
+ * would open a window where a connection is in neither. That costs the append's latency (one
+ * conditional PutItem after one PutItem) before the first post; README "Delivery guarantees".
  */
 export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<BroadcastResult> {
   const started = deps.clock();

@@ -75,3 +75,47 @@ export async function postWithRetry(
     }
   }
 }
+
+/**
+ * DeleteConnection with the same retries as a post (429/5xx retried with backoff); a connection
+ * already gone counts as closed. Resolves whether the connection is closed; never throws.
+ */
+export async function closeWithRetry(
+  deps: Omit<RetryingPostDeps, 'throttle' | 'onRetry'>,
+  connectionId: string,
+): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deps.sender.close(connectionId);
+      return true;
+    } catch (err) {
+      const retryable = err instanceof SendError && err.retryable;
+      if (!retryable || attempt + 1 >= deps.retry.maxAttempts) {
+        deps.onFailure?.(connectionId, err);
+        return false;
+      }
+      await deps.sleep(backoffDelay(attempt, deps.retry, deps.random));
+    }
+  }
+}
+
+/**
+ * At most `concurrency` tasks at once: `run` waits for a free slot, then starts the task without
+ * waiting for it; `drain` waits for every started task. Tasks must not reject (catch inside).
+ */
+export function boundedPool(concurrency: number): {
+  run(task: () => Promise<void>): Promise<void>;
+  drain(): Promise<void>;
+} {
+  const inFlight = new Set<Promise<void>>();
+  return {
+    async run(task) {
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      const p: Promise<void> = task().finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    },
+    async drain() {
+      await Promise.all(inFlight);
+    },
+  };
+}

@@ -12,6 +12,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  BROADCASTER_TIMEOUT_SECONDS,
   broadcastEventPattern,
   DEFAULT_EVENT_RETENTION_HOURS,
   DEFAULT_FANOUT_CONCURRENCY,
@@ -111,7 +112,8 @@ export class EventFanout extends Construct {
       handlerName: Handler.broadcaster,
       description: 'Fans a domain event out to the subscribed connections of its tenant and logs it for resume',
       memorySize: 1024,
-      timeout: Duration.seconds(60),
+      // The resume overlap (REPLAY_OVERLAP_SECONDS) is derived from this timeout: keep them one.
+      timeout: Duration.seconds(BROADCASTER_TIMEOUT_SECONDS),
       logRetention: props.logRetention,
       removalPolicy,
       environment: {
@@ -125,8 +127,16 @@ export class EventFanout extends Construct {
     });
     store.grantQueryConnectionIndex(this.broadcaster.function, TENANT_INDEX);
     store.grantQueryConnectionIndex(this.broadcaster.function, USER_INDEX);
-    store.grantConnections(this.broadcaster.function, 'dynamodb:DeleteItem');
-    store.grantEventLog(this.broadcaster.function, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query');
+    // UpdateItem: mark a connection broken when it missed an event and could not be closed.
+    store.grantConnections(this.broadcaster.function, 'dynamodb:DeleteItem', 'dynamodb:UpdateItem');
+    // UpdateItem: point a retry's log copy at the event's first copy.
+    store.grantEventLog(
+      this.broadcaster.function,
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+    );
     grantManageConnections(stage, this.broadcaster);
     // EventBridge invokes the function asynchronously: its retry policy covers failed
     // invocations (throttling, service errors), while an error thrown by the handler is retried

@@ -138,7 +138,8 @@ const ROUTE_FUNCTIONS: { readonly [H in RouteHandlerName]: RouteFunctionSpec } =
       ...(g.tokens.jwksUrl ? { [Env.jwksUrl]: g.tokens.jwksUrl } : { [Env.jwtSecretArn]: g.requireSecret().secretArn }),
     }),
     grant: (g, fn) => {
-      g.store.grantConnections(fn.function, 'dynamodb:UpdateItem');
+      // One conditional update; a refused one is read back to say why (mismatch, expired, closed).
+      g.store.grantConnections(fn.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
       // The tenant's newest event id, returned in auth.success as a resume point.
       g.store.grantEventLog(fn.function, 'dynamodb:Query');
       g.jwtSecret?.grantRead(fn.function);
@@ -146,8 +147,9 @@ const ROUTE_FUNCTIONS: { readonly [H in RouteHandlerName]: RouteFunctionSpec } =
   },
   [Handler.ping]: {
     description: `${Route.ping}: application keep-alive`,
-    environment: () => ({}),
-    grant: () => undefined,
+    // Reads the record: an expired session's ping is answered auth.expired.
+    environment: (g) => ({ [Env.connectionsTable]: g.store.connections.tableName }),
+    grant: (g, fn) => g.store.grantConnections(fn.function, 'dynamodb:GetItem'),
   },
   [Handler.default]: {
     description: `${Route.default}: explains frames that selected no route`,
@@ -167,7 +169,9 @@ const ROUTE_FUNCTIONS: { readonly [H in RouteHandlerName]: RouteFunctionSpec } =
       [Env.managementEndpoint]: g.stage.callbackUrl,
     }),
     grant: (g, fn) => {
-      g.store.grantConnections(fn.function, 'dynamodb:GetItem');
+      // UpdateItem: the rate limit, the sequence's paging state, marking a broken connection;
+      // DeleteItem: forgetting an expired session (conditionally, as the broadcaster does).
+      g.store.grantConnections(fn.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
       g.store.grantEventLog(fn.function, 'dynamodb:GetItem', 'dynamodb:Query');
       grantManageConnections(g.stage, fn);
     },

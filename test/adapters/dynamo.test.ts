@@ -25,7 +25,6 @@ let server: Server;
 let raw: DynamoDBClient;
 let db: DynamoDBDocumentClient;
 let tables = 0;
-const clock = () => Date.now();
 
 beforeAll(async () => {
   server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -53,7 +52,7 @@ async function createTable(prefix: string, def: TableDef): Promise<string> {
 
 connectionStoreContract(
   'DynamoConnectionStore on dynalite',
-  async () => new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE), clock),
+  async () => new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE)),
 );
 eventLogContract(
   'DynamoEventLog on dynalite',
@@ -80,7 +79,7 @@ describe('index keys stay unique on dynalite', () => {
   const colliding = ['conn-2549=', 'conn-7934='];
 
   it('finds every recipient of a tenant and every due connection', async () => {
-    const store = new DynamoConnectionStore(db, await createTable('collide', CONNECTIONS_TABLE), clock);
+    const store = new DynamoConnectionStore(db, await createTable('collide', CONNECTIONS_TABLE));
     for (const connectionId of colliding) {
       await store.putPending({ connectionId, connectedAt: 1_000, authDeadline: 1_030, ttl: 9_000 });
     }
@@ -106,7 +105,7 @@ describe('index keys stay unique on dynalite', () => {
 
 describe('DynamoConnectionStore paging', () => {
   it('reads a tenant index larger than one page', async () => {
-    const store = new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE), clock);
+    const store = new DynamoConnectionStore(db, await createTable('connections', CONNECTIONS_TABLE));
     const now = Math.floor(Date.UTC(2025, 0, 15, 12) / 1000);
     // ~300 KB of roles per record (projected into the index): five records exceed DynamoDB's 1 MB page.
     const roles = Array.from({ length: 1000 }, (_, i) => `role-${String(i).padStart(4, '0')}-${'r'.repeat(290)}`);

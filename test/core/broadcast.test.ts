@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvelopeSchema, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
+import { EnvelopeSchema, eventLogSortKey, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
 import {
   type BroadcastDeps,
   broadcast,
@@ -207,7 +207,7 @@ function prepareOk(event: unknown) {
 describe('broadcast', () => {
   async function setup(overrides: Partial<BroadcastDeps> = {}) {
     const clock = new FakeClock();
-    const store = new InMemoryConnectionStore({ clock: clock.now });
+    const store = new InMemoryConnectionStore();
     const log = new InMemoryEventLog();
     const sender = new ScriptedSender(clock.now);
     await seedAuthenticated(store, 'c1', { tenantId: 'acme', userId: 'user-7', roles: ['admin'] }, clock.seconds);
@@ -249,11 +249,13 @@ describe('broadcast', () => {
     expect(sender.attemptsFor('c3')).toBe(0);
   });
 
-  it('reports a retried EventBridge event as a duplicate, logs it once, and still fans it out', async () => {
-    const { log, sender, deps } = await setup();
+  it('reports a retried EventBridge event as a duplicate, logs it again at its own start, and still fans it out', async () => {
+    const { clock, log, sender, deps } = await setup();
     const event = eventBridgeFixture('goal-created');
 
     const first = await broadcast(deps, event);
+    const firstAt = clock.nowMs;
+    clock.advance(90_000); // Lambda retries an async invocation a minute or two later
     const second = await broadcast(deps, eventBridgeFixture('goal-created'));
 
     expect(first).toMatchObject({ status: 'delivered', duplicate: false });
@@ -263,7 +265,15 @@ describe('broadcast', () => {
       eventId: first.status === 'delivered' ? first.eventId : 'x',
     });
     expect(log.envelopes('acme')).toHaveLength(1);
-    expect(sender.received('c1').map((e) => e.eventId)).toEqual([`evt_${event.id}`, `evt_${event.id}`]);
+    // One event, two copies: the retry's at its own start, pointing at the first (its resume position).
+    const eventId = `evt_${event.id}`;
+    expect(log.entries.get('acme')?.map((e) => e.position)).toEqual([
+      eventLogSortKey(firstAt, eventId),
+      eventLogSortKey(clock.nowMs, eventId),
+    ]);
+    expect(log.entries.get('acme')?.[1]?.first?.position).toBe(eventLogSortKey(firstAt, eventId));
+    expect(await log.position('acme', eventId, clock.seconds)).toBe(eventLogSortKey(firstAt, eventId));
+    expect(sender.received('c1').map((e) => e.eventId)).toEqual([eventId, eventId]);
   });
 
   it('logs the audience with the event and delivers only to the audience', async () => {
@@ -272,7 +282,7 @@ describe('broadcast', () => {
     const result = await broadcast(deps, eventBridgeFixture('goal-created-with-audience'));
 
     expect(result).toMatchObject({ status: 'delivered', stats: { recipients: 2, delivered: 1, filtered: 1 } });
-    expect(log.entries.get('acme')?.[0]?.event.audience).toEqual({ userIds: ['user-7'], roles: ['admin'] });
+    expect(log.entries.get('acme')?.[0]?.audience).toEqual({ userIds: ['user-7'], roles: ['admin'] });
     expect(sender.received('c1')).toHaveLength(1);
     expect(sender.received('c1')[0]?.data).not.toHaveProperty('audience');
     expect(sender.attemptsFor('c2')).toBe(0);
@@ -292,7 +302,8 @@ describe('broadcast', () => {
     const failure = new Error('PutItem failed');
     const brokenLog: EventLog = {
       append: async () => Promise.reject(failure),
-      after: async () => undefined,
+      position: async () => undefined,
+      read: async () => ({ items: [], done: true }),
       latest: async () => undefined,
     };
     const { sender, deps } = await setup({ log: brokenLog });

@@ -37,7 +37,7 @@ interface Harness {
 
 async function harness(connectionIds: string[] = [], options: { pageSize?: number } = {}): Promise<Harness> {
   const clock = new FakeClock();
-  const store = new InMemoryConnectionStore({ pageSize: options.pageSize ?? 25, clock: clock.now });
+  const store = new InMemoryConnectionStore({ pageSize: options.pageSize ?? 25 });
   const sender = new ScriptedSender(clock.now);
   const { sleep, delays } = recordingSleep();
   const failures: Harness['failures'] = [];
@@ -172,7 +172,17 @@ describe('fanOut', () => {
     // Act
     const stats = await fanOut(h.deps(), 't1', EVENT);
     // Assess
-    expect(stats).toEqual({ recipients: 3, delivered: 3, gone: 0, expired: 0, filtered: 0, failed: 0, retries: 0 });
+    expect(stats).toEqual({
+      recipients: 3,
+      delivered: 3,
+      gone: 0,
+      expired: 0,
+      filtered: 0,
+      failed: 0,
+      closed: 0,
+      broken: 0,
+      retries: 0,
+    });
     expect(h.sender.completions.map((c) => c.connectionId).sort()).toEqual(['a', 'b', 'c']);
     expect(h.sender.completions.every((c) => c.payload === EVENT.payload)).toBe(true);
   });
@@ -183,7 +193,19 @@ describe('fanOut', () => {
 
     const stats = await fanOut(h.deps({ retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 } }), 't1', EVENT);
 
-    expect(stats).toEqual({ recipients: 5, delivered: 2, gone: 1, expired: 0, filtered: 0, failed: 2, retries: 2 });
+    // The two that failed for good are closed, so their clients reconnect and resume.
+    expect(stats).toEqual({
+      recipients: 5,
+      delivered: 2,
+      gone: 1,
+      expired: 0,
+      filtered: 0,
+      failed: 2,
+      closed: 2,
+      broken: 0,
+      retries: 2,
+    });
+    expect(h.sender.closes.sort()).toEqual(['broken', 'refused']);
     expect(h.sender.received('ok1')).toHaveLength(1);
     expect(h.sender.received('ok2')).toHaveLength(1);
     expect(h.failures.map((f) => f.connectionId).sort()).toEqual(['broken', 'refused']);

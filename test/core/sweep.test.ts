@@ -15,7 +15,7 @@ import {
 
 async function setup() {
   const clock = new FakeClock();
-  const store = new InMemoryConnectionStore({ clock: clock.now, pageSize: 2 });
+  const store = new InMemoryConnectionStore({ pageSize: 2 });
   const sender = new ScriptedSender(clock.now);
   const open = (id: string) =>
     connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, id, undefined);
@@ -42,7 +42,7 @@ describe('sweep', () => {
       onFailure: (id) => failures.push(id),
     });
     // Assess
-    expect(stats).toEqual({ timedOut: 0, expired: 4, skipped: 0, failed: 1 });
+    expect(stats).toEqual({ timedOut: 0, expired: 4, broken: 0, skipped: 0, failed: 1 });
     expect(sender.received('throttled').map((m) => m.type)).toEqual(['auth.expired']);
     expect(sender.attemptsFor('throttled')).toBe(3);
     // Every socket is closed (attempted) even when telling it failed; a failed close is counted.
@@ -61,7 +61,7 @@ describe('sweep', () => {
     // Act
     const stats = await sweep({ store, sender, clock: clock.now });
     // Assess
-    expect(stats).toEqual({ timedOut: 1, expired: 0, skipped: 0, failed: 0 });
+    expect(stats).toEqual({ timedOut: 1, expired: 0, broken: 0, skipped: 0, failed: 0 });
     expect(sender.received('late')).toEqual([
       {
         type: 'auth.error',
@@ -82,7 +82,7 @@ describe('sweep', () => {
 
     const stats = await sweep({ store, sender, clock: clock.now });
 
-    expect(stats).toEqual({ timedOut: 0, expired: 1, skipped: 0, failed: 0 });
+    expect(stats).toEqual({ timedOut: 0, expired: 1, broken: 0, skipped: 0, failed: 0 });
     expect(sender.received('expired')).toEqual([
       {
         type: 'auth.expired',
@@ -114,7 +114,7 @@ describe('sweep', () => {
 
     const stats = await sweep({ store: racing, sender, clock: clock.now });
 
-    expect(stats).toEqual({ timedOut: 0, expired: 0, skipped: 1, failed: 0 });
+    expect(stats).toEqual({ timedOut: 0, expired: 0, broken: 0, skipped: 1, failed: 0 });
     expect(sender.attempts).toEqual([]);
     expect(sender.closes).toEqual([]);
     expect((await store.get('refreshed'))?.tokenExpiresAt).toBe(clock.seconds + 3600);
@@ -143,7 +143,7 @@ describe('sweep', () => {
 
     const stats = await sweep({ store, sender, clock: clock.now });
 
-    expect(stats).toEqual({ timedOut: 9, expired: 7, skipped: 0, failed: 0 });
+    expect(stats).toEqual({ timedOut: 9, expired: 7, broken: 0, skipped: 0, failed: 0 });
     expect(store.records.size).toBe(0);
     expect([...sender.closes].sort()).toEqual([...pendingIds, ...expiredIds].sort());
   });

@@ -263,7 +263,7 @@ describe('functions', () => {
   const EXPECTED_ENV: Record<HandlerName, string[]> = {
     [Handler.connect]: [Env.connectionsTable, Env.authTimeoutSeconds],
     [Handler.auth]: [Env.connectionsTable, Env.eventLogTable, Env.tenantClaim, Env.jwtSecretArn],
-    [Handler.ping]: [],
+    [Handler.ping]: [Env.connectionsTable],
     [Handler.default]: [],
     [Handler.subscribe]: [Env.connectionsTable],
     [Handler.resume]: [Env.connectionsTable, Env.eventLogTable, Env.managementEndpoint],
@@ -347,18 +347,30 @@ describe('permissions', () => {
 
   const EXPECTED_DYNAMO: Record<HandlerName, string[]> = {
     [Handler.connect]: ['dynamodb:PutItem on connections'],
-    [Handler.auth]: ['dynamodb:Query on eventLog', 'dynamodb:UpdateItem on connections'],
-    [Handler.ping]: [],
+    [Handler.auth]: [
+      'dynamodb:GetItem on connections',
+      'dynamodb:Query on eventLog',
+      'dynamodb:UpdateItem on connections',
+    ],
+    [Handler.ping]: ['dynamodb:GetItem on connections'],
     [Handler.default]: [],
     [Handler.subscribe]: ['dynamodb:GetItem on connections', 'dynamodb:UpdateItem on connections'],
-    [Handler.resume]: ['dynamodb:GetItem on connections', 'dynamodb:GetItem on eventLog', 'dynamodb:Query on eventLog'],
+    [Handler.resume]: [
+      'dynamodb:DeleteItem on connections',
+      'dynamodb:GetItem on connections',
+      'dynamodb:UpdateItem on connections',
+      'dynamodb:GetItem on eventLog',
+      'dynamodb:Query on eventLog',
+    ],
     [Handler.disconnect]: ['dynamodb:DeleteItem on connections'],
     [Handler.broadcaster]: [
       'dynamodb:DeleteItem on connections',
+      'dynamodb:UpdateItem on connections',
       `dynamodb:Query on connections/index/${TENANT_INDEX}`,
       `dynamodb:Query on connections/index/${USER_INDEX}`,
       'dynamodb:GetItem on eventLog',
       'dynamodb:PutItem on eventLog',
+      'dynamodb:UpdateItem on eventLog',
       'dynamodb:Query on eventLog',
     ],
     [Handler.sweeper]: ['dynamodb:DeleteItem on connections', `dynamodb:Query on connections/index/${SWEEP_INDEX}`],
