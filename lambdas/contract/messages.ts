@@ -3,7 +3,7 @@
  * Every control message is `{type, data, timestamp}`; errors carry `data.code` and `data.message`.
  */
 import * as z from 'zod';
-import { SubscriptionPatternSchema } from './catalog.js';
+import { SubscriptionPatternSchema, WellFormedStringSchema } from './catalog.js';
 import { MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
 import { Route } from './routes.js';
 
@@ -28,7 +28,7 @@ export const UnsubscribeMessageSchema = z.object({
 });
 export const ResumeMessageSchema = z.object({
   action: z.literal(Route.resume),
-  lastEventId: z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters'),
+  lastEventId: WellFormedStringSchema.min(1, 'must not be empty').max(512, 'must be at most 512 characters'),
 });
 
 export const ClientMessageSchema = z.discriminatedUnion('action', [
