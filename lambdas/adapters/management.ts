@@ -1,18 +1,21 @@
 /**
  * Management API wiring: one client per process with keep-alive sockets, and the Sender on it.
- * Retries are done by the fan-out itself (backoff with jitter, no shared retry quota), so the
- * SDK tries once.
+ * Retries are done by the callers themselves (backoff with jitter, no shared retry quota), so the
+ * SDK tries once. Each agent's sockets are bounded by the work its function has in flight.
  */
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Env } from '../contract/index.js';
+import { Env, SWEEP_CONCURRENCY } from '../contract/index.js';
 import { once, requiredEnv } from './config.js';
 import { ManagementApiSender } from './management-sender.js';
 
-export const managementClient = once(() => {
-  const agentOptions = { keepAlive: true, maxSockets: 1000 };
+/** Sockets of the fan-out's client: its largest concurrency (`fanoutConcurrency` ≤ 1000). */
+const FANOUT_MAX_SOCKETS = 1000;
+
+export function createManagementClient(maxSockets: number): ApiGatewayManagementApiClient {
+  const agentOptions = { keepAlive: true, maxSockets };
   return new ApiGatewayManagementApiClient({
     endpoint: requiredEnv(Env.managementEndpoint),
     maxAttempts: 1,
@@ -23,6 +26,11 @@ export const managementClient = once(() => {
       requestTimeout: 5000,
     }),
   });
-});
+}
+
+export const managementClient = once(() => createManagementClient(FANOUT_MAX_SOCKETS));
 
 export const sender = once(() => new ManagementApiSender(managementClient()));
+
+/** The sweeper's own client: as many sockets as connections it handles at once. */
+export const sweeperSender = once(() => new ManagementApiSender(createManagementClient(SWEEP_CONCURRENCY)));

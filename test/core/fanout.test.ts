@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Recipient } from '../../lambdas/contract/index.js';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimiter } from '../../lambdas/core/delivery.js';
-import { SendError } from '../../lambdas/core/errors.js';
+import { SendError, UnresolvedDeliveryError } from '../../lambdas/core/errors.js';
 import { type FanoutDeps, type FanoutEvent, fanOut } from '../../lambdas/core/fanout.js';
 import {
   FakeClock,
@@ -491,5 +491,81 @@ describe('fanOut', () => {
 
     expect(stats).toMatchObject({ delivered: 1, expired: 1, failed: 0 });
     expect(h.failures.map((f) => f.connectionId)).toEqual(['expired']);
+  });
+});
+
+describe('fanOut: a connection that misses the event for good', () => {
+  const closeFails = () => new SendError('InternalServerErrorException (HTTP 500)', 500, true);
+  const retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 };
+
+  it('is closed, so its client reconnects and resumes, instead of going on receiving later events', async () => {
+    const h = await harness(['ok', 'down']);
+    h.sender.script('down', serverError());
+
+    const stats = await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(stats).toMatchObject({ delivered: 1, failed: 1, closed: 1, broken: 0 });
+    expect(h.sender.closes).toEqual(['down']);
+    expect((await h.store.get('down'))?.brokenAt).toBeUndefined();
+  });
+
+  it('is marked broken, and due for the sweeper now, when the close fails too (close retried first)', async () => {
+    const h = await harness(['ok', 'down']);
+    h.sender.script('down', serverError()).failClose('down', closeFails());
+
+    const stats = await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(stats).toMatchObject({ delivered: 1, failed: 1, closed: 0, broken: 1 });
+    expect(h.sender.closes).toEqual(['down', 'down', 'down']);
+    expect(await h.store.get('down')).toMatchObject({ brokenAt: h.clock.seconds, sweepAt: h.clock.seconds });
+    expect(await h.store.get('ok')).not.toHaveProperty('brokenAt');
+  });
+
+  it('once marked, receives nothing from later events, which retry the close', async () => {
+    const h = await harness(['ok', 'down']);
+    await h.store.markBroken('down', h.clock.seconds - 5);
+
+    const stats = await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(h.sender.attemptsFor('down')).toBe(0);
+    expect(h.sender.closes).toEqual(['down']);
+    expect(stats).toMatchObject({ recipients: 2, delivered: 1, closed: 1, broken: 0, failed: 0 });
+  });
+
+  it('once marked and still not closable, stays broken and still receives nothing', async () => {
+    const h = await harness(['ok', 'down']);
+    await h.store.markBroken('down', h.clock.seconds - 5);
+    h.sender.failClose('down', closeFails());
+
+    const stats = await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(h.sender.attemptsFor('down')).toBe(0);
+    expect(stats).toMatchObject({ delivered: 1, closed: 0, broken: 1 });
+  });
+
+  it('is skipped even when its subscriptions would not match (the close is retried all the same)', async () => {
+    const h = await harness(['ok']);
+    await seedAuthenticated(h.store, 'down', { subscriptions: ['issue.*'] }, h.clock.seconds);
+    await h.store.markBroken('down', h.clock.seconds);
+
+    await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(h.sender.closes).toEqual(['down']);
+    expect(h.sender.attemptsFor('down')).toBe(0);
+  });
+
+  it('makes the fan-out fail (so the event is retried) when it can be neither closed nor marked, after every send settled', async () => {
+    const h = await harness(['ok1', 'down', 'ok2']);
+    h.sender.script('down', serverError()).failClose('down', closeFails());
+    const outage = new Error('UpdateItem failed');
+    const store = withOverrides(h.store, { markBroken: async () => Promise.reject(outage) });
+
+    const failure = await fanOut(h.deps({ retry, store }), 't1', EVENT).catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(UnresolvedDeliveryError);
+    expect(failure).toMatchObject({ connectionIds: ['down'], cause: outage });
+    expect(h.sender.received('ok1')).toHaveLength(1);
+    expect(h.sender.received('ok2')).toHaveLength(1);
+    expect(h.sender.inFlight).toBe(0);
   });
 });

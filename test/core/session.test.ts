@@ -9,7 +9,7 @@ import {
 import { AuthError } from '../../lambdas/core/errors.js';
 import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
 import { type ResumeDeps, resume } from '../../lambdas/core/replay.js';
-import { authenticate, changeSubscriptions, connect } from '../../lambdas/core/session.js';
+import { authenticate, changeSubscriptions, connect, ping } from '../../lambdas/core/session.js';
 import {
   envelope,
   FakeClock,
@@ -506,5 +506,115 @@ describe('resume', () => {
 
     expect(reply).toBeUndefined();
     expect(sender.attemptsFor('c1')).toBe(2);
+  });
+});
+
+describe('every action of an expired session', () => {
+  async function expiredSession() {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', { expiresAt: clock.seconds + 2 }, clock.seconds);
+    clock.advance(9_000);
+    return { clock, store };
+  }
+
+  it.each(['subscribe', 'unsubscribe'] as const)('refuses %s with auth.expired and leaves the set', async (mode) => {
+    const { clock, store } = await expiredSession();
+    const before = await store.get('c1');
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', mode, ['goal.*']);
+    expect(reply).toMatchObject({ type: 'auth.expired', data: { code: 'token_expired' } });
+    expect(await store.get('c1')).toEqual(before);
+  });
+
+  it('answers ping with auth.expired', async () => {
+    const { clock, store } = await expiredSession();
+    expect(await ping({ store, clock: clock.now }, 'c1')).toMatchObject({ type: 'auth.expired' });
+  });
+
+  it('still answers pong to a pending or unknown connection, and to a live session', async () => {
+    const { clock, store } = setup();
+    await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'p1', undefined);
+    await seedAuthenticated(store, 'live', { expiresAt: clock.seconds + 60 }, clock.seconds);
+    for (const id of ['p1', 'nobody', 'live'])
+      expect(await ping({ store, clock: clock.now }, id)).toMatchObject({ type: 'pong' });
+  });
+
+  it('refuses to be refreshed by auth once expired (auth.expired), and keeps the record as it was', async () => {
+    const { clock, store } = await expiredSession();
+    const before = await store.get('c1');
+    const fresh = identity({ expiresAt: clock.seconds + 3600 });
+    const reply = await authenticate(
+      { store, log: new InMemoryEventLog(), verifier: new FakeVerifier({ t: fresh }), clock: clock.now },
+      'c1',
+      't',
+    );
+    expect(reply).toMatchObject({ type: 'auth.expired' });
+    expect(await store.get('c1')).toEqual(before);
+  });
+});
+
+describe('auth racing $disconnect or the sweeper', () => {
+  it('does not recreate a deleted record: answers auth_timeout (the connection is closed) and writes nothing', async () => {
+    const { clock, store } = setup();
+    await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'c1', undefined);
+    const racing = withOverrides(store, {
+      authenticate: async (...args) => {
+        await store.delete('c1'); // the sweeper (deadline) or $disconnect got there first
+        return store.authenticate(...args);
+      },
+    });
+    const reply = await authenticate(
+      { store: racing, log: new InMemoryEventLog(), verifier: new FakeVerifier({ t: identity() }), clock: clock.now },
+      'c1',
+      't',
+    );
+    expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'auth_timeout' } });
+    expect(await store.get('c1')).toBeUndefined();
+    for await (const page of store.recipients('t1')) expect(page).toEqual([]);
+  });
+});
+
+describe('concurrent subscription changes', () => {
+  it('loses neither change when two subscribes read the same set before either writes', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', {}, clock.seconds);
+    // Both requests read the record before either writes: the classic lost update.
+    let reads = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const interleaved = withOverrides(store, {
+      get: async (id) => {
+        const record = await store.get(id);
+        if (++reads === 2) release();
+        if (reads <= 2) await bothRead;
+        return record;
+      },
+    });
+    const deps = { store: interleaved, clock: clock.now };
+
+    const [a, b] = await Promise.all([
+      changeSubscriptions(deps, 'c1', 'subscribe', ['goal.*']),
+      changeSubscriptions(deps, 'c1', 'subscribe', ['issue.*']),
+    ]);
+
+    expect((await store.get('c1'))?.subscriptions?.sort()).toEqual(['goal.*', 'issue.*']);
+    expect([a.type, b.type]).toEqual(['subscribe.success', 'subscribe.success']);
+    // The one that lost the race re-read, and its reply shows both patterns.
+    const sets = [a, b].map((r) => (r.data as { eventTypes: string[] }).eventTypes.length).sort();
+    expect(sets).toEqual([1, 2]);
+  });
+
+  it('gives up with internal_error if the set keeps changing under it', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', {}, clock.seconds);
+    const alwaysStale = withOverrides(store, {
+      setSubscriptions: async (id, subs, version, now) => {
+        await store.setSubscriptions(id, ['x.*'], version, now); // someone else wins every time
+        return store.setSubscriptions(id, subs, version, now);
+      },
+    });
+    const reply = await changeSubscriptions({ store: alwaysStale, clock: clock.now }, 'c1', 'subscribe', ['goal.*']);
+    expect(reply).toMatchObject({ type: 'error', data: { code: 'internal_error' } });
   });
 });
