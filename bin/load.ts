@@ -121,7 +121,7 @@ function rssMb(pid: number): number {
 }
 
 function onFrame(sim: Sim, text: string): void {
-  let frame: { type?: string; eventId?: string; tenantId?: string; data?: Record<string, unknown> };
+  let frame: { type?: string; eventId?: string; tenantId?: string; replay?: true; data?: Record<string, unknown> };
   try {
     frame = JSON.parse(text) as typeof frame;
   } catch {
@@ -131,7 +131,9 @@ function onFrame(sim: Sim, text: string): void {
   if (typeof frame.eventId === 'string') {
     if (frame.tenantId !== sim.tenant) foreign++;
     sim.received.set(frame.eventId, (sim.received.get(frame.eventId) ?? 0) + 1);
-    sim.resumePoint = frame.eventId;
+    // While a resume is paging, only its own frames move the resume point (a live frame may be
+    // newer than events the replay has not reached yet).
+    if (!sim.resuming || frame.replay === true) sim.resumePoint = frame.eventId;
     const sentAt = Number(frame.data?.sentAt);
     if (sim.resuming) sim.replayed++;
     else if (Number.isFinite(sentAt)) latencies.push(Date.now() - sentAt);
@@ -139,6 +141,11 @@ function onFrame(sim: Sim, text: string): void {
   }
   switch (frame.type) {
     case ServerMessageType.resumeSuccess:
+      // One page per resume: continue from its lastEventId while `more`.
+      if (frame.data?.more === true && typeof frame.data.lastEventId === 'string') {
+        sim.ws?.send(JSON.stringify({ action: Route.resume, lastEventId: frame.data.lastEventId }));
+        return;
+      }
       sim.resuming = false;
       return;
     case ServerMessageType.resumeError:
