@@ -8,12 +8,14 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   broadcastEventPattern,
+  CLOCK_SKEW_MARGIN_SECONDS,
   CONNECTIONS_TABLE,
   ConnectionAttr,
   Env,
   EVENT_LOG_TABLE,
   Handler,
   type HandlerName,
+  REPLAY_OVERLAP_SECONDS,
   ROUTE_KEYS,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
@@ -256,6 +258,11 @@ describe('functions', () => {
 
   it('sizes the broadcaster and sweeper for their work, route functions for a quick reply', () => {
     expect(functionProps(Handler.broadcaster)).toMatchObject({ MemorySize: 1024, Timeout: 60 });
+    // resume replays from the cursor minus REPLAY_OVERLAP_SECONDS, which must cover one whole
+    // broadcaster attempt plus clock skew (README, "Delivery guarantees").
+    expect(functionProps(Handler.broadcaster).Timeout + CLOCK_SKEW_MARGIN_SECONDS).toBeLessThanOrEqual(
+      REPLAY_OVERLAP_SECONDS,
+    );
     expect(functionProps(Handler.sweeper)).toMatchObject({ Timeout: 60 });
     expect(functionProps(Handler.connect)).toMatchObject({ MemorySize: 256, Timeout: 10 });
   });
