@@ -16,6 +16,9 @@ import type { HandlerFunctionFactory, NodeFunction } from './node-function.js';
 const TARGET_RETRY_ATTEMPTS = 185;
 const TARGET_MAX_EVENT_AGE = Duration.hours(24);
 
+/** The broadcaster's memory: Lambda's CPU share grows with it, and fan-out is CPU- and socket-bound. */
+export const BROADCASTER_MEMORY_MB = 1024;
+
 export interface EventFanoutProps {
   /**
    * Builds the broadcaster function (its environment and grants are the caller's); this
@@ -73,7 +76,7 @@ export class EventFanout extends Construct {
 
     // The resume overlap (REPLAY_OVERLAP_SECONDS) is derived from this timeout: keep them one.
     this.broadcaster = props.broadcaster(this, 'Broadcaster', {
-      memorySize: 1024,
+      memorySize: BROADCASTER_MEMORY_MB,
       timeout: Duration.seconds(BROADCASTER_TIMEOUT_SECONDS),
     });
     if (this.broadcaster.handlerName !== Handler.broadcaster) {
