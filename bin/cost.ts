@@ -17,8 +17,11 @@
  *   npm run cost -- --connections 1000 --connected-hours-per-day 8 --events-per-day 20000 \
  *                   --audience-share 0.2 --recipients 50 --tenants 10
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, Handler, Route, ServerMessageType } from '../lambdas/contract/index.js';
+import { BROADCASTER_MEMORY_MB } from '../lib/constructs/event-fanout.js';
+import { DEFAULT_MEMORY_MB } from '../lib/constructs/node-function.js';
 import { type DynamoMeter, startDynamoMeter, type Usage } from './cost/dynamo-meter.js';
 import {
   appSyncEventsBill,
@@ -48,18 +51,10 @@ import {
 } from './tools/harness.js';
 import type { Client } from './tools/ws-client.js';
 
-/** Memory settings of the deployed functions (MB), as the stack configures them. */
-export const FUNCTION_MEMORY_MB: Record<string, number> = {
-  [Handler.connect]: 256,
-  [Handler.disconnect]: 256,
-  [Handler.default]: 256,
-  [Handler.auth]: 256,
-  [Handler.ping]: 256,
-  [Handler.subscribe]: 256,
-  [Handler.resume]: 256,
-  [Handler.broadcaster]: 1024,
-  [Handler.sweeper]: 256,
-};
+/** Memory settings of the deployed functions (MB), from the stack's own constants. */
+export const FUNCTION_MEMORY_MB: Record<string, number> = Object.fromEntries(
+  Object.values(Handler).map((h) => [h, h === Handler.broadcaster ? BROADCASTER_MEMORY_MB : DEFAULT_MEMORY_MB]),
+);
 
 const STAGE = 'cost';
 const SESSIONS = 20;
@@ -181,6 +176,16 @@ export async function measureProfile(): Promise<{ profile: Profile; pingMs: numb
     });
     const close = await measure(rt, meter, async () => {
       await Promise.all(sessions.map((c) => c.closeAndWait()));
+      // `$disconnect` runs after the socket closes: wait (bounded) until every one has been invoked.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const now = (await (await fetch(`${rt.managementUrl}${USAGE_PATH}`)).json()) as UsageSnapshot;
+        const done = Object.entries(now.lambda).find(([fn]) => fn.endsWith(`-${Handler.disconnect}`))?.[1];
+        if ((done?.invocations ?? 0) >= SESSIONS) break;
+        if (Date.now() > deadline)
+          throw new Error(`only ${done?.invocations ?? 0} of ${SESSIONS} $disconnect calls ran`);
+        await sleep(50);
+      }
     });
 
     // Events to two tenant sizes: cost(n) = event + n × delivery.

@@ -189,7 +189,8 @@ function connect(run: LoadRun, rt: Runtime, sim: Sim, resume: boolean): Promise<
         sim.away = false;
         return resolve();
       }
-      recordFrame(run.tally, sim, text, Date.now());
+      const more = recordFrame(run.tally, sim, text, Date.now());
+      if (more) ws.send(JSON.stringify({ action: Route.resume, lastEventId: more }));
     });
   });
 }

@@ -120,7 +120,11 @@ const OPTION_DOCS: { readonly [K in ConfigOptionName]: Omit<ConfigOptionDoc, 'na
     description:
       'Complete ARN of an existing secret whose SecretString is the HS256 key (if it is encrypted with a customer-managed KMS key, grant the auth function kms:Decrypt on it). Exclusive with `jwksUrl`. When neither is set, the stack generates a 64-character secret.',
   },
-  jwtIssuer: { type: 'string', default: '-', description: 'Required `iss` claim; unset accepts any issuer.' },
+  jwtIssuer: {
+    type: 'string',
+    default: '-',
+    description: 'Required `iss` claim. Required with `jwksUrl`; with an HS256 secret, unset accepts any issuer.',
+  },
   jwtAudience: { type: 'string', default: '-', description: 'Required `aud` claim; unset accepts any audience.' },
   tenantClaim: { type: 'string', default: DEFAULT_TENANT_CLAIM, description: 'Token claim that holds the tenant id.' },
   allowedOrigins: {
@@ -251,6 +255,14 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
       url = undefined;
     }
     if (url?.protocol !== 'https:') throw new StackConfigError('jwksUrl', `must be an https URL, got "${jwksUrl}"`);
+    // The keys of a JWKS may sign tokens of other issuers too (a provider's shared endpoint):
+    // without an issuer check, any of those tokens could claim any tenant here.
+    if (stringOption(input, 'jwtIssuer') === undefined) {
+      throw new StackConfigError(
+        'jwtIssuer',
+        'is required with "jwksUrl": set it to the issuer (`iss`) your tokens carry, so tokens other issuers got signed with the same keys are refused',
+      );
+    }
   }
   if (
     jwtSecretArn !== undefined &&

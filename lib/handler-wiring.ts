@@ -72,7 +72,8 @@ export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
       ...tokenEnvironment(ctx),
     }),
     grant: ({ tables, gateway }, fn) => {
-      tables.grantConnections(fn.function, 'dynamodb:UpdateItem');
+      // One conditional update; a refused one is read back to say why (mismatch, expired, closed).
+      tables.grantConnections(fn.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
       // The tenant's newest event id, returned in auth.success as a resume point.
       tables.grantEventLog(fn.function, 'dynamodb:Query');
       gateway.jwtSecret?.grantRead(fn.function);
@@ -80,8 +81,9 @@ export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
   },
   [Handler.ping]: {
     description: `${Route.ping}: application keep-alive`,
-    environment: () => ({}),
-    grant: () => undefined,
+    // Reads the record: an expired session's ping is answered auth.expired.
+    environment: ({ tables }) => ({ [Env.connectionsTable]: tables.connections.tableName }),
+    grant: ({ tables }, fn) => tables.grantConnections(fn.function, 'dynamodb:GetItem'),
   },
   [Handler.default]: {
     description: `${Route.default}: explains frames that selected no route`,
@@ -101,7 +103,9 @@ export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
       [Env.managementEndpoint]: gateway.stage.callbackUrl,
     }),
     grant: ({ tables, gateway }, fn) => {
-      tables.grantConnections(fn.function, 'dynamodb:GetItem');
+      // UpdateItem: the rate limit, the sequence's paging state, marking a broken connection;
+      // DeleteItem: forgetting an expired session (conditionally, as the broadcaster does).
+      tables.grantConnections(fn.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
       tables.grantEventLog(fn.function, 'dynamodb:GetItem', 'dynamodb:Query');
       gateway.grantManageConnections(fn);
     },
@@ -124,8 +128,16 @@ export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
     grant: ({ tables, gateway }, fn) => {
       tables.grantQueryConnectionIndex(fn.function, TENANT_INDEX);
       tables.grantQueryConnectionIndex(fn.function, USER_INDEX);
-      tables.grantConnections(fn.function, 'dynamodb:DeleteItem');
-      tables.grantEventLog(fn.function, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query');
+      // UpdateItem: mark a connection broken when it missed an event and could not be closed.
+      tables.grantConnections(fn.function, 'dynamodb:DeleteItem', 'dynamodb:UpdateItem');
+      // UpdateItem: point a retry's log copy at the event's first copy.
+      tables.grantEventLog(
+        fn.function,
+        'dynamodb:PutItem',
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+      );
       gateway.grantManageConnections(fn);
     },
   },

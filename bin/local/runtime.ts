@@ -10,6 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { verifierOptionsFromEnv } from '../../lambdas/adapters/auth.js';
 import {
   broadcastEventPattern,
   DEFAULT_STAGE,
@@ -328,6 +329,14 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
     }
 
     configureHandlerEnv(options, dynamo, handlerDynamodbEndpoint, gateway.managementUrl);
+    // Check the token settings now (as synth does), not at the first auth: e.g. a JWKS_URL needs
+    // JWT_ISSUER. The auth handler builds its verifier from the same function.
+    try {
+      verifierOptionsFromEnv();
+    } catch (err) {
+      rejectRoutes(err);
+      throw err;
+    }
     let handlers: Handlers;
     try {
       handlers = await loadHandlers(options.handlersDir);

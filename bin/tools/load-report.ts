@@ -48,9 +48,12 @@ export function noteError(errors: string[], what: string): void {
   else if (errors.length === MAX_ERRORS) errors.push('… more errors omitted');
 }
 
-/** Records one frame (after auth) that `user` received at `now`. */
-export function recordFrame(tally: FrameTally, user: UserRecord, text: string, now: number): void {
-  let frame: { type?: string; eventId?: string; tenantId?: string; data?: Record<string, unknown> };
+/**
+ * Records one frame (after auth) that `user` received at `now`. Returns the `lastEventId` to send
+ * the next `resume` from when a resume page answered `more: true`.
+ */
+export function recordFrame(tally: FrameTally, user: UserRecord, text: string, now: number): string | undefined {
+  let frame: { type?: string; eventId?: string; tenantId?: string; replay?: true; data?: Record<string, unknown> };
   try {
     frame = JSON.parse(text) as typeof frame;
   } catch {
@@ -60,7 +63,9 @@ export function recordFrame(tally: FrameTally, user: UserRecord, text: string, n
   if (typeof frame.eventId === 'string') {
     if (frame.tenantId !== user.tenant) tally.foreign++;
     user.received.set(frame.eventId, (user.received.get(frame.eventId) ?? 0) + 1);
-    user.resumePoint = frame.eventId;
+    // While a resume is paging, only its own frames move the resume point (a live frame may be
+    // newer than events the replay has not reached yet).
+    if (!user.resuming || frame.replay === true) user.resumePoint = frame.eventId;
     const sentAt = Number(frame.data?.sentAt);
     if (user.resuming) user.replayed++;
     else if (Number.isFinite(sentAt)) tally.latencies.push(now - sentAt);
@@ -68,6 +73,8 @@ export function recordFrame(tally: FrameTally, user: UserRecord, text: string, n
   }
   switch (frame.type) {
     case ServerMessageType.resumeSuccess:
+      // One page per resume: continue from its lastEventId while `more`.
+      if (frame.data?.more === true && typeof frame.data.lastEventId === 'string') return frame.data.lastEventId;
       user.resuming = false;
       return;
     case ServerMessageType.resumeError:

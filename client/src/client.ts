@@ -245,6 +245,7 @@ export class Client implements RealtimeClient {
     this.rotateAfter = o.rotateAfterMs ?? (MAX_CONNECTION_SECONDS - 5 * 60) * 1000;
     const window = o.dedupeWindow ?? 1000;
     this.seen = dedupeWindow(window);
+    if (o.lastEventId) this.seen(o.lastEventId); // the app has it already
     this.holdLimit = window + MAX_REPLAY_EVENTS;
     this.random = o.random ?? Math.random;
     const platform = globalThis as Partial<OnlineEventTarget>;
@@ -498,6 +499,8 @@ export class Client implements RealtimeClient {
         lastEventId: null,
       });
     }
+    // The starting point counts as seen: a later resume's overlap may replay it.
+    if (serverLast !== null) this.seen(serverLast);
     this.cursor = serverLast;
     this.goLive(conn);
   }

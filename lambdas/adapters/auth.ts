@@ -2,8 +2,8 @@
 import { DEFAULT_TENANT_CLAIM, Env } from '../contract/index.js';
 import { ConfigError } from '../core/errors.js';
 import { once, optionalEnv } from './config.js';
-import { JoseVerifier, type KeySource } from './jwt-verifier.js';
-import { secretFromSecretsManager, secretFromValue } from './secrets.js';
+import { JoseVerifier, type KeySource, type VerifierOptions } from './jwt-verifier.js';
+import { checkHs256Secret, secretFromSecretsManager, secretFromValue } from './secrets.js';
 
 /** Exactly one key source: a JWKS URL, a Secrets Manager ARN, or (locally) a secret value. */
 export function keySourceFromEnv(): KeySource {
@@ -26,17 +26,29 @@ export function keySourceFromEnv(): KeySource {
     return { kind: 'jwks', url };
   }
   if (secretArn) return { kind: 'secret', secret: secretFromSecretsManager(secretArn) };
-  if (secret === undefined || secret.length < 32)
-    throw new ConfigError(`environment variable ${Env.jwtSecret} must be at least 32 characters for HS256`);
-  return { kind: 'secret', secret: secretFromValue(secret) };
+  checkHs256Secret(secret ?? '', `environment variable ${Env.jwtSecret}`);
+  return { kind: 'secret', secret: secretFromValue(secret ?? '') };
 }
 
-export const verifier = once(
-  () =>
-    new JoseVerifier({
-      key: keySourceFromEnv(),
-      tenantClaim: optionalEnv(Env.tenantClaim) ?? DEFAULT_TENANT_CLAIM,
-      issuer: optionalEnv(Env.jwtIssuer),
-      audience: optionalEnv(Env.jwtAudience),
-    }),
-);
+/**
+ * Everything the verifier needs, from the environment. A JWKS needs an issuer: its keys may sign
+ * other issuers' tokens too (a provider's shared endpoint), and any of those could claim any
+ * tenant here. The local runtime calls this at start-up, so it fails then, not at the first auth.
+ */
+export function verifierOptionsFromEnv(): VerifierOptions {
+  const key = keySourceFromEnv();
+  const issuer = optionalEnv(Env.jwtIssuer);
+  if (key.kind === 'jwks' && issuer === undefined) {
+    throw new ConfigError(
+      `environment variable ${Env.jwtIssuer} (jwtIssuer) is required with ${Env.jwksUrl}: set it to the issuer (iss) of your tokens`,
+    );
+  }
+  return {
+    key,
+    tenantClaim: optionalEnv(Env.tenantClaim) ?? DEFAULT_TENANT_CLAIM,
+    issuer,
+    audience: optionalEnv(Env.jwtAudience),
+  };
+}
+
+export const verifier = once(() => new JoseVerifier(verifierOptionsFromEnv()));

@@ -1,10 +1,14 @@
 /**
- * EventLog on DynamoDB. Each event is two items in its tenant's partition:
- * - an id marker `id#<eventId>`, written with a conditional put so a retried event is logged
- *   once; it records the event's sort key (`seq`), which makes any eventId a resume point;
- * - the event itself at `e#<received ms>#<eventId>`, time-ordered for range queries.
- * Both carry a TTL (the retention). No transactions, so it runs on dynalite too: the marker is
- * written first and the event put is idempotent, so a crash between the two heals on retry.
+ * EventLog on DynamoDB. In its tenant's partition, an event is
+ * - one copy per broadcaster attempt at `e#<attempt start ms>#<eventId>`, time-ordered for range
+ *   queries: a retry is logged again at its own start, after the events logged meanwhile;
+ * - an id marker `id#<eventId>` that records the FIRST copy's sort key (`seq`): the event's resume
+ *   position. It is written with a conditional put after that copy, so it never points at a copy
+ *   that does not exist, and it is never overwritten.
+ * A later copy also records where the first one is (`first`, `firstTtl`), so a replay that reads
+ * both sends the event once. Every item carries a TTL (the retention). No transactions, so it runs
+ * on dynalite too: a crash between the writes leaves an extra copy (a duplicate on replay, which
+ * clients drop by eventId), never a marker without its copy.
  */
 import {
   type DynamoDBDocumentClient,
@@ -12,6 +16,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   EventLogAttr as A,
@@ -22,8 +27,11 @@ import {
   eventIdMarkerKey,
   eventLogSortKey,
 } from '../contract/index.js';
-import type { EventLog, EventLogScan, LogChunk, LoggedEvent, LogStart } from '../core/ports.js';
+import type { EventLog, EventLogScan, LogChunk, LoggedEvent, LogItem, LogStart } from '../core/ports.js';
 import { conditional } from './dynamo-store.js';
+
+/** How many copies `latest` looks back past copies logged by retries. */
+const LATEST_LOOKBACK = 5;
 
 export class DynamoEventLog implements EventLog, EventLogScan {
   constructor(
@@ -45,40 +53,18 @@ export class DynamoEventLog implements EventLog, EventLogScan {
 
   async append(
     { envelope, audience }: LoggedEvent,
-    receivedAtMs: number,
+    attemptStartMs: number,
     ttl: number,
   ): Promise<{ duplicate: boolean }> {
     const { tenantId, eventId } = envelope;
-    let seq = eventLogSortKey(receivedAtMs, eventId);
-    const fresh = await conditional(
-      this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            [A.tenantId]: tenantId,
-            [A.sk]: eventIdMarkerKey(eventId),
-            [A.eventId]: eventId,
-            [A.seq]: seq,
-            [A.ttl]: ttl,
-          },
-          ConditionExpression: 'attribute_not_exists(#sk)',
-          ExpressionAttributeNames: { '#sk': A.sk },
-        }),
-      ),
-    );
-    if (!fresh) {
-      const existing = await this.marker(tenantId, eventId);
-      if (existing) {
-        seq = existing.seq;
-        ttl = existing.ttl;
-      }
-    }
+    const sk = eventLogSortKey(attemptStartMs, eventId);
+    // This attempt's copy first: a marker must never point at a copy that was not written.
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
         Item: {
           [A.tenantId]: tenantId,
-          [A.sk]: seq,
+          [A.sk]: sk,
           [A.eventId]: eventId,
           [A.type]: envelope.type,
           [A.envelope]: JSON.stringify(envelope),
@@ -87,11 +73,48 @@ export class DynamoEventLog implements EventLog, EventLogScan {
         },
       }),
     );
-    return { duplicate: !fresh };
+    const fresh = await conditional(
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [A.tenantId]: tenantId,
+            [A.sk]: eventIdMarkerKey(eventId),
+            [A.eventId]: eventId,
+            [A.seq]: sk,
+            [A.ttl]: ttl,
+          },
+          ConditionExpression: 'attribute_not_exists(#sk)',
+          ExpressionAttributeNames: { '#sk': A.sk },
+        }),
+      ),
+    );
+    if (fresh) return { duplicate: false };
+    // A retry (or a duplicate delivery): point this copy at the first one. Only retries pay for it.
+    const first = await this.marker(tenantId, eventId);
+    if (first && first.seq !== sk) {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.tenantId]: tenantId, [A.sk]: sk },
+          UpdateExpression: 'SET #first = :first, #firstTtl = :firstTtl',
+          ConditionExpression: 'attribute_exists(#sk)',
+          ExpressionAttributeNames: { '#first': A.first, '#firstTtl': A.firstTtl, '#sk': A.sk },
+          ExpressionAttributeValues: { ':first': first.seq, ':firstTtl': first.ttl },
+        }),
+      );
+    }
+    return { duplicate: true };
   }
 
-  /** A consistent query over the tenant's logged events from sort key `from` (inclusive) on. */
-  private eventsFrom(
+  async position(tenantId: string, eventId: string, nowSeconds: number): Promise<string | undefined> {
+    const marker = await this.marker(tenantId, eventId);
+    // DynamoDB deletes expired items lazily (and dynalite never): treat them as gone.
+    return marker && marker.ttl > nowSeconds ? marker.seq : undefined;
+  }
+
+  /** A consistent query over the tenant's logged copies from sort key `from` (inclusive) on. */
+  private copiesFrom(
     tenantId: string,
     from: string,
     options: Pick<QueryCommandInput, 'ScanIndexForward' | 'Limit' | 'ExclusiveStartKey'>,
@@ -106,39 +129,39 @@ export class DynamoEventLog implements EventLog, EventLogScan {
     });
   }
 
-  async latest(tenantId: string, nowSeconds: number): Promise<string | undefined> {
+  async read(
+    tenantId: string,
+    range: { from: string; after?: string | undefined },
+    limit: number,
+  ): Promise<{ items: LogItem[]; done: boolean }> {
     const out = await this.db.send(
-      this.eventsFrom(tenantId, EVENT_LOG_PREFIX.event, { ScanIndexForward: false, Limit: 1 }),
+      this.copiesFrom(tenantId, range.from, {
+        Limit: limit,
+        ...(range.after !== undefined ? { ExclusiveStartKey: { [A.tenantId]: tenantId, [A.sk]: range.after } } : {}),
+      }),
     );
-    const newest = out.Items?.[0];
-    // Newer events expire later, so an expired newest event means none is left.
-    return newest && Number(newest[A.ttl]) > nowSeconds ? String(newest[A.eventId]) : undefined;
+    return { items: (out.Items ?? []).map(toLogItem), done: out.LastEvaluatedKey === undefined };
   }
 
-  async after(
-    tenantId: string,
-    lastEventId: string,
-    limit: number,
-    nowSeconds: number,
-  ): Promise<LoggedEvent[] | undefined> {
-    const marker = await this.marker(tenantId, lastEventId);
-    // DynamoDB deletes expired items lazily (and dynalite never): treat them as gone.
-    if (!marker || marker.ttl <= nowSeconds) return undefined;
-    const events: LoggedEvent[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        this.eventsFrom(tenantId, marker.seq, { ExclusiveStartKey: startKey, Limit: limit + 1 }),
-      );
-      for (const item of out.Items ?? []) {
-        if (item[A.sk] === marker.seq || Number(item[A.ttl]) <= nowSeconds) continue;
-        const audience =
-          item[A.audience] === undefined ? undefined : (JSON.parse(String(item[A.audience])) as Audience);
-        events.push({ envelope: JSON.parse(String(item[A.envelope])) as Envelope, ...(audience ? { audience } : {}) });
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && events.length < limit);
-    return events.slice(0, limit);
+  async latest(tenantId: string, nowSeconds: number): Promise<string | undefined> {
+    const newest = await this.db.send(
+      this.copiesFrom(tenantId, EVENT_LOG_PREFIX.event, { ScanIndexForward: false, Limit: 1 }),
+    );
+    const head = newest.Items?.[0];
+    // Newer copies expire later, so an expired newest copy means none is left.
+    if (!head || Number(head[A.ttl]) <= nowSeconds) return undefined;
+    if (head[A.first] === undefined || newest.LastEvaluatedKey === undefined) return String(head[A.eventId]);
+    // The newest copy is a retry's: its event resumes from its old first position. Look a little
+    // further back for an event first logged recently (a rare second read, only after retries).
+    const older = await this.db.send(
+      this.copiesFrom(tenantId, EVENT_LOG_PREFIX.event, {
+        ScanIndexForward: false,
+        Limit: LATEST_LOOKBACK,
+        ExclusiveStartKey: newest.LastEvaluatedKey,
+      }),
+    );
+    const firstCopy = (older.Items ?? []).find((i) => i[A.first] === undefined && Number(i[A.ttl]) > nowSeconds);
+    return String((firstCopy ?? head)[A.eventId]);
   }
 
   // ------------------------------------------------------------ bounded reads (HTTP API)
@@ -178,7 +201,7 @@ export class DynamoEventLog implements EventLog, EventLogScan {
     nowSeconds: number,
   ): Promise<LogChunk> {
     const out = await this.db.send(
-      this.eventsFrom(tenantId, from, {
+      this.copiesFrom(tenantId, from, {
         ScanIndexForward: forward,
         Limit: limit,
         ...(exclusiveStart === undefined
@@ -200,4 +223,17 @@ function loggedEventOf(item: Record<string, unknown>): LoggedEvent {
   return item[A.audience] === undefined
     ? { envelope }
     : { envelope, audience: JSON.parse(String(item[A.audience])) as Audience };
+}
+
+function toLogItem(item: Record<string, unknown>): LogItem {
+  const audience = item[A.audience] === undefined ? undefined : (JSON.parse(String(item[A.audience])) as Audience);
+  return {
+    position: String(item[A.sk]),
+    ttl: Number(item[A.ttl]),
+    envelope: JSON.parse(String(item[A.envelope])) as Envelope,
+    ...(audience ? { audience } : {}),
+    ...(item[A.first] !== undefined
+      ? { first: { position: String(item[A.first]), ttl: Number(item[A.firstTtl]) } }
+      : {}),
+  };
 }

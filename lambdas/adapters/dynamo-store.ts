@@ -12,7 +12,9 @@ import {
 import {
   ConnectionAttr as A,
   type ConnectionRecord,
+  type DueConnection,
   type Recipient,
+  type ReplayState,
   SWEEP_INDEX,
   SWEEP_SHARDS,
   sweepKey,
@@ -21,7 +23,7 @@ import {
   tenantUserKey,
   USER_INDEX,
 } from '../contract/index.js';
-import type { ConnectionStore, Identity } from '../core/ports.js';
+import type { AuthenticateOutcome, ConnectionStore, Identity } from '../core/ports.js';
 import { sweepShardFor } from '../core/sweep.js';
 
 export function isConditionFailure(err: unknown): boolean {
@@ -72,18 +74,23 @@ export class DynamoConnectionStore implements ConnectionStore {
     return out.Item as ConnectionRecord | undefined;
   }
 
-  authenticate(connectionId: string, identity: Identity, ttl: number): Promise<boolean> {
-    return conditional(
+  async authenticate(connectionId: string, identity: Identity, nowSeconds: number): Promise<AuthenticateOutcome> {
+    const done = await conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [A.connectionId]: connectionId },
           UpdateExpression:
-            'SET #tenant = :tenant, #user = :user, #tenantUser = :tenantUser, #roles = :roles, #exp = :exp, #sweepAt = :exp, #sweepKey = :sweepKey, ' +
-            '#shard = if_not_exists(#shard, :shard), #ttl = if_not_exists(#ttl, :ttl), #connectedAt = if_not_exists(#connectedAt, :now) ' +
+            'SET #tenant = :tenant, #user = :user, #tenantUser = :tenantUser, #roles = :roles, #exp = :exp, #sweepAt = :exp, #sweepKey = :sweepKey ' +
             'REMOVE #deadline',
-          ConditionExpression: 'attribute_not_exists(#tenant) OR (#tenant = :tenant AND #user = :user)',
+          // The record must still exist (an auth racing $disconnect or the sweeper must not recreate
+          // it) and not be broken; it is pending, or the same tenant and user with a live session.
+          ConditionExpression:
+            'attribute_exists(#id) AND attribute_not_exists(#broken) AND ' +
+            '(attribute_not_exists(#tenant) OR (#tenant = :tenant AND #user = :user AND #exp > :now))',
           ExpressionAttributeNames: {
+            '#id': A.connectionId,
+            '#broken': A.brokenAt,
             '#tenant': A.tenantId,
             '#user': A.userId,
             '#tenantUser': A.tenantUser,
@@ -91,9 +98,6 @@ export class DynamoConnectionStore implements ConnectionStore {
             '#exp': A.tokenExpiresAt,
             '#sweepAt': A.sweepAt,
             '#sweepKey': A.sweepKey,
-            '#shard': A.sweepShard,
-            '#ttl': A.ttl,
-            '#connectedAt': A.connectedAt,
             '#deadline': A.authDeadline,
           },
           ExpressionAttributeValues: {
@@ -103,25 +107,123 @@ export class DynamoConnectionStore implements ConnectionStore {
             ':roles': identity.roles,
             ':exp': identity.expiresAt,
             ':sweepKey': sweepKey(identity.expiresAt, connectionId),
-            ':shard': sweepShardFor(connectionId),
-            ':ttl': ttl,
-            ':now': Math.floor(Date.now() / 1000),
+            ':now': nowSeconds,
+          },
+        }),
+      ),
+    );
+    if (done) return 'authenticated';
+    // Only a refused auth pays for this read: say which part of the condition failed.
+    const current = await this.get(connectionId);
+    if (current === undefined || current.brokenAt !== undefined) return 'closed';
+    if (current.tenantId !== identity.tenantId || current.userId !== identity.userId) return 'mismatch';
+    return 'expired';
+  }
+
+  setSubscriptions(
+    connectionId: string,
+    subscriptions: string[],
+    version: number,
+    nowSeconds: number,
+  ): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.connectionId]: connectionId },
+          UpdateExpression: 'SET #subs = :subs, #version = :next',
+          ConditionExpression: `attribute_exists(#tenant) AND #exp > :now AND ${
+            version === 0 ? 'attribute_not_exists(#version)' : '#version = :version'
+          }`,
+          ExpressionAttributeNames: {
+            '#subs': A.subscriptions,
+            '#tenant': A.tenantId,
+            '#exp': A.tokenExpiresAt,
+            '#version': A.subscriptionsVersion,
+          },
+          ExpressionAttributeValues: {
+            ':subs': subscriptions,
+            ':next': version + 1,
+            ':now': nowSeconds,
+            ...(version === 0 ? {} : { ':version': version }),
           },
         }),
       ),
     );
   }
 
-  setSubscriptions(connectionId: string, subscriptions: string[]): Promise<boolean> {
+  markBroken(connectionId: string, nowSeconds: number): Promise<boolean> {
     return conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [A.connectionId]: connectionId },
-          UpdateExpression: 'SET #subs = :subs',
-          ConditionExpression: 'attribute_exists(#tenant)',
-          ExpressionAttributeNames: { '#subs': A.subscriptions, '#tenant': A.tenantId },
-          ExpressionAttributeValues: { ':subs': subscriptions },
+          UpdateExpression:
+            'SET #broken = :now, #sweepAt = :now, #sweepKey = :sweepKey, #shard = if_not_exists(#shard, :shard)',
+          ConditionExpression: 'attribute_exists(#id)',
+          ExpressionAttributeNames: {
+            '#id': A.connectionId,
+            '#broken': A.brokenAt,
+            '#sweepAt': A.sweepAt,
+            '#sweepKey': A.sweepKey,
+            '#shard': A.sweepShard,
+          },
+          ExpressionAttributeValues: {
+            ':now': nowSeconds,
+            ':sweepKey': sweepKey(nowSeconds, connectionId),
+            ':shard': sweepShardFor(connectionId),
+          },
+        }),
+      ),
+    );
+  }
+
+  async takeResumeCall(
+    connectionId: string,
+    nowSeconds: number,
+    limit: { calls: number; windowSeconds: number },
+  ): Promise<boolean> {
+    const window = nowSeconds - (nowSeconds % limit.windowSeconds);
+    const names = { '#id': A.connectionId, '#window': A.resumeWindow, '#calls': A.resumeCalls };
+    // One more call in the current window, while it has calls left…
+    const counted = await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.connectionId]: connectionId },
+          UpdateExpression: 'SET #calls = #calls + :one',
+          ConditionExpression: 'attribute_exists(#id) AND #window = :window AND #calls < :max',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':one': 1, ':window': window, ':max': limit.calls },
+        }),
+      ),
+    );
+    if (counted) return true;
+    // …or the first call of a new window. If both conditions fail, the window's calls are used up.
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.connectionId]: connectionId },
+          UpdateExpression: 'SET #window = :window, #calls = :one',
+          ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(#window) OR #window < :window)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':one': 1, ':window': window },
+        }),
+      ),
+    );
+  }
+
+  async saveReplay(connectionId: string, state: ReplayState | undefined): Promise<void> {
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [A.connectionId]: connectionId },
+          UpdateExpression: state === undefined ? 'REMOVE #replay' : 'SET #replay = :replay',
+          ConditionExpression: 'attribute_exists(#id)',
+          ExpressionAttributeNames: { '#id': A.connectionId, '#replay': A.replay },
+          ...(state === undefined ? {} : { ExpressionAttributeValues: { ':replay': state } }),
         }),
       ),
     );
@@ -171,9 +273,9 @@ export class DynamoConnectionStore implements ConnectionStore {
     });
   }
 
-  async *due(nowSeconds: number): AsyncIterable<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[]> {
+  async *due(nowSeconds: number): AsyncIterable<DueConnection[]> {
     for (let shard = 0; shard < SWEEP_SHARDS; shard++) {
-      yield* this.pages<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>>({
+      yield* this.pages<DueConnection>({
         IndexName: SWEEP_INDEX,
         KeyConditionExpression: '#shard = :shard AND #sweepKey < :before',
         ExpressionAttributeNames: { '#shard': A.sweepShard, '#sweepKey': A.sweepKey },

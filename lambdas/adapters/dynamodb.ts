@@ -15,10 +15,17 @@ import { DynamoConnectionStore } from './dynamo-store.js';
 
 /**
  * Bounded calls: a DynamoDB that stops answering fails the call (and the SDK retries it) instead
- * of holding the invocation until the Lambda timeout.
+ * of holding the invocation until the Lambda timeout. Bounded sockets too: every caller bounds its
+ * own concurrency (fan-out ≤ 1000 sends, the sweeper SWEEP_CONCURRENCY), and the agent never
+ * opens more than that, whatever a caller does.
  */
+const MAX_SOCKETS = 1000;
 const requestHandler = () =>
-  new NodeHttpHandler({ httpsAgent: new Agent({ keepAlive: true }), connectionTimeout: 2_000, requestTimeout: 5_000 });
+  new NodeHttpHandler({
+    httpsAgent: new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+    connectionTimeout: 2_000,
+    requestTimeout: 5_000,
+  });
 
 export const documentClient = once(() => {
   const endpoint = optionalEnv(Env.dynamodbEndpoint);

@@ -2,7 +2,10 @@
  * The shared shape of a WebSocket route handler: parse the API Gateway event with the
  * contract's schema, run the route's logic, turn the reply into the route response, and turn an
  * unexpected failure into an `error` reply (logged, never with a token) so the socket stays usable.
+ * Every log line carries the Lambda request id (`logger.addContext`), and cold starts are counted
+ * (`metrics.captureColdStartMetric`).
  */
+import type { Context } from 'aws-lambda';
 import {
   ErrorCode,
   type ServerMessage,
@@ -12,16 +15,18 @@ import {
   type WebSocketResult,
 } from '../contract/index.js';
 import { clock } from './clock.js';
-import { describeError, logger } from './observability.js';
+import { describeError, logger, metrics } from './observability.js';
 
 export function reply(message: ServerMessage | undefined): WebSocketResult {
   return message === undefined ? { statusCode: 200 } : { statusCode: 200, body: JSON.stringify(message) };
 }
 
 export function webSocketHandler(
-  logic: (event: WebSocketEvent) => Promise<WebSocketResult>,
-): (event: unknown) => Promise<WebSocketResult> {
-  return async (raw) => {
+  logic: (event: WebSocketEvent, context: Context) => Promise<WebSocketResult>,
+): (event: unknown, context: Context) => Promise<WebSocketResult> {
+  return async (raw, context) => {
+    logger.addContext(context);
+    metrics.captureColdStartMetric(context.functionName);
     const parsed = WebSocketEventSchema.safeParse(raw);
     if (!parsed.success) {
       logger.error('not an API Gateway WebSocket event');
@@ -30,7 +35,7 @@ export function webSocketHandler(
     const { connectionId, routeKey } = parsed.data.requestContext;
     logger.appendKeys({ connectionId, routeKey });
     try {
-      return await logic(parsed.data);
+      return await logic(parsed.data, context);
     } catch (err) {
       logger.error('route failed', { error: describeError(err) });
       return reply(

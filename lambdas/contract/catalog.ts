@@ -15,29 +15,37 @@ import {
 } from './event-types.js';
 import { MAX_EVENT_TYPE_LENGTH, MAX_TENANT_ID_LENGTH, MAX_USER_ID_LENGTH } from './limits.js';
 
-/** A tenant id: 1–256 characters, no `#` (our key separator) and no control characters. */
-export const TenantIdSchema = z
+/**
+ * A string of well-formed Unicode: no lone surrogate. Ids are compared as JavaScript strings but
+ * stored as UTF-8, where an unpaired surrogate becomes U+FFFD: "t\udfff" and "t\ufffd" would be
+ * two tenants here and one partition in DynamoDB. Every id, role and type goes through this.
+ */
+export const WellFormedStringSchema = z
   .string()
-  .min(1, 'must not be empty')
+  .refine((s) => s.isWellFormed(), 'must be well-formed Unicode (no unpaired surrogate)');
+
+/** A tenant id: 1–256 characters, no `#` (our key separator) and no control characters. */
+export const TenantIdSchema = WellFormedStringSchema.min(1, 'must not be empty')
   .max(MAX_TENANT_ID_LENGTH, `must be at most ${MAX_TENANT_ID_LENGTH} characters`)
   .regex(/^[^#\p{Cc}]+$/u, 'must not contain "#" or control characters');
 
 /** A user id (`sub`): same character rules as a tenant id. */
-export const UserIdSchema = z
-  .string()
-  .min(1, 'must not be empty')
+export const UserIdSchema = WellFormedStringSchema.min(1, 'must not be empty')
   .max(MAX_USER_ID_LENGTH, `must be at most ${MAX_USER_ID_LENGTH} characters`)
   .regex(/^[^#\p{Cc}]+$/u, 'must not contain "#" or control characters');
 
-export const EventTypeSchema = z
-  .string()
-  .max(MAX_EVENT_TYPE_LENGTH, `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`)
-  .regex(EVENT_TYPE_PATTERN, 'must be dot notation, e.g. "goal.created"');
+/** A role (token claim `roles`, `audience.roles`). */
+export const RoleSchema = WellFormedStringSchema;
+
+export const EventTypeSchema = WellFormedStringSchema.max(
+  MAX_EVENT_TYPE_LENGTH,
+  `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`,
+).regex(EVENT_TYPE_PATTERN, 'must be dot notation, e.g. "goal.created"');
 
 export const AudienceSchema = z
   .object({
-    userIds: z.array(z.string().min(1)).max(1000).optional(),
-    roles: z.array(z.string().min(1)).max(100).optional(),
+    userIds: z.array(WellFormedStringSchema.min(1)).max(1000).optional(),
+    roles: z.array(RoleSchema.min(1)).max(100).optional(),
   })
   .strict()
   // Fail closed: an audience that names no one is a producer bug, not "everyone".

@@ -30,8 +30,53 @@ export const MAX_EVENT_TYPE_LENGTH = 128;
 export const MAX_TOKEN_EXP_SECONDS = 253_402_300_799;
 /** Longest `lastEventId` looked up, in UTF-8 bytes (well under DynamoDB's 1 KB sort-key limit). */
 export const MAX_EVENT_ID_BYTES = 512;
-/** Most events one `resume` replays; a longer gap answers `resume.error` with code `gap`. */
+/**
+ * Most envelopes a resume sequence (one `resume` and its `more` continuations) sends the
+ * connection, counted after its subscriptions and the events' audiences filter them (the
+ * overlap window included); beyond it, `resume.error` with code `gap`.
+ */
 export const MAX_REPLAY_EVENTS = 1000;
+/** Most envelopes one `resume` call replays (one page); `more: true` says to continue. */
+export const REPLAY_PAGE_EVENTS = 100;
+/**
+ * Most event-log items one `resume` call reads, whatever the filters keep: a narrow
+ * subscription in a busy tenant pages on (`more: true`) instead of reading without bound.
+ */
+export const REPLAY_SCAN_ITEMS_PER_CALL = 500;
+/** Most event-log queries (each at most 1 MB, DynamoDB's page) one `resume` call makes. */
+export const REPLAY_QUERIES_PER_CALL = 4;
+/** Most event-log items a whole resume sequence reads; beyond it, `gap`. */
+export const MAX_REPLAY_SCANNED_ITEMS = 10 * MAX_REPLAY_EVENTS;
+/** `resume` calls one connection may make per window; beyond it, `resume.error` `rate_limited`. */
+export const RESUME_RATE_LIMIT_CALLS = 12;
+/** The resume rate limit's window (fixed windows of this many seconds). */
+export const RESUME_RATE_LIMIT_WINDOW_SECONDS = 10;
+
+/**
+ * The broadcaster Lambda's timeout. An attempt to process an event (log it, read its
+ * recipients, deliver, close the connections it failed on) ends within this time of its start,
+ * which is the bound the replay overlap below relies on; the stack derives the timeout from it.
+ */
+export const BROADCASTER_TIMEOUT_SECONDS = 60;
+/**
+ * Margin for clocks of different Lambda hosts disagreeing, and for the tenant index's
+ * propagation delay (a connection marked broken may stay visible to fan-out that long).
+ */
+export const CLOCK_SKEW_MARGIN_SECONDS = 10;
+/**
+ * How far before the first log position of the `lastEventId` a `resume` starts replaying.
+ * Every broadcaster attempt logs the event at its own start time, before it reads recipients,
+ * and a connection it fails to deliver to is closed within the same attempt; so an event a
+ * connection did not receive is logged no earlier than (the position of the last event it did
+ * receive) − (the attempt's duration, at most BROADCASTER_TIMEOUT_SECONDS) − clock skew.
+ * Replaying from there re-sends some events the client has; clients drop them by `eventId`.
+ */
+export const REPLAY_OVERLAP_SECONDS = BROADCASTER_TIMEOUT_SECONDS + CLOCK_SKEW_MARGIN_SECONDS;
+
+/** Shortest accepted HS256 key, from the environment or from Secrets Manager (RFC 7518: ≥ 256 bits). */
+export const MIN_HS256_SECRET_LENGTH = 32;
+/** Connections the sweeper handles at once (each: a conditional delete, a notice and a close). */
+export const SWEEP_CONCURRENCY = 50;
 /**
  * An event whose audience lists at most this many user ids (and no roles) reads those users'
  * connections from the user index; a larger or role-based audience reads the whole tenant.

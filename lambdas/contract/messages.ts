@@ -3,7 +3,7 @@
  * messages and their builders are in `protocol.ts`.
  */
 import * as z from 'zod';
-import { SubscriptionPatternSchema } from './catalog.js';
+import { SubscriptionPatternSchema, WellFormedStringSchema } from './catalog.js';
 import { MAX_EVENT_ID_BYTES, MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
 import { Route } from './routes.js';
 
@@ -28,12 +28,12 @@ const UnsubscribeMessageSchema = z.object({
 });
 const ResumeMessageSchema = z.object({
   action: z.literal(Route.resume),
-  // A cheap bound before the byte check in core/session.ts: a string of more UTF-16 units than
+  // A cheap bound before the byte check in core: a string of more UTF-16 units than
   // MAX_EVENT_ID_BYTES has more UTF-8 bytes than that, too.
-  lastEventId: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(MAX_EVENT_ID_BYTES, `must be at most ${MAX_EVENT_ID_BYTES} characters`),
+  lastEventId: WellFormedStringSchema.min(1, 'must not be empty').max(
+    MAX_EVENT_ID_BYTES,
+    `must be at most ${MAX_EVENT_ID_BYTES} characters`,
+  ),
 });
 
 /** The schema of each action's frame. */

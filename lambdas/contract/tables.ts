@@ -47,6 +47,20 @@ export const ConnectionAttr = {
   sweepKey: 'sweepKey',
   /** TTL, epoch seconds. */
   ttl: 'ttl',
+  /**
+   * Epoch seconds: a delivery to this connection failed for good and closing it failed too.
+   * Fan-out sends it nothing more (and retries the close); the sweeper closes it (its `sweepAt`
+   * is set to the same time, so it is due at once).
+   */
+  brokenAt: 'brokenAt',
+  /** Incremented by every subscription change; the change is conditional on the value read. */
+  subscriptionsVersion: 'subscriptionsVersion',
+  /** Epoch seconds: start of the connection's current resume rate-limit window. */
+  resumeWindow: 'resumeWindow',
+  /** `resume` calls made in `resumeWindow`. */
+  resumeCalls: 'resumeCalls',
+  /** The resume sequence in progress (a `ReplayState`), while its last answer said `more`. */
+  replay: 'replay',
 } as const;
 
 export const TENANT_INDEX = 'byTenant';
@@ -69,6 +83,7 @@ export const CONNECTIONS_TABLE: TableDef = {
         ConnectionAttr.roles,
         ConnectionAttr.subscriptions,
         ConnectionAttr.tokenExpiresAt,
+        ConnectionAttr.brokenAt,
       ],
     },
     {
@@ -83,6 +98,7 @@ export const CONNECTIONS_TABLE: TableDef = {
         ConnectionAttr.roles,
         ConnectionAttr.subscriptions,
         ConnectionAttr.tokenExpiresAt,
+        ConnectionAttr.brokenAt,
       ],
     },
     {
@@ -90,7 +106,7 @@ export const CONNECTIONS_TABLE: TableDef = {
       indexName: SWEEP_INDEX,
       partitionKey: { name: ConnectionAttr.sweepShard, type: 'S' },
       sortKey: { name: ConnectionAttr.sweepKey, type: 'S' },
-      nonKeyAttributes: [ConnectionAttr.tenantId],
+      nonKeyAttributes: [ConnectionAttr.tenantId, ConnectionAttr.brokenAt],
     },
   ],
 };
@@ -98,11 +114,18 @@ export const CONNECTIONS_TABLE: TableDef = {
 /** Attribute names of the tenant event log. */
 export const EventLogAttr = {
   tenantId: 'tenantId',
-  /** `e#<13-digit epoch ms>#<eventId>` for a logged event; `id#<eventId>` for its id marker. */
+  /**
+   * `e#<13-digit epoch ms>#<eventId>` for a logged copy of an event (one per broadcaster attempt,
+   * at the attempt's start time); `id#<eventId>` for its id marker.
+   */
   sk: 'sk',
   eventId: 'eventId',
-  /** On an id marker: the `sk` of the logged event. */
+  /** On an id marker: the `sk` of the event's first logged copy (its resume position). */
   seq: 'seq',
+  /** On a copy logged by a later attempt: the `sk` of the first copy. */
+  first: 'first',
+  /** On a copy logged by a later attempt: the `ttl` of the first copy. */
+  firstTtl: 'firstTtl',
   /** On a logged event: the envelope as sent to clients (JSON string). */
   envelope: 'envelope',
   /** On a logged event: the audience it was targeted at (JSON string), if any. */
@@ -138,7 +161,19 @@ export function sweepKeyBefore(nowSeconds: number): string {
 }
 
 export function eventLogSortKey(receivedAtMs: number, eventId: string): string {
-  return `${EVENT_LOG_PREFIX.event}${String(receivedAtMs).padStart(13, '0')}#${eventId}`;
+  return `${eventLogFrom(receivedAtMs)}#${eventId}`;
+}
+/** The lowest event-log sort key at `atMs`: every copy logged at or after it sorts after it. */
+export function eventLogFrom(atMs: number): string {
+  return `${EVENT_LOG_PREFIX.event}${String(Math.max(0, Math.floor(atMs))).padStart(13, '0')}`;
+}
+/** The epoch milliseconds of an event-log sort key (`e#<13 digits>#…`). */
+export function eventLogTimeMs(sortKey: string): number {
+  const digits = sortKey.slice(EVENT_LOG_PREFIX.event.length, EVENT_LOG_PREFIX.event.length + 13);
+  const ms = Number(digits);
+  if (!sortKey.startsWith(EVENT_LOG_PREFIX.event) || !/^\d{13}$/.test(digits) || !Number.isSafeInteger(ms))
+    throw new Error(`not an event-log sort key: ${sortKey}`);
+  return ms;
 }
 export function eventIdMarkerKey(eventId: string): string {
   return `${EVENT_LOG_PREFIX.idMarker}${eventId}`;
@@ -158,8 +193,35 @@ export interface ConnectionRecord {
   sweepAt?: number;
   sweepKey?: string;
   ttl: number;
+  brokenAt?: number;
+  subscriptionsVersion?: number;
+  resumeWindow?: number;
+  resumeCalls?: number;
+  replay?: ReplayState;
+}
+
+/**
+ * Where a resume sequence stands between its pages. The next `resume` continues it only if it
+ * names `cursor` (the `lastEventId` of the last answer); any other id starts a new sequence.
+ */
+export interface ReplayState {
+  /** The `lastEventId` the last page answered. */
+  cursor: string;
+  /** The `lastEventId` that started the sequence (never re-sent). */
+  origin: string;
+  /** Sort key the sequence started from: the origin's first position minus the overlap. */
+  from: string;
+  /** Sort key of the last log item read, if any; the next page reads after it. */
+  after?: string;
+  /** Envelopes sent so far (counted against MAX_REPLAY_EVENTS). */
+  sent: number;
+  /** Log items read so far (counted against MAX_REPLAY_SCANNED_ITEMS). */
+  scanned: number;
 }
 
 /** What fan-out reads from the tenant index. */
 export type Recipient = Required<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>> &
-  Pick<ConnectionRecord, 'userId' | 'roles' | 'subscriptions' | 'tokenExpiresAt'>;
+  Pick<ConnectionRecord, 'userId' | 'roles' | 'subscriptions' | 'tokenExpiresAt' | 'brokenAt'>;
+
+/** What the sweeper reads from the sweep index. */
+export type DueConnection = Pick<ConnectionRecord, 'connectionId' | 'tenantId' | 'brokenAt'>;

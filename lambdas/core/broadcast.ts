@@ -1,6 +1,6 @@
 /**
- * The broadcaster's logic: validate an EventBridge event, build the envelope, log it once for
- * resume, and fan it out to the tenant.
+ * The broadcaster's logic: validate an EventBridge event, build the envelope, log it for resume,
+ * and fan it out to the tenant.
  */
 import {
   AUDIENCE_KEY,
@@ -16,7 +16,7 @@ import {
 } from '../contract/index.js';
 import { type FanoutDeps, type FanoutStats, fanOut } from './fanout.js';
 import { describeIssues } from './frames.js';
-import type { EventLog } from './ports.js';
+import type { Clock, EventLog } from './ports.js';
 
 export const RejectReason = {
   malformedEvent: 'malformed_event',
@@ -43,7 +43,7 @@ export function eventIdOf(eventBridgeId: string): string {
  * Validates an EventBridge event and builds the client envelope. Never throws: a malformed
  * event is a rejection with a reason, so it is not retried forever.
  */
-export function prepareEnvelope(event: unknown): Prepared {
+export function prepareEnvelope(event: unknown, clock: Clock): Prepared {
   const outer = EventBridgeEventSchema.safeParse(event);
   if (!outer.success) return reject(RejectReason.malformedEvent, describeIssues(outer.error));
   const { id, time, detail } = outer.data;
@@ -78,7 +78,7 @@ export function prepareEnvelope(event: unknown): Prepared {
   const envelope: Envelope = {
     type,
     data,
-    timestamp: Number.isNaN(when.getTime()) ? new Date().toISOString() : when.toISOString(),
+    timestamp: (Number.isNaN(when.getTime()) ? new Date(clock()) : when).toISOString(),
     eventId: eventIdOf(id),
     tenantId: tenant.data,
   };
@@ -110,12 +110,19 @@ export type BroadcastResult =
     };
 
 /**
- * Processes one event. Storage failures propagate (the invocation fails, EventBridge retries,
- * then dead-letters); a retried event is logged once and keeps its eventId.
+ * Processes one attempt of an event. Storage failures propagate (the invocation fails, Lambda or
+ * EventBridge retries, then dead-letters); every attempt keeps the eventId.
+ *
+ * Each attempt logs the event at its own start time, so a retry is found after the events logged
+ * since (its id marker keeps the first position). The log append comes strictly BEFORE the
+ * recipients are read: a connection that becomes visible to fan-out after that read finds the
+ * event in the log when it resumes, and one visible before it is a recipient. Reading both at once
+ * would open a window where a connection is in neither. That costs the append's latency (one
+ * conditional PutItem after one PutItem) before the first post; README "Delivery guarantees".
  */
 export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<BroadcastResult> {
   const started = deps.clock();
-  const prepared = prepareEnvelope(event);
+  const prepared = prepareEnvelope(event, deps.clock);
   if (!prepared.ok) return { status: 'rejected', reason: prepared.reason, message: prepared.message };
   const { envelope, payload, audience } = prepared;
   const ttl = Math.floor(started / 1000) + deps.retentionSeconds;

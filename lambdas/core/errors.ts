@@ -32,3 +32,18 @@ export class SendError extends Error {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
+
+/**
+ * Connections missed an event for good and could be neither closed nor marked broken (DynamoDB
+ * failed too): the broadcast fails so that it is retried, rather than leave them receiving later
+ * events as if nothing happened.
+ */
+export class UnresolvedDeliveryError extends Error {
+  override readonly name = 'UnresolvedDeliveryError';
+  constructor(
+    readonly connectionIds: readonly string[],
+    cause: unknown,
+  ) {
+    super(`${connectionIds.length} connection(s) missed the event and could not be closed or marked`, { cause });
+  }
+}

@@ -2,20 +2,26 @@
  * Fan-out: deliver one envelope to every matching recipient of a tenant with bounded
  * concurrency, an optional send-rate cap, retries with backoff and jitter for 429/5xx, and
  * cleanup of gone and expired connections. One failing connection never stops the others.
+ *
+ * A connection that misses the event for good (still failing after the retries) must not go on
+ * receiving later events as if nothing happened: it is closed, so its client reconnects and
+ * resumes from the last event it received. If even the close fails, the record is marked broken:
+ * later fan-outs send it nothing and retry the close, and the sweeper closes it. If the mark
+ * fails too, the fan-out rejects once every send has settled, so the invocation is retried.
  */
 import { type Audience, MAX_AUDIENCE_USER_LOOKUPS, type Recipient, serverMessage } from '../contract/index.js';
-import { SendError } from './errors.js';
+import {
+  boundedPool,
+  closeWithRetry,
+  DEFAULT_RETRY,
+  defaultSleep,
+  postWithRetry,
+  type RetryPolicy,
+  rateLimiter,
+} from './delivery.js';
+import { UnresolvedDeliveryError } from './errors.js';
 import { inAudience, matchesSubscriptions } from './matching.js';
 import type { Clock, ConnectionStore, Sender } from './ports.js';
-
-export interface RetryPolicy {
-  /** Attempts per recipient, including the first. */
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
 
 export interface FanoutDeps {
   store: ConnectionStore;
@@ -44,6 +50,10 @@ export interface FanoutStats {
   filtered: number;
   /** Still failing after retries, or failed with a non-retryable error. */
   failed: number;
+  /** Closed because a delivery failed for good (now, or an earlier one: a broken connection). */
+  closed: number;
+  /** Missed a delivery and could not be closed: marked (or left) broken for the sweeper. */
+  broken: number;
   /** Retries made after 429/5xx. */
   retries: number;
 }
@@ -53,66 +63,6 @@ export interface FanoutEvent {
   /** The serialized envelope. */
   payload: string;
   audience?: Audience;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)). */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
-  return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
-}
-
-/** Spaces calls at least 1/rps apart (a steady-rate limiter shared by all workers). */
-export function rateLimiter(
-  maxRps: number | undefined,
-  clock: Clock,
-  sleep: (ms: number) => Promise<void>,
-): () => Promise<void> {
-  if (!maxRps || maxRps <= 0) return async () => {};
-  const interval = 1000 / maxRps;
-  let next = 0;
-  return async () => {
-    const now = clock();
-    const slot = Math.max(now, next);
-    next = slot + interval;
-    if (slot > now) await sleep(slot - now);
-  };
-}
-
-export interface RetryingPostDeps {
-  sender: Sender;
-  retry: RetryPolicy;
-  sleep: (ms: number) => Promise<void>;
-  random: () => number;
-  /** Awaited before each attempt (a rate limiter). */
-  throttle?: () => Promise<void>;
-  onRetry?: () => void;
-  onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
-}
-
-/**
- * PostToConnection with retries: 429 and 5xx (retryable SendErrors) are retried with full-jitter
- * backoff up to `retry.maxAttempts`; anything else, or the last failure, is 'failed'. Never throws.
- */
-export async function postWithRetry(
-  deps: RetryingPostDeps,
-  connectionId: string,
-  payload: string,
-): Promise<'sent' | 'gone' | 'failed'> {
-  for (let attempt = 0; ; attempt++) {
-    await deps.throttle?.();
-    try {
-      return await deps.sender.post(connectionId, payload);
-    } catch (err) {
-      const retryable = err instanceof SendError && err.retryable;
-      if (!retryable || attempt + 1 >= deps.retry.maxAttempts) {
-        deps.onFailure?.(connectionId, err);
-        return 'failed';
-      }
-      deps.onRetry?.();
-      await deps.sleep(backoffDelay(attempt, deps.retry, deps.random));
-    }
-  }
 }
 
 /**
@@ -138,7 +88,19 @@ export function recipientsFor(
 }
 
 export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEvent): Promise<FanoutStats> {
-  const stats: FanoutStats = { recipients: 0, delivered: 0, gone: 0, expired: 0, filtered: 0, failed: 0, retries: 0 };
+  const stats: FanoutStats = {
+    recipients: 0,
+    delivered: 0,
+    gone: 0,
+    expired: 0,
+    filtered: 0,
+    failed: 0,
+    closed: 0,
+    broken: 0,
+    retries: 0,
+  };
+  /** Connections that missed the event and could be neither closed nor marked. */
+  const unresolved: Array<{ connectionId: string; error: unknown }> = [];
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const retry = deps.retry ?? DEFAULT_RETRY;
@@ -168,7 +130,34 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
     }
   };
 
+  const close = (connectionId: string) =>
+    closeWithRetry({ sender: deps.sender, retry, sleep, random, onFailure: deps.onFailure }, connectionId);
+
+  /**
+   * The connection missed this event for good: close it, or else mark it for the sweeper. A closed
+   * connection's record goes with its $disconnect (or, if that is lost, with the next post's 410).
+   */
+  const retire = async (connectionId: string): Promise<void> => {
+    if (await close(connectionId)) {
+      stats.closed++;
+      return;
+    }
+    stats.broken++;
+    try {
+      await deps.store.markBroken(connectionId, nowSeconds); // false: the record is gone already
+    } catch (error) {
+      unresolved.push({ connectionId, error });
+      deps.onFailure?.(connectionId, error);
+    }
+  };
+
   const deliver = async (r: Recipient): Promise<void> => {
+    if (r.brokenAt !== undefined) {
+      // It missed an earlier event and could not be closed then: send it nothing, close it now.
+      if (await close(r.connectionId)) stats.closed++;
+      else stats.broken++;
+      return;
+    }
     if (
       r.tokenExpiresAt !== undefined &&
       r.tokenExpiresAt <= nowSeconds &&
@@ -182,39 +171,46 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
     }
     const outcome = await post(r.connectionId, event.payload);
     if (outcome === 'sent') stats.delivered++;
-    else if (outcome === 'failed') stats.failed++;
-    else {
+    else if (outcome === 'failed') {
+      stats.failed++;
+      await retire(r.connectionId);
+    } else {
       stats.gone++;
       await forget(r.connectionId);
     }
   };
 
-  const inFlight = new Set<Promise<void>>();
-  const run = (r: Recipient) => {
-    const p: Promise<void> = deliver(r)
-      .catch((err: unknown) => {
+  const pool = boundedPool(deps.concurrency);
+  const run = (r: Recipient) =>
+    pool.run(() =>
+      deliver(r).catch((err: unknown) => {
         stats.failed++;
         deps.onFailure?.(r.connectionId, err);
-      })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  };
+      }),
+    );
 
   try {
     for await (const page of recipientsFor(deps.store, tenantId, event.audience)) {
       for (const r of page) {
         stats.recipients++;
-        if (!matchesSubscriptions(r.subscriptions, event.type) || !inAudience(event.audience, r)) {
+        if (
+          r.brokenAt === undefined &&
+          (!matchesSubscriptions(r.subscriptions, event.type) || !inAudience(event.audience, r))
+        ) {
           stats.filtered++;
           continue;
         }
-        while (inFlight.size >= deps.concurrency) await Promise.race(inFlight);
-        run(r);
+        await run(r);
       }
     }
   } finally {
     // Even when reading recipients fails, let started sends finish before reporting.
-    await Promise.all(inFlight);
+    await pool.drain();
   }
+  if (unresolved.length > 0)
+    throw new UnresolvedDeliveryError(
+      unresolved.map((u) => u.connectionId),
+      unresolved[0]?.error,
+    );
   return stats;
 }

@@ -4,6 +4,7 @@ import {
   MAX_ROLES,
   MAX_TOKEN_EXP_SECONDS,
   ROLES_CLAIM,
+  RoleSchema,
   TenantIdSchema,
   UserIdSchema,
 } from '../contract/index.js';
@@ -29,7 +30,7 @@ export function identityFromClaims(claims: Record<string, unknown>, tenantClaim:
   const roles = claims[ROLES_CLAIM];
   if (
     roles !== undefined &&
-    !(Array.isArray(roles) && roles.every((r) => typeof r === 'string') && roles.length <= MAX_ROLES)
+    !(Array.isArray(roles) && roles.length <= MAX_ROLES && roles.every((r) => RoleSchema.safeParse(r).success))
   ) {
     throw new AuthError(
       AuthErrorCode.invalidClaims,

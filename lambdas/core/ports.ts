@@ -2,7 +2,7 @@
  * The dependencies pure logic receives. Adapters in `lambdas/adapters/` implement them against
  * DynamoDB, the API Gateway management API and jose; tests pass in-memory or failing versions.
  */
-import type { Audience, ConnectionRecord, Envelope, Recipient } from '../contract/index.js';
+import type { Audience, ConnectionRecord, DueConnection, Envelope, Recipient, ReplayState } from '../contract/index.js';
 
 /** Epoch milliseconds. */
 export type Clock = () => number;
@@ -20,26 +20,58 @@ export interface TokenVerifier {
   verify(token: string): Promise<Identity>;
 }
 
+/**
+ * Why `authenticate` changed nothing: the record belongs to another tenant or user; the session it
+ * would refresh has expired; or the connection is closed (no record, or marked broken).
+ */
+export type AuthenticateOutcome = 'authenticated' | 'mismatch' | 'expired' | 'closed';
+
 export interface ConnectionStore {
   putPending(record: { connectionId: string; connectedAt: number; authDeadline: number; ttl: number }): Promise<void>;
   get(connectionId: string): Promise<ConnectionRecord | undefined>;
   /**
-   * Marks the connection authenticated (or refreshes it). Succeeds only if the record is still
-   * pending or belongs to the same tenant and user; returns false when that condition failed.
-   * An existing record keeps its `ttl`; `ttl` applies only if the record is gone.
+   * Marks the connection authenticated (or refreshes it), in one conditional write: only if the
+   * record exists and is not broken, and is pending or belongs to the same tenant and user with a
+   * session not yet expired at `nowSeconds`. Never recreates a deleted record.
    */
-  authenticate(connectionId: string, identity: Identity, ttl: number): Promise<boolean>;
-  /** Replaces the subscription set; returns false if the connection is not authenticated. */
-  setSubscriptions(connectionId: string, subscriptions: string[]): Promise<boolean>;
+  authenticate(connectionId: string, identity: Identity, nowSeconds: number): Promise<AuthenticateOutcome>;
+  /**
+   * Replaces the subscription set if the record is authenticated, its session not expired at
+   * `nowSeconds`, and its `subscriptionsVersion` still `version` (0: never changed); then bumps the
+   * version. Returns false when any of that failed (the caller reads again and retries).
+   */
+  setSubscriptions(
+    connectionId: string,
+    subscriptions: string[],
+    version: number,
+    nowSeconds: number,
+  ): Promise<boolean>;
   delete(connectionId: string): Promise<void>;
   /** Deletes only if `sweepAt` is still at or before `nowSeconds`; returns whether it did. */
   deleteIfDue(connectionId: string, nowSeconds: number): Promise<boolean>;
+  /**
+   * Marks a connection broken (a delivery failed for good and it could not be closed): sets
+   * `brokenAt` and makes it due for the sweeper now. Never recreates a deleted record; returns
+   * whether the record was there.
+   */
+  markBroken(connectionId: string, nowSeconds: number): Promise<boolean>;
+  /**
+   * Counts one `resume` call in the connection's fixed rate-limit window (conditional writes, so
+   * concurrent calls cannot both take the last one); false when the window's calls are used up.
+   */
+  takeResumeCall(
+    connectionId: string,
+    nowSeconds: number,
+    limit: { calls: number; windowSeconds: number },
+  ): Promise<boolean>;
+  /** Saves the resume sequence in progress, or clears it (`undefined`). Never recreates a record. */
+  saveReplay(connectionId: string, state: ReplayState | undefined): Promise<void>;
   /** Authenticated connections of a tenant, a page at a time (tenant index query). */
   recipients(tenantId: string): AsyncIterable<Recipient[]>;
   /** Authenticated connections of these users of a tenant (user index queries). */
   recipientsOf(tenantId: string, userIds: readonly string[]): AsyncIterable<Recipient[]>;
   /** Connections whose `sweepAt` is at or before `nowSeconds` (sweep index query, all shards). */
-  due(nowSeconds: number): AsyncIterable<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[]>;
+  due(nowSeconds: number): AsyncIterable<DueConnection[]>;
 }
 
 export interface LoggedEvent {
@@ -47,18 +79,39 @@ export interface LoggedEvent {
   audience?: Audience;
 }
 
+/** One logged copy of an event, as a resume reads it. */
+export interface LogItem extends LoggedEvent {
+  /** Its sort key: the start time of the broadcaster attempt that logged it. */
+  position: string;
+  /** Epoch seconds; the copy is past retention at or after it. */
+  ttl: number;
+  /** On a copy logged by a later attempt: where the event's first copy is, and its ttl. */
+  first?: { position: string; ttl: number };
+}
+
 export interface EventLog {
   /**
-   * Appends an event once: a second append of the same eventId (a retried delivery) changes
-   * nothing and reports `duplicate: true`.
+   * Logs one broadcaster attempt of an event at `attemptStartMs`: a new time-ordered copy every
+   * time, so a retry is found after the events logged since. The event's id marker keeps the
+   * FIRST copy's position (its resume position); `duplicate: true` when it already existed.
    */
-  append(event: LoggedEvent, receivedAtMs: number, ttl: number): Promise<{ duplicate: boolean }>;
+  append(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }>;
+  /** The first copy's position of an event of this tenant, or undefined (unknown, or expired). */
+  position(tenantId: string, eventId: string, nowSeconds: number): Promise<string | undefined>;
   /**
-   * Events of the tenant logged after `lastEventId`, oldest first, at most `limit`.
-   * Returns `undefined` when the id is unknown for this tenant (or has expired).
+   * Logged copies of the tenant from position `from` (inclusive), after `after` (exclusive) if
+   * given, oldest first, at most `limit` items read (expired ones included: see `ttl`). `done`
+   * when the end of the log was reached.
    */
-  after(tenantId: string, lastEventId: string, limit: number, nowSeconds: number): Promise<LoggedEvent[] | undefined>;
-  /** The id of the tenant's newest unexpired logged event, if any. */
+  read(
+    tenantId: string,
+    range: { from: string; after?: string | undefined },
+    limit: number,
+  ): Promise<{ items: LogItem[]; done: boolean }>;
+  /**
+   * The id of an event whose first copy is the tenant's newest unexpired one (copies logged by
+   * retries are passed over, since resuming from them would replay from their old position).
+   */
   latest(tenantId: string, nowSeconds: number): Promise<string | undefined>;
 }
 

@@ -1,21 +1,43 @@
 /**
- * Connection lifecycle logic: connect, authenticate, ping, subscribe/unsubscribe, resume.
- * Each function takes its dependencies and returns the reply to send (or a connect verdict).
+ * Connection lifecycle logic: connect, authenticate, ping, subscribe/unsubscribe (resume is in
+ * `replay.ts`). Each function takes its dependencies and returns the reply to send (or a connect
+ * verdict). Every action of an authenticated connection whose token has expired is refused with
+ * `auth.expired`: the record is then due in the sweep index, and the sweeper (or `resume`, which
+ * may manage connections) closes it.
  */
 import {
   AuthErrorCode,
   CONNECTION_TTL_SECONDS,
+  type ConnectionRecord,
   ErrorCode,
-  MAX_EVENT_ID_BYTES,
   MAX_SUBSCRIPTIONS,
   type ServerMessage,
   serverMessage,
 } from '../contract/index.js';
 import { AuthError } from './errors.js';
-import { addPatterns, inAudience, matchesSubscriptions, removePatterns } from './matching.js';
-import type { Clock, ConnectionStore, EventLog, Identity, Sender, TokenVerifier } from './ports.js';
+import { addPatterns, removePatterns } from './matching.js';
+import type { Clock, ConnectionStore, EventLog, Identity, TokenVerifier } from './ports.js';
 
-const seconds = (ms: number) => Math.floor(ms / 1000);
+export const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/** An authenticated record whose token expired at or before `nowSeconds` (as fan-out judges it). */
+export function isExpired(record: ConnectionRecord, nowSeconds: number): boolean {
+  return record.tenantId !== undefined && record.tokenExpiresAt !== undefined && record.tokenExpiresAt <= nowSeconds;
+}
+
+/** The connection's session, or the reply that refuses the action. */
+export type Session =
+  | { ok: true; record: ConnectionRecord & { tenantId: string } }
+  | { ok: false; expired: boolean; reply: ServerMessage };
+
+/** Reads the record: not authenticated → `not_authenticated`; token expired → `auth.expired`. */
+export async function session(store: ConnectionStore, clock: Clock, connectionId: string): Promise<Session> {
+  const record = await store.get(connectionId);
+  if (record?.tenantId === undefined) return { ok: false, expired: false, reply: notAuthenticated(clock) };
+  if (isExpired(record, seconds(clock())))
+    return { ok: false, expired: true, reply: serverMessage.authExpired(clock()) };
+  return { ok: true, record: record as ConnectionRecord & { tenantId: string } };
+}
 
 // ---------------------------------------------------------------- $connect
 
@@ -53,8 +75,17 @@ export interface AuthDeps {
   clock: Clock;
 }
 
+/**
+ * What `auth` replies: `auth.success` with the session, `auth.error` with its code, or
+ * `auth.expired` when it tries to refresh a session that has already expired.
+ */
+export type AuthReply =
+  | ReturnType<typeof serverMessage.authSuccess>
+  | ReturnType<typeof serverMessage.authError>
+  | ReturnType<typeof serverMessage.authExpired>;
+
 /** Verifies the token and authenticates (or refreshes) the connection. */
-export async function authenticate(deps: AuthDeps, connectionId: string, token: string): Promise<ServerMessage> {
+export async function authenticate(deps: AuthDeps, connectionId: string, token: string): Promise<AuthReply> {
   let identity: Identity;
   try {
     identity = await deps.verifier.verify(token);
@@ -68,8 +99,6 @@ export async function authenticate(deps: AuthDeps, connectionId: string, token: 
       AuthErrorCode.tenantMismatch,
       'this connection is authenticated as another tenant or user; open a new connection',
     );
-  // Used only if the record is gone (the store keeps an existing TTL).
-  const ttl = seconds(deps.clock()) + CONNECTION_TTL_SECONDS;
   // Read the resume point before the connection becomes visible to fan-out: every later event
   // is then either delivered live or replayable with `resume` from this id.
   const lastEventId = (await deps.log.latest(identity.tenantId, seconds(deps.clock()))) ?? null;
@@ -81,10 +110,33 @@ export async function authenticate(deps: AuthDeps, connectionId: string, token: 
     expiresAt: new Date(identity.expiresAt * 1000).toISOString(),
     lastEventId,
   });
-  // The store's condition (pending, or this same tenant and user) is the one tenant check: no
-  // read first, so two racing auth messages cannot both pass it.
-  if (!(await deps.store.authenticate(connectionId, identity, ttl))) return mismatch();
-  return success;
+  // The store's condition (pending, or this same tenant and user with a live session) is the one
+  // tenant check: no read first, so two racing auth messages cannot both pass it.
+  const outcome = await deps.store.authenticate(connectionId, identity, seconds(deps.clock()));
+  if (outcome === 'authenticated') return success;
+  if (outcome === 'mismatch') return mismatch();
+  if (outcome === 'expired') return serverMessage.authExpired(deps.clock());
+  // The record is gone (deleted at the auth deadline, or on $disconnect) or marked broken: this
+  // connection is being closed by the server; auth must not bring it back.
+  return serverMessage.authError(
+    deps.clock(),
+    AuthErrorCode.authTimeout,
+    'this connection has been closed by the server; open a new connection and authenticate',
+  );
+}
+
+// ---------------------------------------------------------------- ping
+
+export interface PingDeps {
+  store: ConnectionStore;
+  clock: Clock;
+}
+
+/** `pong`, unless the connection is authenticated and its token has expired (`auth.expired`). */
+export async function ping(deps: PingDeps, connectionId: string): Promise<ServerMessage> {
+  const record = await deps.store.get(connectionId);
+  if (record && isExpired(record, seconds(deps.clock()))) return serverMessage.authExpired(deps.clock());
+  return serverMessage.pong(deps.clock());
 }
 
 // ---------------------------------------------------------------- subscribe / unsubscribe
@@ -94,28 +146,46 @@ export interface SubscribeDeps {
   clock: Clock;
 }
 
-/** Adds (`subscribe`) or removes (`unsubscribe`) patterns and replies with the resulting set. */
+/** Read-modify-write attempts before a subscription change gives up on concurrent changes. */
+export const SUBSCRIBE_ATTEMPTS = 5;
+
+/**
+ * Adds (`subscribe`) or removes (`unsubscribe`) patterns and replies with the resulting set. The
+ * write is conditional on the set's version as read, so two concurrent changes cannot lose one
+ * another: the loser reads again and reapplies its change.
+ */
 export async function changeSubscriptions(
   deps: SubscribeDeps,
   connectionId: string,
   mode: 'subscribe' | 'unsubscribe',
   patterns: readonly string[],
 ): Promise<ServerMessage> {
-  const record = await deps.store.get(connectionId);
-  if (record?.tenantId === undefined) return notAuthenticated(deps.clock);
-  const current = record.subscriptions ?? [];
-  const next = mode === 'subscribe' ? addPatterns(current, patterns) : removePatterns(current, patterns);
-  if (next.length > MAX_SUBSCRIPTIONS) {
-    return serverMessage.error(
-      deps.clock(),
-      ErrorCode.badRequest,
-      `eventTypes: a connection may hold at most ${MAX_SUBSCRIPTIONS} patterns`,
-    );
+  for (let attempt = 0; attempt < SUBSCRIBE_ATTEMPTS; attempt++) {
+    const current = await session(deps.store, deps.clock, connectionId);
+    if (!current.ok) return current.reply;
+    const { record } = current;
+    const had = record.subscriptions ?? [];
+    const next = mode === 'subscribe' ? addPatterns(had, patterns) : removePatterns(had, patterns);
+    if (next.length > MAX_SUBSCRIPTIONS) {
+      return serverMessage.error(
+        deps.clock(),
+        ErrorCode.badRequest,
+        `eventTypes: a connection may hold at most ${MAX_SUBSCRIPTIONS} patterns`,
+      );
+    }
+    const version = record.subscriptionsVersion ?? 0;
+    if (await deps.store.setSubscriptions(connectionId, next, version, seconds(deps.clock()))) {
+      return mode === 'subscribe'
+        ? serverMessage.subscribeSuccess(deps.clock(), next)
+        : serverMessage.unsubscribeSuccess(deps.clock(), next);
+    }
+    // The set changed, the session expired or the record went away since the read: read again.
   }
-  if (!(await deps.store.setSubscriptions(connectionId, next))) return notAuthenticated(deps.clock);
-  return mode === 'subscribe'
-    ? serverMessage.subscribeSuccess(deps.clock(), next)
-    : serverMessage.unsubscribeSuccess(deps.clock(), next);
+  return serverMessage.error(
+    deps.clock(),
+    ErrorCode.internal,
+    'the subscriptions kept changing concurrently; send the change again',
+  );
 }
 
 export function notAuthenticated(clock: Clock): ServerMessage {
@@ -124,53 +194,4 @@ export function notAuthenticated(clock: Clock): ServerMessage {
     ErrorCode.notAuthenticated,
     'authenticate first: {"action":"auth","token":"<JWT>"}',
   );
-}
-
-// ---------------------------------------------------------------- resume
-
-export interface ResumeDeps {
-  store: ConnectionStore;
-  log: EventLog;
-  sender: Sender;
-  clock: Clock;
-  maxReplay: number;
-}
-
-/**
- * Replays, in log order, the tenant's events after `lastEventId` that this connection's
- * subscriptions and the events' audiences allow; then replies `resume.success`. An unknown,
- * foreign or expired id, or more than `maxReplay` missed events, answers `resume.error` `gap`.
- */
-export async function resume(
-  deps: ResumeDeps,
-  connectionId: string,
-  lastEventId: string,
-): Promise<ServerMessage | undefined> {
-  const record = await deps.store.get(connectionId);
-  if (record?.tenantId === undefined) return notAuthenticated(deps.clock);
-  // An id longer than any we issue is unknown by definition (and must not reach the key limit).
-  const events =
-    new TextEncoder().encode(lastEventId).length > MAX_EVENT_ID_BYTES
-      ? undefined
-      : await deps.log.after(record.tenantId, lastEventId, deps.maxReplay + 1, seconds(deps.clock()));
-  if (events === undefined) {
-    return serverMessage.resumeError(
-      deps.clock(),
-      'unknown or expired lastEventId for this tenant: refetch state, then resume from a newer event',
-    );
-  }
-  if (events.length > deps.maxReplay) {
-    return serverMessage.resumeError(deps.clock(), `more than ${deps.maxReplay} events were missed: refetch state`);
-  }
-  let replayed = 0;
-  for (const { envelope, audience } of events) {
-    if (!matchesSubscriptions(record.subscriptions, envelope.type) || !inAudience(audience, record)) continue;
-    if ((await deps.sender.post(connectionId, JSON.stringify(envelope))) === 'gone') return undefined;
-    replayed++;
-  }
-  return serverMessage.resumeSuccess(deps.clock(), {
-    replayed,
-    lastEventId: events.at(-1)?.envelope.eventId ?? lastEventId,
-    more: false,
-  });
 }

@@ -19,8 +19,7 @@ export const handler = webSocketHandler(async (event) => {
     event.requestContext.connectionId,
     frame.message.token,
   );
-  if (result.type === ServerMessageType.authError)
-    logger.info('auth refused', { code: (result.data as { code: string }).code });
-  else logger.info('authenticated', { tenantId: (result.data as { tenantId: string }).tenantId });
+  if (result.type === ServerMessageType.authSuccess) logger.info('authenticated', { tenantId: result.data.tenantId });
+  else logger.info('auth refused', { code: result.data.code });
   return reply(result);
 });

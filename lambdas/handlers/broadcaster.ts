@@ -35,6 +35,8 @@ export async function handler(event: unknown): Promise<BroadcastResult> {
       metrics.addMetric('gone', MetricUnit.Count, stats.gone);
       metrics.addMetric('expired', MetricUnit.Count, stats.expired);
       metrics.addMetric('failed', MetricUnit.Count, stats.failed);
+      metrics.addMetric('closed', MetricUnit.Count, stats.closed);
+      metrics.addMetric('broken', MetricUnit.Count, stats.broken);
       metrics.addMetric('filtered', MetricUnit.Count, stats.filtered);
       metrics.addMetric('recipients', MetricUnit.Count, stats.recipients);
       metrics.addMetric('fanoutDuration', MetricUnit.Milliseconds, result.durationMs);

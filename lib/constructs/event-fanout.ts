@@ -8,13 +8,16 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { broadcastEventPattern, Handler } from '../../lambdas/contract/index.js';
+import { BROADCASTER_TIMEOUT_SECONDS, broadcastEventPattern, Handler } from '../../lambdas/contract/index.js';
 import { asInterface } from './cdk-interop.js';
 import type { HandlerFunctionFactory, NodeFunction } from './node-function.js';
 
 /** EventBridge's own limits: it retries a failed delivery for at most 185 attempts / 24 hours. */
 const TARGET_RETRY_ATTEMPTS = 185;
 const TARGET_MAX_EVENT_AGE = Duration.hours(24);
+
+/** The broadcaster's memory: Lambda's CPU share grows with it, and fan-out is CPU- and socket-bound. */
+export const BROADCASTER_MEMORY_MB = 1024;
 
 export interface EventFanoutProps {
   /**
@@ -71,7 +74,11 @@ export class EventFanout extends Construct {
         "broadcaster's async-invocation failure destination. Nothing consumes it automatically; an alarm fires on its first message.",
     });
 
-    this.broadcaster = props.broadcaster(this, 'Broadcaster', { memorySize: 1024, timeout: Duration.seconds(60) });
+    // The resume overlap (REPLAY_OVERLAP_SECONDS) is derived from this timeout: keep them one.
+    this.broadcaster = props.broadcaster(this, 'Broadcaster', {
+      memorySize: BROADCASTER_MEMORY_MB,
+      timeout: Duration.seconds(BROADCASTER_TIMEOUT_SECONDS),
+    });
     if (this.broadcaster.handlerName !== Handler.broadcaster) {
       throw new Error(
         `EventFanout: the broadcaster must run the "${Handler.broadcaster}" handler, got "${this.broadcaster.handlerName}"`,

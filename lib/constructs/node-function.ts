@@ -42,7 +42,7 @@ export interface NodeFunctionProps {
   readonly environment?: Readonly<Record<string, string>> | undefined;
   /**
    * Memory in MB.
-   * @default 256
+   * @default DEFAULT_MEMORY_MB (256)
    */
   readonly memorySize?: number | undefined;
   /**
@@ -62,6 +62,9 @@ export interface NodeFunctionProps {
 }
 
 /** What the construct that holds a function decides about it: its size. */
+/** Memory of every function that does not set its own (`npm run cost` prices them with it). */
+export const DEFAULT_MEMORY_MB = 256;
+
 export type FunctionSizing = Pick<NodeFunctionProps, 'memorySize' | 'timeout'>;
 
 /**
@@ -104,7 +107,7 @@ export class NodeFunction extends Construct {
       depsLockFilePath: LOCK_FILE,
       runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { keySourceFromEnv } from '../../lambdas/adapters/auth.js';
+import { keySourceFromEnv, verifierOptionsFromEnv } from '../../lambdas/adapters/auth.js';
 import { intEnv, listEnv, once, optionalEnv, requiredEnv } from '../../lambdas/adapters/config.js';
+import { secretFromSecretsManager } from '../../lambdas/adapters/secrets.js';
 import { Env, type EnvName } from '../../lambdas/contract/index.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 
@@ -164,5 +165,66 @@ describe('keySourceFromEnv', () => {
     process.env[Env.jwtSecretArn] = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:jwt';
     const source = keySourceFromEnv();
     expect(source.kind).toBe('secret');
+  });
+});
+
+describe('verifierOptionsFromEnv', () => {
+  it('refuses JWKS_URL without JWT_ISSUER, naming jwtIssuer: shared JWKS keys sign other issuers’ tokens too', () => {
+    process.env[Env.jwksUrl] = 'https://login.example.com/common/discovery/keys';
+    const err = configError(() => verifierOptionsFromEnv());
+    expect(err.message).toContain('JWT_ISSUER');
+    expect(err.message).toContain('jwtIssuer');
+  });
+
+  it('checks the issuer a JWKS_URL comes with, and reads the claims settings', () => {
+    Object.assign(process.env, {
+      [Env.jwksUrl]: 'https://login.example.com/tenant-a/keys',
+      [Env.jwtIssuer]: 'https://login.example.com/tenant-a/',
+      [Env.jwtAudience]: 'app',
+      [Env.tenantClaim]: 'org',
+    });
+    expect(verifierOptionsFromEnv()).toMatchObject({
+      key: { kind: 'jwks' },
+      issuer: 'https://login.example.com/tenant-a/',
+      audience: 'app',
+      tenantClaim: 'org',
+    });
+  });
+
+  it('leaves the issuer optional with an HS256 secret (the key is yours alone)', () => {
+    process.env[Env.jwtSecret] = 'x'.repeat(32);
+    expect(verifierOptionsFromEnv()).toMatchObject({ key: { kind: 'secret' }, issuer: undefined });
+  });
+});
+
+describe('secretFromSecretsManager', () => {
+  const fakeClient = (secretString: string | undefined) => {
+    const calls: unknown[] = [];
+    return {
+      calls,
+      client: () => ({
+        send: async (command: unknown) => {
+          calls.push(command);
+          return { SecretString: secretString };
+        },
+      }),
+    };
+  };
+
+  it.each([1, 16, 31])('refuses a secret of %d characters, as the environment path does', async (length) => {
+    const { client } = fakeClient('Q'.repeat(length));
+    const secret = secretFromSecretsManager('arn:aws:secretsmanager:eu-west-1:111122223333:secret:jwt', client);
+    const err = await secret().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain('32');
+    expect((err as Error).message).not.toContain('Q'); // the secret is never echoed
+  });
+
+  it('accepts a secret of 32 characters, and reads it once for a while', async () => {
+    const { client, calls } = fakeClient('s'.repeat(32));
+    const secret = secretFromSecretsManager('arn:aws:secretsmanager:eu-west-1:111122223333:secret:jwt', client);
+    expect(new TextDecoder().decode(await secret())).toBe('s'.repeat(32));
+    await secret();
+    expect(calls).toHaveLength(1);
   });
 });

@@ -490,6 +490,16 @@ describe('resume', () => {
     client.close();
   });
 
+  it('counts its starting point as seen: an overlap that replays it delivers nothing', async () => {
+    const { client, ws, events } = await connected();
+    ws.receive(replayed(0)); // the resume point the app was created with
+    ws.receive(replayed(1));
+    ws.receive(resumeSuccess({ replayed: 2, lastEventId: 'evt_1', more: false }));
+    await tick();
+    expect(events).toEqual(['evt_1']);
+    client.close();
+  });
+
   it('remembers the last 1,000 event ids by default, no more', async () => {
     const h = harness();
     h.client.connect();

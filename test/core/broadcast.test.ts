@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvelopeSchema, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
+import { EnvelopeSchema, eventLogSortKey, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
 import {
   type BroadcastDeps,
   broadcast,
@@ -24,13 +24,15 @@ function rejection(prepared: Prepared): { reason: string; message: string } {
 }
 
 const withDetail = (detail: unknown, base = eventBridgeFixture('goal-created')) => ({ ...base, detail });
+/** The clock `prepareEnvelope` reads only for an event whose time is not a date. */
+const now = new FakeClock().now;
 
 describe('prepareEnvelope', () => {
   it('builds the envelope of a valid EventBridge event', () => {
     // Prepare
     const event = eventBridgeFixture('goal-created');
     // Act
-    const prepared = prepareEnvelope(event);
+    const prepared = prepareEnvelope(event, now);
     // Assess
     expect(prepared.ok).toBe(true);
     if (!prepared.ok) return;
@@ -49,7 +51,7 @@ describe('prepareEnvelope', () => {
 
   it('removes the audience from the data and returns it separately', () => {
     const event = eventBridgeFixture('goal-created-with-audience');
-    const prepared = prepareEnvelope(event);
+    const prepared = prepareEnvelope(event, now);
     expect(prepared.ok).toBe(true);
     if (!prepared.ok) return;
     expect(prepared.audience).toEqual({ userIds: ['user-7'], roles: ['admin'] });
@@ -59,7 +61,7 @@ describe('prepareEnvelope', () => {
   });
 
   it('accepts an unknown dot-notation type with any detail fields', () => {
-    const prepared = prepareEnvelope(eventBridgeFixture('billing-invoice-paid'));
+    const prepared = prepareEnvelope(eventBridgeFixture('billing-invoice-paid'), now);
     expect(prepared).toMatchObject({
       ok: true,
       envelope: {
@@ -73,16 +75,18 @@ describe('prepareEnvelope', () => {
   });
 
   it('gives every delivery of one EventBridge event the same eventId', () => {
-    const a = prepareEnvelope(eventBridgeFixture('goal-created'));
-    const b = prepareEnvelope(eventBridgeFixture('goal-created'));
+    const a = prepareEnvelope(eventBridgeFixture('goal-created'), now);
+    const b = prepareEnvelope(eventBridgeFixture('goal-created'), now);
     expect(a.ok && b.ok && a.envelope.eventId === b.envelope.eventId).toBe(true);
     expect(eventIdOf('abc')).toBe('evt_abc');
   });
 
   it('uses the current time when the event time is not a date', () => {
-    const prepared = prepareEnvelope({ ...eventBridgeFixture('goal-created'), time: 'yesterday' });
+    const prepared = prepareEnvelope({ ...eventBridgeFixture('goal-created'), time: 'yesterday' }, now);
     expect(prepared.ok).toBe(true);
     if (prepared.ok) expect(Number.isNaN(Date.parse(prepared.envelope.timestamp))).toBe(false);
+    // The current time is the injected clock's.
+    if (prepared.ok) expect(prepared.envelope.timestamp).toBe(new Date(now()).toISOString());
   });
 
   it.each([
@@ -96,7 +100,7 @@ describe('prepareEnvelope', () => {
     `goal.${'x'.repeat(130)}`,
   ])('rejects the detail-type %j as invalid_detail_type', (detailType) => {
     const { reason, message } = rejection(
-      prepareEnvelope({ ...eventBridgeFixture('goal-created'), 'detail-type': detailType }),
+      prepareEnvelope({ ...eventBridgeFixture('goal-created'), 'detail-type': detailType }, now),
     );
     expect(reason).toBe('invalid_detail_type');
     expect(message).toMatch(/^detail-type: /);
@@ -109,7 +113,7 @@ describe('prepareEnvelope', () => {
     ['containing #', { tenantId: 'acme#admin', goalId: 'g' }, 'detail.tenantId: '],
     ['containing a control character', { tenantId: 'acme\u0001', goalId: 'g' }, 'detail.tenantId: '],
   ])('rejects a tenantId %s as invalid_tenant', (_label, detail, message) => {
-    const result = rejection(prepareEnvelope(withDetail(detail)));
+    const result = rejection(prepareEnvelope(withDetail(detail), now));
     expect(result.reason).toBe('invalid_tenant');
     expect(result.message.startsWith(message)).toBe(true);
   });
@@ -121,7 +125,7 @@ describe('prepareEnvelope', () => {
     ['a number', 7],
     ['missing', undefined],
   ])('rejects a detail that is %s as invalid_detail', (_label, detail) => {
-    expect(rejection(prepareEnvelope(withDetail(detail)))).toEqual({
+    expect(rejection(prepareEnvelope(withDetail(detail), now))).toEqual({
       reason: 'invalid_detail',
       message: 'detail must be a JSON object',
     });
@@ -137,17 +141,19 @@ describe('prepareEnvelope', () => {
     ['no one listed', {}],
     ['empty lists', { userIds: [], roles: [] }],
   ])('rejects an audience with %s as invalid_audience', (_label, audience) => {
-    const { reason, message } = rejection(prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', audience })));
+    const { reason, message } = rejection(
+      prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', audience }), now),
+    );
     expect(reason).toBe('invalid_audience');
     expect(message).toMatch(/^detail\.audience: /);
   });
 
   it('rejects a catalog type whose detail lacks its id field, naming the field', () => {
-    const { reason, message } = rejection(prepareEnvelope(withDetail({ tenantId: 'acme', title: 'no id' })));
+    const { reason, message } = rejection(prepareEnvelope(withDetail({ tenantId: 'acme', title: 'no id' }), now));
     expect(reason).toBe('invalid_detail');
     expect(message).toMatch(/^detail of goal\.created: goalId: /);
     const issue = rejection(
-      prepareEnvelope({ ...withDetail({ tenantId: 'acme', issueId: 5 }), 'detail-type': 'issue.resolved' }),
+      prepareEnvelope({ ...withDetail({ tenantId: 'acme', issueId: 5 }), 'detail-type': 'issue.resolved' }, now),
     );
     expect(issue.reason).toBe('invalid_detail');
     expect(issue.message).toContain('issueId');
@@ -160,7 +166,7 @@ describe('prepareEnvelope', () => {
     ['that is not an object', () => 'goal.created'],
     ['that is null', () => null],
   ])('rejects an event %s as malformed_event', (_label, mutate) => {
-    expect(rejection(prepareEnvelope(mutate(eventBridgeFixture('goal-created')))).reason).toBe('malformed_event');
+    expect(rejection(prepareEnvelope(mutate(eventBridgeFixture('goal-created')), now)).reason).toBe('malformed_event');
   });
 
   it(`rejects an envelope over ${MAX_MESSAGE_BYTES} bytes as too_large, counting UTF-8 bytes`, () => {
@@ -171,10 +177,16 @@ describe('prepareEnvelope', () => {
     );
     const fits = MAX_MESSAGE_BYTES - overhead;
 
-    const atLimit = prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', pad: 'x'.repeat(fits) }, base));
-    const overLimit = prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', pad: 'x'.repeat(fits + 1) }, base));
+    const atLimit = prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', pad: 'x'.repeat(fits) }, base), now);
+    const overLimit = prepareEnvelope(
+      withDetail({ tenantId: 'acme', goalId: 'g', pad: 'x'.repeat(fits + 1) }, base),
+      now,
+    );
     // 'é' is one character but two UTF-8 bytes: 70,000 of them are well over the limit.
-    const multiByte = prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', pad: 'é'.repeat(70_000) }, base));
+    const multiByte = prepareEnvelope(
+      withDetail({ tenantId: 'acme', goalId: 'g', pad: 'é'.repeat(70_000) }, base),
+      now,
+    );
 
     expect(atLimit.ok).toBe(true);
     if (atLimit.ok) expect(Buffer.byteLength(atLimit.payload, 'utf8')).toBe(MAX_MESSAGE_BYTES);
@@ -187,7 +199,7 @@ describe('prepareEnvelope', () => {
 });
 
 function prepareOk(event: unknown) {
-  const prepared = prepareEnvelope(event);
+  const prepared = prepareEnvelope(event, now);
   if (!prepared.ok) throw new Error(`fixture rejected: ${prepared.message}`);
   return prepared.envelope;
 }
@@ -195,7 +207,7 @@ function prepareOk(event: unknown) {
 describe('broadcast', () => {
   async function setup(overrides: Partial<BroadcastDeps> = {}) {
     const clock = new FakeClock();
-    const store = new InMemoryConnectionStore({ clock: clock.now });
+    const store = new InMemoryConnectionStore();
     const log = new InMemoryEventLog();
     const sender = new ScriptedSender(clock.now);
     await seedAuthenticated(store, 'c1', { tenantId: 'acme', userId: 'user-7', roles: ['admin'] }, clock.seconds);
@@ -237,11 +249,13 @@ describe('broadcast', () => {
     expect(sender.attemptsFor('c3')).toBe(0);
   });
 
-  it('reports a retried EventBridge event as a duplicate, logs it once, and still fans it out', async () => {
-    const { log, sender, deps } = await setup();
+  it('reports a retried EventBridge event as a duplicate, logs it again at its own start, and still fans it out', async () => {
+    const { clock, log, sender, deps } = await setup();
     const event = eventBridgeFixture('goal-created');
 
     const first = await broadcast(deps, event);
+    const firstAt = clock.nowMs;
+    clock.advance(90_000); // Lambda retries an async invocation a minute or two later
     const second = await broadcast(deps, eventBridgeFixture('goal-created'));
 
     expect(first).toMatchObject({ status: 'delivered', duplicate: false });
@@ -251,7 +265,15 @@ describe('broadcast', () => {
       eventId: first.status === 'delivered' ? first.eventId : 'x',
     });
     expect(log.envelopes('acme')).toHaveLength(1);
-    expect(sender.received('c1').map((e) => e.eventId)).toEqual([`evt_${event.id}`, `evt_${event.id}`]);
+    // One event, two copies: the retry's at its own start, pointing at the first (its resume position).
+    const eventId = `evt_${event.id}`;
+    expect(log.entries.get('acme')?.map((e) => e.position)).toEqual([
+      eventLogSortKey(firstAt, eventId),
+      eventLogSortKey(clock.nowMs, eventId),
+    ]);
+    expect(log.entries.get('acme')?.[1]?.first?.position).toBe(eventLogSortKey(firstAt, eventId));
+    expect(await log.position('acme', eventId, clock.seconds)).toBe(eventLogSortKey(firstAt, eventId));
+    expect(sender.received('c1').map((e) => e.eventId)).toEqual([eventId, eventId]);
   });
 
   it('logs the audience with the event and delivers only to the audience', async () => {
@@ -260,7 +282,7 @@ describe('broadcast', () => {
     const result = await broadcast(deps, eventBridgeFixture('goal-created-with-audience'));
 
     expect(result).toMatchObject({ status: 'delivered', stats: { recipients: 2, delivered: 1, filtered: 1 } });
-    expect(log.entries.get('acme')?.[0]?.event.audience).toEqual({ userIds: ['user-7'], roles: ['admin'] });
+    expect(log.entries.get('acme')?.[0]?.audience).toEqual({ userIds: ['user-7'], roles: ['admin'] });
     expect(sender.received('c1')).toHaveLength(1);
     expect(sender.received('c1')[0]?.data).not.toHaveProperty('audience');
     expect(sender.attemptsFor('c2')).toBe(0);
@@ -280,7 +302,8 @@ describe('broadcast', () => {
     const failure = new Error('PutItem failed');
     const brokenLog: EventLog = {
       append: async () => Promise.reject(failure),
-      after: async () => undefined,
+      position: async () => undefined,
+      read: async () => ({ items: [], done: true }),
       latest: async () => undefined,
     };
     const { sender, deps } = await setup({ log: brokenLog });

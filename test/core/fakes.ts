@@ -3,24 +3,30 @@
  *
  * They follow the documented semantics of the DynamoDB adapters, conditions included
  * (`test/core/store-contract.ts` runs the same checks against both), and stay small:
- * - InMemoryConnectionStore: a Map; `authenticate` succeeds on a pending (or absent) record or the
- *   same tenant and user, `setSubscriptions` only on an authenticated record, `deleteIfDue` only
- *   when `sweepAt <= now`; `recipients`/`due` page like index queries.
- * - InMemoryEventLog: an id marker per (tenant, eventId) and a time-ordered list per tenant; its
- *   bounded reads (`scanForward`/`scanBackward`) stop after `limit` entries like a query `Limit`.
+ * - InMemoryConnectionStore: a Map; `authenticate` succeeds on an existing, unbroken record that is
+ *   pending or of the same tenant and user and unexpired; `setSubscriptions` only on an
+ *   authenticated, unexpired record at the expected version; `deleteIfDue` only when
+ *   `sweepAt <= now`; `recipients`/`due` page like index queries.
+ * - InMemoryEventLog: an id marker per (tenant, eventId) keeping the first copy's position, and a
+ *   time-ordered list of copies per tenant (one per append); its bounded reads
+ *   (`scanForward`/`scanBackward`, the HTTP API's) stop after `limit` entries like a query `Limit`.
  * - ScriptedSender: per-connection scripts of outcomes (ok, gone, throw, delay), recording
  *   attempts, completions, closes and the maximum number of posts in flight.
  * - MapVerifier: known tokens map to identities or errors.
  */
 import {
   type ConnectionRecord,
+  type DueConnection,
   type Envelope,
+  EVENT_LOG_END,
   eventLogSortKey,
   type Recipient,
+  type ReplayState,
   SWEEP_SHARDS,
 } from '../../lambdas/contract/index.js';
 import { AuthError, SendError } from '../../lambdas/core/errors.js';
 import type {
+  AuthenticateOutcome,
   Clock,
   ConnectionStore,
   EventLog,
@@ -28,6 +34,7 @@ import type {
   Identity,
   LogChunk,
   LoggedEvent,
+  LogItem,
   LogStart,
   Sender,
   SendResult,
@@ -84,7 +91,7 @@ export function recordingSleep(clock?: FakeClock): { sleep: (ms: number) => Prom
 export class InMemoryConnectionStore implements ConnectionStore {
   readonly records = new Map<string, ConnectionRecord>();
 
-  constructor(private readonly options: { pageSize?: number; clock?: Clock } = {}) {}
+  constructor(private readonly options: { pageSize?: number } = {}) {}
 
   private get pageSize(): number {
     return this.options.pageSize ?? 25;
@@ -106,35 +113,79 @@ export class InMemoryConnectionStore implements ConnectionStore {
     return record && copy(record);
   }
 
-  /** Like the UpdateItem it mirrors, an absent record is created (the condition holds on it). */
-  async authenticate(connectionId: string, identity: Identity, ttl: number): Promise<boolean> {
+  /** Like the conditional UpdateItem it mirrors: one decision, nothing changed unless authenticated. */
+  async authenticate(connectionId: string, identity: Identity, nowSeconds: number): Promise<AuthenticateOutcome> {
     const current = this.records.get(connectionId);
-    if (
-      current?.tenantId !== undefined &&
-      (current.tenantId !== identity.tenantId || current.userId !== identity.userId)
-    )
-      return false;
-    const { authDeadline: _removed, ...kept } = current ?? { connectionId };
+    if (current === undefined || current.brokenAt !== undefined) return 'closed';
+    if (current.tenantId !== undefined) {
+      if (current.tenantId !== identity.tenantId || current.userId !== identity.userId) return 'mismatch';
+      if (current.tokenExpiresAt !== undefined && current.tokenExpiresAt <= nowSeconds) return 'expired';
+    }
+    const { authDeadline: _removed, ...kept } = current;
     this.records.set(connectionId, {
       ...kept,
-      connectionId,
       tenantId: identity.tenantId,
       userId: identity.userId,
       roles: [...identity.roles],
       tokenExpiresAt: identity.expiresAt,
       sweepAt: identity.expiresAt,
-      sweepShard: current?.sweepShard ?? sweepShardFor(connectionId),
-      ttl: current?.ttl ?? ttl,
-      connectedAt: current?.connectedAt ?? Math.floor((this.options.clock ?? Date.now)() / 1000),
+    });
+    return 'authenticated';
+  }
+
+  async setSubscriptions(
+    connectionId: string,
+    subscriptions: string[],
+    version: number,
+    nowSeconds: number,
+  ): Promise<boolean> {
+    const current = this.records.get(connectionId);
+    if (current?.tenantId === undefined) return false;
+    if (current.tokenExpiresAt !== undefined && current.tokenExpiresAt <= nowSeconds) return false;
+    if ((current.subscriptionsVersion ?? 0) !== version) return false;
+    this.records.set(connectionId, {
+      ...current,
+      subscriptions: [...subscriptions],
+      subscriptionsVersion: version + 1,
     });
     return true;
   }
 
-  async setSubscriptions(connectionId: string, subscriptions: string[]): Promise<boolean> {
+  async markBroken(connectionId: string, nowSeconds: number): Promise<boolean> {
     const current = this.records.get(connectionId);
-    if (current?.tenantId === undefined) return false;
-    this.records.set(connectionId, { ...current, subscriptions: [...subscriptions] });
+    if (current === undefined) return false;
+    this.records.set(connectionId, {
+      ...current,
+      brokenAt: nowSeconds,
+      sweepAt: nowSeconds,
+      sweepShard: current.sweepShard ?? sweepShardFor(connectionId),
+    });
     return true;
+  }
+
+  async takeResumeCall(
+    connectionId: string,
+    nowSeconds: number,
+    limit: { calls: number; windowSeconds: number },
+  ): Promise<boolean> {
+    const current = this.records.get(connectionId);
+    if (current === undefined) return false;
+    const window = nowSeconds - (nowSeconds % limit.windowSeconds);
+    if (current.resumeWindow === window) {
+      if ((current.resumeCalls ?? 0) >= limit.calls) return false;
+      this.records.set(connectionId, { ...current, resumeCalls: (current.resumeCalls ?? 0) + 1 });
+      return true;
+    }
+    if (current.resumeWindow !== undefined && current.resumeWindow > window) return false;
+    this.records.set(connectionId, { ...current, resumeWindow: window, resumeCalls: 1 });
+    return true;
+  }
+
+  async saveReplay(connectionId: string, state: ReplayState | undefined): Promise<void> {
+    const current = this.records.get(connectionId);
+    if (current === undefined) return;
+    const { replay: _old, ...rest } = current;
+    this.records.set(connectionId, state === undefined ? rest : { ...rest, replay: copy(state) });
   }
 
   async delete(connectionId: string): Promise<void> {
@@ -168,17 +219,18 @@ export class InMemoryConnectionStore implements ConnectionStore {
             roles: r.roles && [...r.roles],
             subscriptions: r.subscriptions && [...r.subscriptions],
             tokenExpiresAt: r.tokenExpiresAt,
+            brokenAt: r.brokenAt,
           }),
       );
     for (const page of chunks(matching, this.pageSize)) yield page;
   }
 
-  async *due(nowSeconds: number): AsyncIterable<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>[]> {
+  async *due(nowSeconds: number): AsyncIterable<DueConnection[]> {
     for (let shard = 0; shard < SWEEP_SHARDS; shard++) {
       const matching = [...this.records.values()]
         .filter((r) => r.sweepShard === `s${shard}` && r.sweepAt !== undefined && r.sweepAt <= nowSeconds)
         .sort((a, b) => a.sweepAt! - b.sweepAt!)
-        .map((r) => compact({ connectionId: r.connectionId, tenantId: r.tenantId }));
+        .map((r) => compact({ connectionId: r.connectionId, tenantId: r.tenantId, brokenAt: r.brokenAt }));
       for (const page of chunks(matching, this.pageSize)) yield page;
     }
   }
@@ -189,10 +241,13 @@ export function withOverrides(store: ConnectionStore, overrides: Partial<Connect
   return {
     putPending: (r) => store.putPending(r),
     get: (id) => store.get(id),
-    authenticate: (id, identity, ttl) => store.authenticate(id, identity, ttl),
-    setSubscriptions: (id, subs) => store.setSubscriptions(id, subs),
+    authenticate: (id, identity, now) => store.authenticate(id, identity, now),
+    setSubscriptions: (id, subs, version, now) => store.setSubscriptions(id, subs, version, now),
     delete: (id) => store.delete(id),
     deleteIfDue: (id, now) => store.deleteIfDue(id, now),
+    markBroken: (id, now) => store.markBroken(id, now),
+    takeResumeCall: (id, now, limit) => store.takeResumeCall(id, now, limit),
+    saveReplay: (id, state) => store.saveReplay(id, state),
     recipients: (tenantId) => store.recipients(tenantId),
     recipientsOf: (tenantId, userIds) => store.recipientsOf(tenantId, userIds),
     due: (now) => store.due(now),
@@ -202,62 +257,73 @@ export function withOverrides(store: ConnectionStore, overrides: Partial<Connect
 
 // ---------------------------------------------------------------- EventLog
 
-interface LogEntry {
-  sk: string;
-  eventId: string;
-  event: LoggedEvent;
-  ttl: number;
-}
-
 export class InMemoryEventLog implements EventLog, EventLogScan {
-  /** Per tenant, ordered by sort key. */
-  readonly entries = new Map<string, LogEntry[]>();
-  /** `${tenantId}\u0000${eventId}` → the entry's sort key and TTL. */
+  /** Per tenant, every logged copy ordered by sort key. */
+  readonly entries = new Map<string, LogItem[]>();
+  /** `${tenantId}\u0000${eventId}` → the first copy's sort key and TTL. */
   private readonly markers = new Map<string, { seq: string; ttl: number }>();
   appendCalls = 0;
 
-  async append(event: LoggedEvent, receivedAtMs: number, ttl: number): Promise<{ duplicate: boolean }> {
+  async append(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }> {
     this.appendCalls++;
     const { tenantId, eventId } = event.envelope;
+    const position = eventLogSortKey(attemptStartMs, eventId);
+    const list = (this.entries.get(tenantId) ?? []).filter((e) => e.position !== position);
     const markerKey = `${tenantId}\u0000${eventId}`;
-    if (this.markers.has(markerKey)) return { duplicate: true };
-    const sk = eventLogSortKey(receivedAtMs, eventId);
-    this.markers.set(markerKey, { seq: sk, ttl });
-    const list = this.entries.get(tenantId) ?? [];
-    list.push({ sk, eventId, event: copy(event), ttl });
-    list.sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
+    const marker = this.markers.get(markerKey);
+    if (!marker) this.markers.set(markerKey, { seq: position, ttl });
+    const first = marker && marker.seq !== position ? { first: { position: marker.seq, ttl: marker.ttl } } : {};
+    list.push({ ...copy(event), position, ttl, ...first });
+    list.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
     this.entries.set(tenantId, list);
-    return { duplicate: false };
+    return { duplicate: marker !== undefined };
   }
 
-  async after(
+  async position(tenantId: string, eventId: string, nowSeconds: number): Promise<string | undefined> {
+    const marker = this.markers.get(`${tenantId}\u0000${eventId}`);
+    return marker && marker.ttl > nowSeconds ? marker.seq : undefined;
+  }
+
+  async read(
     tenantId: string,
-    lastEventId: string,
+    range: { from: string; after?: string | undefined },
     limit: number,
-    nowSeconds: number,
-  ): Promise<LoggedEvent[] | undefined> {
-    const marker = this.markers.get(`${tenantId}\u0000${lastEventId}`);
-    if (!marker || marker.ttl <= nowSeconds) return undefined;
-    return (this.entries.get(tenantId) ?? [])
-      .filter((e) => e.sk > marker.seq && e.ttl > nowSeconds)
-      .slice(0, limit)
-      .map((e) => copy(e.event));
+  ): Promise<{ items: LogItem[]; done: boolean }> {
+    const { from, after } = range;
+    const remaining = (this.entries.get(tenantId) ?? []).filter(
+      (e) => e.position >= from && e.position <= EVENT_LOG_END && (after === undefined || e.position > after),
+    );
+    const items = remaining.slice(0, limit).map(copy);
+    return { items, done: items.length < limit };
   }
 
   async latest(tenantId: string, nowSeconds: number): Promise<string | undefined> {
-    const newest = (this.entries.get(tenantId) ?? []).at(-1);
-    return newest && newest.ttl > nowSeconds ? newest.eventId : undefined;
+    const list = this.entries.get(tenantId) ?? [];
+    const newest = list.at(-1);
+    if (!newest || newest.ttl <= nowSeconds) return undefined;
+    if (newest.first === undefined) return newest.envelope.eventId;
+    // Like the DynamoDB log: look back a few copies for an event first logged recently.
+    const firstCopy = list
+      .slice(-6, -1)
+      .reverse()
+      .find((e) => e.first === undefined && e.ttl > nowSeconds);
+    return (firstCopy ?? newest).envelope.eventId;
   }
 
   /** Every `scanForward` / `scanBackward` call, with the entries it was allowed to read. */
   readonly scans: { direction: 'forward' | 'backward'; limit: number }[] = [];
 
   /** Like a DynamoDB query with `Limit`: `next` is set whenever `limit` entries were read. */
-  private chunk(read: LogEntry[], limit: number, nowSeconds: number): LogChunk {
+  private chunk(read: LogItem[], limit: number, nowSeconds: number): LogChunk {
     const taken = read.slice(0, limit);
-    const events = taken.filter((e) => e.ttl > nowSeconds).map((e) => copy(e.event));
+    const events = taken
+      .filter((e) => e.ttl > nowSeconds)
+      .map(
+        (e): LoggedEvent =>
+          copy(e.audience ? { envelope: e.envelope, audience: e.audience } : { envelope: e.envelope }),
+      );
     const last = taken.at(-1);
-    return taken.length === limit && last ? { events, next: last.sk } : { events };
+    return taken.length === limit && last ? { events, next: last.position } : { events };
   }
 
   async scanForward(
@@ -281,7 +347,7 @@ export class InMemoryEventLog implements EventLog, EventLogScan {
       from = (sk) => sk > position;
     }
     return this.chunk(
-      list.filter((e) => from(e.sk)),
+      list.filter((e) => from(e.position)),
       limit,
       nowSeconds,
     );
@@ -295,21 +361,17 @@ export class InMemoryEventLog implements EventLog, EventLogScan {
   ): Promise<LogChunk> {
     this.scans.push({ direction: 'backward', limit });
     const list = [...(this.entries.get(tenantId) ?? [])].reverse();
-    return this.chunk(before === undefined ? list : list.filter((e) => e.sk < before), limit, nowSeconds);
+    return this.chunk(before === undefined ? list : list.filter((e) => e.position < before), limit, nowSeconds);
   }
 
-  /** Logs the same eventId again at another position (what a retried broadcast may do), bypassing the marker. */
+  /** Logs the same eventId again at another position (what a retried broadcast does). */
   relog(event: LoggedEvent, receivedAtMs: number, ttl: number): void {
-    const { tenantId, eventId } = event.envelope;
-    const list = this.entries.get(tenantId) ?? [];
-    list.push({ sk: eventLogSortKey(receivedAtMs, eventId), eventId, event: copy(event), ttl });
-    list.sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
-    this.entries.set(tenantId, list);
+    void this.append(event, receivedAtMs, ttl);
   }
 
-  /** Every logged envelope of a tenant, in log order. */
+  /** Every logged envelope of a tenant, one per event, in the order of their first copies. */
   envelopes(tenantId: string): Envelope[] {
-    return (this.entries.get(tenantId) ?? []).map((e) => e.event.envelope);
+    return (this.entries.get(tenantId) ?? []).filter((e) => e.first === undefined).map((e) => e.envelope);
   }
 }
 
@@ -442,9 +504,9 @@ export async function seedAuthenticated(
     authDeadline: nowSeconds + 30,
     ttl: nowSeconds + 7800,
   });
-  if (!(await store.authenticate(connectionId, identity(rest), nowSeconds + 7800)))
+  if ((await store.authenticate(connectionId, identity(rest), nowSeconds)) !== 'authenticated')
     throw new Error(`seed: cannot authenticate ${connectionId}`);
-  if (subscriptions && !(await store.setSubscriptions(connectionId, subscriptions)))
+  if (subscriptions && !(await store.setSubscriptions(connectionId, subscriptions, 0, nowSeconds)))
     throw new Error(`seed: cannot subscribe ${connectionId}`);
 }
 

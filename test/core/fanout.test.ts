@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Recipient } from '../../lambdas/contract/index.js';
-import { SendError } from '../../lambdas/core/errors.js';
-import {
-  backoffDelay,
-  DEFAULT_RETRY,
-  type FanoutDeps,
-  type FanoutEvent,
-  fanOut,
-  type RetryPolicy,
-  rateLimiter,
-} from '../../lambdas/core/fanout.js';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimiter } from '../../lambdas/core/delivery.js';
+import { SendError, UnresolvedDeliveryError } from '../../lambdas/core/errors.js';
+import { type FanoutDeps, type FanoutEvent, fanOut } from '../../lambdas/core/fanout.js';
 import {
   FakeClock,
   forbidden,
@@ -44,7 +37,7 @@ interface Harness {
 
 async function harness(connectionIds: string[] = [], options: { pageSize?: number } = {}): Promise<Harness> {
   const clock = new FakeClock();
-  const store = new InMemoryConnectionStore({ pageSize: options.pageSize ?? 25, clock: clock.now });
+  const store = new InMemoryConnectionStore({ pageSize: options.pageSize ?? 25 });
   const sender = new ScriptedSender(clock.now);
   const { sleep, delays } = recordingSleep();
   const failures: Harness['failures'] = [];
@@ -179,7 +172,17 @@ describe('fanOut', () => {
     // Act
     const stats = await fanOut(h.deps(), 't1', EVENT);
     // Assess
-    expect(stats).toEqual({ recipients: 3, delivered: 3, gone: 0, expired: 0, filtered: 0, failed: 0, retries: 0 });
+    expect(stats).toEqual({
+      recipients: 3,
+      delivered: 3,
+      gone: 0,
+      expired: 0,
+      filtered: 0,
+      failed: 0,
+      closed: 0,
+      broken: 0,
+      retries: 0,
+    });
     expect(h.sender.completions.map((c) => c.connectionId).sort()).toEqual(['a', 'b', 'c']);
     expect(h.sender.completions.every((c) => c.payload === EVENT.payload)).toBe(true);
   });
@@ -190,7 +193,19 @@ describe('fanOut', () => {
 
     const stats = await fanOut(h.deps({ retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 } }), 't1', EVENT);
 
-    expect(stats).toEqual({ recipients: 5, delivered: 2, gone: 1, expired: 0, filtered: 0, failed: 2, retries: 2 });
+    // The two that failed for good are closed, so their clients reconnect and resume.
+    expect(stats).toEqual({
+      recipients: 5,
+      delivered: 2,
+      gone: 1,
+      expired: 0,
+      filtered: 0,
+      failed: 2,
+      closed: 2,
+      broken: 0,
+      retries: 2,
+    });
+    expect(h.sender.closes.sort()).toEqual(['broken', 'refused']);
     expect(h.sender.received('ok1')).toHaveLength(1);
     expect(h.sender.received('ok2')).toHaveLength(1);
     expect(h.failures.map((f) => f.connectionId).sort()).toEqual(['broken', 'refused']);
@@ -476,5 +491,81 @@ describe('fanOut', () => {
 
     expect(stats).toMatchObject({ delivered: 1, expired: 1, failed: 0 });
     expect(h.failures.map((f) => f.connectionId)).toEqual(['expired']);
+  });
+});
+
+describe('fanOut: a connection that misses the event for good', () => {
+  const closeFails = () => new SendError('InternalServerErrorException (HTTP 500)', 500, true);
+  const retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 };
+
+  it('is closed, so its client reconnects and resumes, instead of going on receiving later events', async () => {
+    const h = await harness(['ok', 'down']);
+    h.sender.script('down', serverError());
+
+    const stats = await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(stats).toMatchObject({ delivered: 1, failed: 1, closed: 1, broken: 0 });
+    expect(h.sender.closes).toEqual(['down']);
+    expect((await h.store.get('down'))?.brokenAt).toBeUndefined();
+  });
+
+  it('is marked broken, and due for the sweeper now, when the close fails too (close retried first)', async () => {
+    const h = await harness(['ok', 'down']);
+    h.sender.script('down', serverError()).failClose('down', closeFails());
+
+    const stats = await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(stats).toMatchObject({ delivered: 1, failed: 1, closed: 0, broken: 1 });
+    expect(h.sender.closes).toEqual(['down', 'down', 'down']);
+    expect(await h.store.get('down')).toMatchObject({ brokenAt: h.clock.seconds, sweepAt: h.clock.seconds });
+    expect(await h.store.get('ok')).not.toHaveProperty('brokenAt');
+  });
+
+  it('once marked, receives nothing from later events, which retry the close', async () => {
+    const h = await harness(['ok', 'down']);
+    await h.store.markBroken('down', h.clock.seconds - 5);
+
+    const stats = await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(h.sender.attemptsFor('down')).toBe(0);
+    expect(h.sender.closes).toEqual(['down']);
+    expect(stats).toMatchObject({ recipients: 2, delivered: 1, closed: 1, broken: 0, failed: 0 });
+  });
+
+  it('once marked and still not closable, stays broken and still receives nothing', async () => {
+    const h = await harness(['ok', 'down']);
+    await h.store.markBroken('down', h.clock.seconds - 5);
+    h.sender.failClose('down', closeFails());
+
+    const stats = await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(h.sender.attemptsFor('down')).toBe(0);
+    expect(stats).toMatchObject({ delivered: 1, closed: 0, broken: 1 });
+  });
+
+  it('is skipped even when its subscriptions would not match (the close is retried all the same)', async () => {
+    const h = await harness(['ok']);
+    await seedAuthenticated(h.store, 'down', { subscriptions: ['issue.*'] }, h.clock.seconds);
+    await h.store.markBroken('down', h.clock.seconds);
+
+    await fanOut(h.deps({ retry }), 't1', EVENT);
+
+    expect(h.sender.closes).toEqual(['down']);
+    expect(h.sender.attemptsFor('down')).toBe(0);
+  });
+
+  it('makes the fan-out fail (so the event is retried) when it can be neither closed nor marked, after every send settled', async () => {
+    const h = await harness(['ok1', 'down', 'ok2']);
+    h.sender.script('down', serverError()).failClose('down', closeFails());
+    const outage = new Error('UpdateItem failed');
+    const store = withOverrides(h.store, { markBroken: async () => Promise.reject(outage) });
+
+    const failure = await fanOut(h.deps({ retry, store }), 't1', EVENT).catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(UnresolvedDeliveryError);
+    expect(failure).toMatchObject({ connectionIds: ['down'], cause: outage });
+    expect(h.sender.received('ok1')).toHaveLength(1);
+    expect(h.sender.received('ok2')).toHaveLength(1);
+    expect(h.sender.inFlight).toBe(0);
   });
 });

@@ -58,7 +58,7 @@ const untouchable: EventLogScan & Pick<EventLog, 'latest'> = {
 function setup(overrides: Partial<HttpApiDeps> = {}) {
   const clock = new FakeClock();
   const log = new InMemoryEventLog();
-  const store = new InMemoryConnectionStore({ clock: clock.now });
+  const store = new InMemoryConnectionStore();
   const verifier = new MapVerifier({
     member: MEMBER,
     ops: OPS,
@@ -529,7 +529,7 @@ describe('GET /events filters exactly like live delivery', () => {
     ['a narrow type and a role', { types: ['action.created'], userId: 'dave', roles: ['ops', 'admin'] }],
   ] as const)('for a connection with %s', async (_name, who) => {
     const clock = new FakeClock();
-    const store = new InMemoryConnectionStore({ clock: clock.now });
+    const store = new InMemoryConnectionStore();
     await seedAuthenticated(
       store,
       'c1',

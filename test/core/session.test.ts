@@ -4,10 +4,12 @@ import {
   CONNECTION_TTL_SECONDS,
   type Envelope,
   MAX_SUBSCRIPTIONS,
+  REPLAY_OVERLAP_SECONDS,
 } from '../../lambdas/contract/index.js';
 import { AuthError } from '../../lambdas/core/errors.js';
 import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
-import { authenticate, changeSubscriptions, connect, type ResumeDeps, resume } from '../../lambdas/core/session.js';
+import { type ResumeDeps, resume } from '../../lambdas/core/replay.js';
+import { authenticate, changeSubscriptions, connect, ping } from '../../lambdas/core/session.js';
 import {
   envelope,
   FakeClock,
@@ -34,7 +36,7 @@ class FakeVerifier implements TokenVerifier {
 
 function setup() {
   const clock = new FakeClock();
-  const store = new InMemoryConnectionStore({ clock: clock.now });
+  const store = new InMemoryConnectionStore();
   return { clock, store };
 }
 
@@ -219,7 +221,8 @@ describe('authenticate', () => {
     const calls: string[] = [];
     const tracedLog: EventLog = {
       append: (...a) => log.append(...a),
-      after: (...a) => log.after(...a),
+      position: (...a) => log.position(...a),
+      read: (...a) => log.read(...a),
       latest: async (t, now) => {
         calls.push('latest');
         return log.latest(t, now);
@@ -343,7 +346,13 @@ describe('changeSubscriptions', () => {
   it('answers not_authenticated when the record stopped being authenticated before the write', async () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', {}, clock.seconds);
-    const racing = withOverrides(store, { setSubscriptions: async () => false });
+    // Its record is deleted ($disconnect, the sweeper) between the read and the write.
+    const racing = withOverrides(store, {
+      setSubscriptions: async (...args) => {
+        await store.delete('c1');
+        return store.setSubscriptions(...args);
+      },
+    });
     const reply = await changeSubscriptions({ store: racing, clock: clock.now }, 'c1', 'subscribe', ['goal.*']);
     expect(reply).toMatchObject({ type: 'error', data: { code: 'not_authenticated' } });
   });
@@ -352,6 +361,7 @@ describe('changeSubscriptions', () => {
 describe('resume', () => {
   const T0 = Date.UTC(2025, 0, 15, 11);
   const RETAIN = Math.floor(Date.UTC(2025, 0, 16) / 1000);
+  const APART_MS = 2 * REPLAY_OVERLAP_SECONDS * 1000;
 
   async function setupResume(
     events: Array<{ env: Envelope; audience?: Audience }>,
@@ -360,9 +370,17 @@ describe('resume', () => {
     const { clock, store } = setup();
     const log = new InMemoryEventLog();
     const sender = new ScriptedSender(clock.now);
+    // Events two minutes apart, further than the replay overlap: a resume from one starts after
+    // the one before it (the overlap has tests of its own, in replay.test.ts).
     for (const [i, e] of events.entries())
-      await log.append({ envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) }, T0 + i * 1000, RETAIN);
-    await seedAuthenticated(store, 'c1', { userId: 'ada', roles: ['viewer'], ...who }, clock.seconds);
+      await log.append({ envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) }, T0 + i * APART_MS, RETAIN);
+    // A token valid past the retention, so that expiry never gets in the way here.
+    await seedAuthenticated(
+      store,
+      'c1',
+      { userId: 'ada', roles: ['viewer'], expiresAt: RETAIN + 3600, ...who },
+      clock.seconds,
+    );
     const deps: ResumeDeps = { store, log, sender, clock: clock.now, maxReplay: 1000 };
     return { clock, store, log, sender, deps };
   }
@@ -396,9 +414,10 @@ describe('resume', () => {
         ...deps.log,
         append: deps.log.append.bind(deps.log),
         latest: deps.log.latest.bind(deps.log),
-        after: (...a) => {
+        read: deps.log.read.bind(deps.log),
+        position: (...a) => {
           lookups++;
-          return deps.log.after(...a);
+          return deps.log.position(...a);
         },
       },
     };
@@ -444,10 +463,15 @@ describe('resume', () => {
 
     const reply = await resume(deps, 'c1', 'evt_1');
 
-    expect(sender.received('c1')).toEqual([envelope(2), envelope(5, { type: 'goal.completed' })]);
+    // Replayed frames carry `replay: true`; live frames omit it.
+    expect(sender.received('c1')).toEqual([
+      { ...envelope(2), replay: true },
+      { ...envelope(5, { type: 'goal.completed' }), replay: true },
+    ]);
+    // `lastEventId` is the last replayed envelope's id (protocol.ts, ResumeSuccessData).
     expect(reply).toEqual({
       type: 'resume.success',
-      data: { replayed: 2, lastEventId: 'evt_6', more: false },
+      data: { replayed: 2, lastEventId: 'evt_5', more: false },
       timestamp: expect.any(String),
     });
   });
@@ -482,5 +506,115 @@ describe('resume', () => {
 
     expect(reply).toBeUndefined();
     expect(sender.attemptsFor('c1')).toBe(2);
+  });
+});
+
+describe('every action of an expired session', () => {
+  async function expiredSession() {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', { expiresAt: clock.seconds + 2 }, clock.seconds);
+    clock.advance(9_000);
+    return { clock, store };
+  }
+
+  it.each(['subscribe', 'unsubscribe'] as const)('refuses %s with auth.expired and leaves the set', async (mode) => {
+    const { clock, store } = await expiredSession();
+    const before = await store.get('c1');
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', mode, ['goal.*']);
+    expect(reply).toMatchObject({ type: 'auth.expired', data: { code: 'token_expired' } });
+    expect(await store.get('c1')).toEqual(before);
+  });
+
+  it('answers ping with auth.expired', async () => {
+    const { clock, store } = await expiredSession();
+    expect(await ping({ store, clock: clock.now }, 'c1')).toMatchObject({ type: 'auth.expired' });
+  });
+
+  it('still answers pong to a pending or unknown connection, and to a live session', async () => {
+    const { clock, store } = setup();
+    await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'p1', undefined);
+    await seedAuthenticated(store, 'live', { expiresAt: clock.seconds + 60 }, clock.seconds);
+    for (const id of ['p1', 'nobody', 'live'])
+      expect(await ping({ store, clock: clock.now }, id)).toMatchObject({ type: 'pong' });
+  });
+
+  it('refuses to be refreshed by auth once expired (auth.expired), and keeps the record as it was', async () => {
+    const { clock, store } = await expiredSession();
+    const before = await store.get('c1');
+    const fresh = identity({ expiresAt: clock.seconds + 3600 });
+    const reply = await authenticate(
+      { store, log: new InMemoryEventLog(), verifier: new FakeVerifier({ t: fresh }), clock: clock.now },
+      'c1',
+      't',
+    );
+    expect(reply).toMatchObject({ type: 'auth.expired' });
+    expect(await store.get('c1')).toEqual(before);
+  });
+});
+
+describe('auth racing $disconnect or the sweeper', () => {
+  it('does not recreate a deleted record: answers auth_timeout (the connection is closed) and writes nothing', async () => {
+    const { clock, store } = setup();
+    await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'c1', undefined);
+    const racing = withOverrides(store, {
+      authenticate: async (...args) => {
+        await store.delete('c1'); // the sweeper (deadline) or $disconnect got there first
+        return store.authenticate(...args);
+      },
+    });
+    const reply = await authenticate(
+      { store: racing, log: new InMemoryEventLog(), verifier: new FakeVerifier({ t: identity() }), clock: clock.now },
+      'c1',
+      't',
+    );
+    expect(reply).toMatchObject({ type: 'auth.error', data: { code: 'auth_timeout' } });
+    expect(await store.get('c1')).toBeUndefined();
+    for await (const page of store.recipients('t1')) expect(page).toEqual([]);
+  });
+});
+
+describe('concurrent subscription changes', () => {
+  it('loses neither change when two subscribes read the same set before either writes', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', {}, clock.seconds);
+    // Both requests read the record before either writes: the classic lost update.
+    let reads = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const interleaved = withOverrides(store, {
+      get: async (id) => {
+        const record = await store.get(id);
+        if (++reads === 2) release();
+        if (reads <= 2) await bothRead;
+        return record;
+      },
+    });
+    const deps = { store: interleaved, clock: clock.now };
+
+    const [a, b] = await Promise.all([
+      changeSubscriptions(deps, 'c1', 'subscribe', ['goal.*']),
+      changeSubscriptions(deps, 'c1', 'subscribe', ['issue.*']),
+    ]);
+
+    expect((await store.get('c1'))?.subscriptions?.sort()).toEqual(['goal.*', 'issue.*']);
+    expect([a.type, b.type]).toEqual(['subscribe.success', 'subscribe.success']);
+    // The one that lost the race re-read, and its reply shows both patterns.
+    const sets = [a, b].map((r) => (r.data as { eventTypes: string[] }).eventTypes.length).sort();
+    expect(sets).toEqual([1, 2]);
+  });
+
+  it('gives up with internal_error if the set keeps changing under it', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', {}, clock.seconds);
+    const alwaysStale = withOverrides(store, {
+      setSubscriptions: async (id, subs, version, now) => {
+        await store.setSubscriptions(id, ['x.*'], version, now); // someone else wins every time
+        return store.setSubscriptions(id, subs, version, now);
+      },
+    });
+    const reply = await changeSubscriptions({ store: alwaysStale, clock: clock.now }, 'c1', 'subscribe', ['goal.*']);
+    expect(reply).toMatchObject({ type: 'error', data: { code: 'internal_error' } });
   });
 });

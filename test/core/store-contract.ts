@@ -5,8 +5,14 @@
  * other unit tests rely on are known to behave like the real thing.
  */
 import { describe, expect, it } from 'vitest';
-import type { Audience, Envelope, Recipient } from '../../lambdas/contract/index.js';
-import type { ConnectionStore, EventLog } from '../../lambdas/core/ports.js';
+import {
+  type Audience,
+  type Envelope,
+  eventLogFrom,
+  eventLogSortKey,
+  type Recipient,
+} from '../../lambdas/contract/index.js';
+import type { ConnectionStore, EventLog, LogItem } from '../../lambdas/core/ports.js';
 import { sweepShardFor } from '../../lambdas/core/sweep.js';
 import { envelope, identity } from './fakes.js';
 
@@ -54,8 +60,8 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
     it('authenticates a pending record: tenant, user, roles, expiry as sweep time, deadline removed, ttl kept', async () => {
       const store = await make();
       await pending(store, 'c1');
-      const ok = await store.authenticate('c1', identity({ roles: ['admin'], expiresAt: NOW + 3600 }), NOW + 99_999);
-      expect(ok).toBe(true);
+      const ok = await store.authenticate('c1', identity({ roles: ['admin'], expiresAt: NOW + 3600 }), NOW);
+      expect(ok).toBe('authenticated');
       const record = await store.get('c1');
       expect(record).toMatchObject({
         connectionId: 'c1',
@@ -73,9 +79,9 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
     it('refreshes an authenticated record for the same tenant and user', async () => {
       const store = await make();
       await pending(store, 'c1');
-      await store.authenticate('c1', identity({ expiresAt: NOW + 60 }), NOW + 7800);
-      const ok = await store.authenticate('c1', identity({ expiresAt: NOW + 7200, roles: ['editor'] }), NOW + 7800);
-      expect(ok).toBe(true);
+      await store.authenticate('c1', identity({ expiresAt: NOW + 60 }), NOW);
+      const ok = await store.authenticate('c1', identity({ expiresAt: NOW + 7200, roles: ['editor'] }), NOW);
+      expect(ok).toBe('authenticated');
       expect(await store.get('c1')).toMatchObject({
         tokenExpiresAt: NOW + 7200,
         sweepAt: NOW + 7200,
@@ -89,10 +95,10 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
     ])('refuses to authenticate %s on an authenticated record and leaves it unchanged', async (_label, other) => {
       const store = await make();
       await pending(store, 'c1');
-      await store.authenticate('c1', identity({ expiresAt: NOW + 60 }), NOW + 7800);
+      await store.authenticate('c1', identity({ expiresAt: NOW + 60 }), NOW);
       const before = await store.get('c1');
-      const ok = await store.authenticate('c1', identity({ ...other, expiresAt: NOW + 7200 }), NOW + 7800);
-      expect(ok).toBe(false);
+      const ok = await store.authenticate('c1', identity({ ...other, expiresAt: NOW + 7200 }), NOW);
+      expect(ok).toBe('mismatch');
       expect(await store.get('c1')).toEqual(before);
     });
 
@@ -100,10 +106,10 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       const store = await make();
       await pending(store, 'p1');
       await pending(store, 'c1');
-      await store.authenticate('c1', identity(), NOW + 7800);
-      expect(await store.setSubscriptions('p1', ['goal.*'])).toBe(false);
-      expect(await store.setSubscriptions('absent', ['goal.*'])).toBe(false);
-      expect(await store.setSubscriptions('c1', ['goal.*', 'issue.created'])).toBe(true);
+      await store.authenticate('c1', identity(), NOW);
+      expect(await store.setSubscriptions('p1', ['goal.*'], 0, NOW)).toBe(false);
+      expect(await store.setSubscriptions('absent', ['goal.*'], 0, NOW)).toBe(false);
+      expect(await store.setSubscriptions('c1', ['goal.*', 'issue.created'], 0, NOW)).toBe(true);
       expect((await store.get('c1'))?.subscriptions).toEqual(['goal.*', 'issue.created']);
       expect((await store.get('p1'))?.subscriptions).toBeUndefined();
       expect(await store.get('absent')).toBeUndefined();
@@ -136,11 +142,11 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       for (const id of ['a', 'b', 'c']) await pending(store, id);
       await pending(store, 'x');
       await pending(store, 'pending');
-      await store.authenticate('a', identity({ userId: 'ua', roles: ['admin'], expiresAt: NOW + 100 }), NOW + 7800);
-      await store.authenticate('b', identity({ userId: 'ub', expiresAt: NOW + 200 }), NOW + 7800);
-      await store.authenticate('c', identity({ userId: 'uc', expiresAt: NOW + 300 }), NOW + 7800);
-      await store.authenticate('x', identity({ tenantId: 't2', userId: 'ux' }), NOW + 7800);
-      await store.setSubscriptions('b', ['goal.*']);
+      await store.authenticate('a', identity({ userId: 'ua', roles: ['admin'], expiresAt: NOW + 100 }), NOW);
+      await store.authenticate('b', identity({ userId: 'ub', expiresAt: NOW + 200 }), NOW);
+      await store.authenticate('c', identity({ userId: 'uc', expiresAt: NOW + 300 }), NOW);
+      await store.authenticate('x', identity({ tenantId: 't2', userId: 'ux' }), NOW);
+      await store.setSubscriptions('b', ['goal.*'], 0, NOW);
 
       const recipients = byId(await collect(store.recipients('t1')));
 
@@ -165,11 +171,11 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
     it("lists the connections of some users of a tenant, never another tenant's user of the same id", async () => {
       const store = await make();
       for (const id of ['a1', 'a2', 'b', 'c', 'other', 'pending']) await pending(store, id);
-      await store.authenticate('a1', identity({ userId: 'ua' }), NOW + 7800);
-      await store.authenticate('a2', identity({ userId: 'ua', roles: ['admin'] }), NOW + 7800);
-      await store.authenticate('b', identity({ userId: 'ub' }), NOW + 7800);
-      await store.authenticate('c', identity({ userId: 'uc' }), NOW + 7800);
-      await store.authenticate('other', identity({ tenantId: 't2', userId: 'ua' }), NOW + 7800);
+      await store.authenticate('a1', identity({ userId: 'ua' }), NOW);
+      await store.authenticate('a2', identity({ userId: 'ua', roles: ['admin'] }), NOW);
+      await store.authenticate('b', identity({ userId: 'ub' }), NOW);
+      await store.authenticate('c', identity({ userId: 'uc' }), NOW);
+      await store.authenticate('other', identity({ tenantId: 't2', userId: 'ua' }), NOW);
 
       const found = byId(await collect(store.recipientsOf('t1', ['ua', 'ub', 'ua', 'nobody'])));
 
@@ -185,14 +191,113 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       await pending(store, 'fresh-pending', NOW + 30);
       await pending(store, 'expired');
       await pending(store, 'valid');
-      await store.authenticate('expired', identity({ expiresAt: NOW - 1 }), NOW + 7800);
-      await store.authenticate('valid', identity({ expiresAt: NOW + 600 }), NOW + 7800);
+      await store.authenticate('expired', identity({ expiresAt: NOW - 1 }), NOW);
+      await store.authenticate('valid', identity({ expiresAt: NOW + 600 }), NOW);
 
       const due = byId(await collect(store.due(NOW)));
 
       expect(due.map((d) => d.connectionId)).toEqual(['expired', 'late-pending']);
       expect(due.find((d) => d.connectionId === 'expired')?.tenantId).toBe('t1');
       expect(due.find((d) => d.connectionId === 'late-pending')?.tenantId).toBeUndefined();
+    });
+
+    it('never recreates a deleted record: auth racing $disconnect or the sweeper answers closed', async () => {
+      const store = await make();
+      await pending(store, 'c1');
+      await store.delete('c1');
+      expect(await store.authenticate('c1', identity(), NOW)).toBe('closed');
+      expect(await store.authenticate('never-connected', identity(), NOW)).toBe('closed');
+      expect(await store.get('c1')).toBeUndefined();
+      expect(await store.get('never-connected')).toBeUndefined();
+      expect(await collect(store.recipients('t1'))).toEqual([]);
+    });
+
+    it('refuses to refresh a session that has already expired, and changes nothing', async () => {
+      const store = await make();
+      await pending(store, 'c1');
+      await store.authenticate('c1', identity({ expiresAt: NOW - 1 }), NOW - 10);
+      const before = await store.get('c1');
+      expect(await store.authenticate('c1', identity({ expiresAt: NOW + 3600 }), NOW)).toBe('expired');
+      expect(await store.get('c1')).toEqual(before);
+    });
+
+    it('marks a connection broken: due for the sweeper now, visible to fan-out, not re-authenticated', async () => {
+      const store = await make();
+      await pending(store, 'c1');
+      await store.authenticate('c1', identity({ expiresAt: NOW + 3600 }), NOW);
+
+      expect(await store.markBroken('c1', NOW + 5)).toBe(true);
+      expect(await store.markBroken('absent', NOW + 5)).toBe(false);
+
+      expect(await store.get('c1')).toMatchObject({ brokenAt: NOW + 5, sweepAt: NOW + 5, tenantId: 't1' });
+      expect(await store.get('absent')).toBeUndefined();
+      expect(await collect(store.recipients('t1'))).toEqual([
+        expect.objectContaining({ connectionId: 'c1', brokenAt: NOW + 5 }),
+      ]);
+      expect(await collect(store.recipientsOf('t1', ['u1']))).toEqual([
+        expect.objectContaining({ connectionId: 'c1', brokenAt: NOW + 5 }),
+      ]);
+      expect(await collect(store.due(NOW + 5))).toEqual([
+        expect.objectContaining({ connectionId: 'c1', tenantId: 't1', brokenAt: NOW + 5 }),
+      ]);
+      // A refresh must not postpone its sweep nor make it healthy again.
+      expect(await store.authenticate('c1', identity({ expiresAt: NOW + 7200 }), NOW + 6)).toBe('closed');
+      expect(await store.get('c1')).toMatchObject({ sweepAt: NOW + 5, tokenExpiresAt: NOW + 3600 });
+    });
+
+    it('changes subscriptions only at the version read: a concurrent change makes the stale write fail', async () => {
+      const store = await make();
+      await pending(store, 'c1');
+      await store.authenticate('c1', identity({ expiresAt: NOW + 3600 }), NOW);
+      // Two writers read version 0; the first write wins and bumps the version.
+      expect(await store.setSubscriptions('c1', ['goal.*'], 0, NOW)).toBe(true);
+      expect(await store.setSubscriptions('c1', ['issue.*'], 0, NOW)).toBe(false);
+      expect(await store.get('c1')).toMatchObject({ subscriptions: ['goal.*'], subscriptionsVersion: 1 });
+      // Re-read, re-applied at version 1.
+      expect(await store.setSubscriptions('c1', ['goal.*', 'issue.*'], 1, NOW)).toBe(true);
+      expect(await store.get('c1')).toMatchObject({ subscriptions: ['goal.*', 'issue.*'], subscriptionsVersion: 2 });
+    });
+
+    it('changes no subscriptions of an expired session', async () => {
+      const store = await make();
+      await pending(store, 'c1');
+      await store.authenticate('c1', identity({ expiresAt: NOW }), NOW - 10);
+      expect(await store.setSubscriptions('c1', ['goal.*'], 0, NOW)).toBe(false);
+      expect((await store.get('c1'))?.subscriptions).toBeUndefined();
+    });
+
+    it('counts resume calls per fixed window: the limit, then refusals, then a new window', async () => {
+      const store = await make();
+      await pending(store, 'c1');
+      const limit = { calls: 3, windowSeconds: 10 };
+      const start = NOW - (NOW % 10);
+      const results = [];
+      for (let i = 0; i < 5; i++) results.push(await store.takeResumeCall('c1', start + 2, limit));
+      expect(results).toEqual([true, true, true, false, false]);
+      expect(await store.takeResumeCall('c1', start + 9, limit)).toBe(false);
+      expect(await store.takeResumeCall('c1', start + 10, limit)).toBe(true);
+      expect(await store.get('c1')).toMatchObject({ resumeWindow: start + 10, resumeCalls: 1 });
+      expect(await store.takeResumeCall('absent', start + 10, limit)).toBe(false);
+      expect(await store.get('absent')).toBeUndefined();
+    });
+
+    it('saves and clears the resume sequence in progress, never on an absent record', async () => {
+      const store = await make();
+      await pending(store, 'c1');
+      const state = {
+        cursor: 'evt_9',
+        origin: 'evt_1',
+        from: 'e#0000000001000',
+        after: 'e#0000000002000#evt_9',
+        sent: 3,
+        scanned: 7,
+      };
+      await store.saveReplay('c1', state);
+      expect((await store.get('c1'))?.replay).toEqual(state);
+      await store.saveReplay('c1', undefined);
+      expect((await store.get('c1'))?.replay).toBeUndefined();
+      await store.saveReplay('absent', state);
+      expect(await store.get('absent')).toBeUndefined();
     });
   });
 }
@@ -213,22 +318,45 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
         );
       }
     };
+    /** Everything logged for a tenant, oldest first (one read). */
+    const all = async (log: EventLog, tenantId = 't1') =>
+      (await log.read(tenantId, { from: eventLogFrom(0) }, 100)).items;
+    const ids = (items: LogItem[]) => items.map((i) => i.envelope.eventId);
 
-    it('appends an event once: a second append of the same eventId is a duplicate and changes nothing', async () => {
+    it('logs every attempt as a new copy at its own time; the id marker keeps the first position', async () => {
       const log = await make();
       const first = await log.append({ envelope: envelope(1) }, T0, TTL);
       await log.append({ envelope: envelope(2) }, T0 + 10, TTL);
-      const second = await log.append({ envelope: envelope(1) }, T0 + 20, TTL);
+      const retry = await log.append({ envelope: envelope(1) }, T0 + 20, TTL + 20);
       await log.append({ envelope: envelope(3) }, T0 + 30, TTL);
 
       expect(first).toEqual({ duplicate: false });
-      expect(second).toEqual({ duplicate: true });
-      // The retry keeps its original position: after evt_1 come evt_2 and evt_3, once each.
-      const after = await log.after('t1', 'evt_1', 10, NOW);
-      expect(after?.map((e) => e.envelope.eventId)).toEqual(['evt_2', 'evt_3']);
+      expect(retry).toEqual({ duplicate: true });
+      // The retry is found after the events logged since; its copy points at the first one.
+      const items = await all(log);
+      expect(ids(items)).toEqual(['evt_1', 'evt_2', 'evt_1', 'evt_3']);
+      expect(items.map((i) => i.position)).toEqual([
+        eventLogSortKey(T0, 'evt_1'),
+        eventLogSortKey(T0 + 10, 'evt_2'),
+        eventLogSortKey(T0 + 20, 'evt_1'),
+        eventLogSortKey(T0 + 30, 'evt_3'),
+      ]);
+      expect(items[0]?.first).toBeUndefined();
+      expect(items[2]).toMatchObject({ ttl: TTL + 20, first: { position: eventLogSortKey(T0, 'evt_1'), ttl: TTL } });
+      // Its resume position stays the first copy's.
+      expect(await log.position('t1', 'evt_1', NOW)).toBe(eventLogSortKey(T0, 'evt_1'));
     });
 
-    it('returns the events after an id, oldest first, at most limit, with their audience', async () => {
+    it('logs the same attempt twice as one copy (an idempotent write)', async () => {
+      const log = await make();
+      await log.append({ envelope: envelope(1) }, T0, TTL);
+      await log.append({ envelope: envelope(1) }, T0, TTL);
+      const items = await all(log);
+      expect(ids(items)).toEqual(['evt_1']);
+      expect(items[0]?.first).toBeUndefined();
+    });
+
+    it('reads copies from a position, oldest first, at most limit, after a key, with audience and ttl', async () => {
       const log = await make();
       await seed(log, [
         { env: envelope(1) },
@@ -237,21 +365,29 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
           env: envelope(3, { type: 'issue.created', data: { tenantId: 't1', issueId: 'i3' } }),
           audience: { roles: ['admin'] },
         },
-        { env: envelope(4) },
+        { env: envelope(4), ttl: TTL + 4 },
       ]);
+      const from = eventLogSortKey(T0 + 10, 'evt_2');
 
-      const all = await log.after('t1', 'evt_1', 10, NOW);
-      const limited = await log.after('t1', 'evt_1', 2, NOW);
-      const none = await log.after('t1', 'evt_4', 10, NOW);
+      const page1 = await log.read('t1', { from }, 2);
+      const page2 = await log.read('t1', { from, after: page1.items.at(-1)?.position }, 2);
+      const rest = await log.read('t1', { from, after: page2.items.at(-1)?.position }, 2);
 
-      expect(all?.map((e) => e.envelope.eventId)).toEqual(['evt_2', 'evt_3', 'evt_4']);
-      expect(all?.[1]).toEqual({
+      expect(ids(page1.items)).toEqual(['evt_2', 'evt_3']);
+      expect(page1.done).toBe(false);
+      expect(page1.items[1]).toEqual({
+        position: eventLogSortKey(T0 + 20, 'evt_3'),
+        ttl: TTL,
         envelope: envelope(3, { type: 'issue.created', data: { tenantId: 't1', issueId: 'i3' } }),
         audience: { roles: ['admin'] },
       });
-      expect(all?.[0]?.audience).toBeUndefined();
-      expect(limited?.map((e) => e.envelope.eventId)).toEqual(['evt_2', 'evt_3']);
-      expect(none).toEqual([]);
+      expect(page1.items[0]?.audience).toBeUndefined();
+      expect(ids(page2.items)).toEqual(['evt_4']);
+      expect(page2.items[0]?.ttl).toBe(TTL + 4);
+      expect(page2.done).toBe(true);
+      expect(rest).toEqual({ items: [], done: true });
+      // A lower bound between copies: the first copy at or after it.
+      expect(ids((await log.read('t1', { from: eventLogFrom(T0 + 5) }, 1)).items)).toEqual(['evt_2']);
     });
 
     it('answers the newest unexpired event id of a tenant as its resume point', async () => {
@@ -267,6 +403,16 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
       expect(await log.latest('t1', TTL)).toBeUndefined();
     });
 
+    it("passes over a retry's newer copy for the resume point: that event resumes from its old position", async () => {
+      const log = await make();
+      await seed(log, [
+        { env: envelope(1), at: T0 },
+        { env: envelope(2), at: T0 + 5 },
+        { env: envelope(1), at: T0 + 9 }, // evt_1 retried
+      ]);
+      expect(await log.latest('t1', NOW)).toBe('evt_2');
+    });
+
     it('orders by arrival time, not by event id', async () => {
       const log = await make();
       await seed(log, [
@@ -274,33 +420,30 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
         { env: envelope(1), at: T0 + 5 },
         { env: envelope(5), at: T0 + 7 },
       ]);
-      const after = await log.after('t1', 'evt_9', 10, NOW);
-      expect(after?.map((e) => e.envelope.eventId)).toEqual(['evt_1', 'evt_5']);
+      expect(ids(await all(log))).toEqual(['evt_9', 'evt_1', 'evt_5']);
     });
 
-    it("answers undefined for an unknown id or another tenant's id", async () => {
+    it("knows no position for an unknown id or another tenant's id", async () => {
       const log = await make();
       await seed(log, [
         { env: envelope(1) },
         { env: envelope(2, { tenantId: 't2', data: { tenantId: 't2', goalId: 'g2' } }) },
       ]);
-      expect(await log.after('t1', 'evt_404', 10, NOW)).toBeUndefined();
-      expect(await log.after('t1', 'evt_2', 10, NOW)).toBeUndefined();
-      expect(await log.after('t2', 'evt_1', 10, NOW)).toBeUndefined();
-      expect(await log.after('t2', 'evt_2', 10, NOW)).toEqual([]);
+      expect(await log.position('t1', 'evt_404', NOW)).toBeUndefined();
+      expect(await log.position('t1', 'evt_2', NOW)).toBeUndefined();
+      expect(await log.position('t2', 'evt_1', NOW)).toBeUndefined();
+      expect(await log.position('t2', 'evt_2', NOW)).toBe(eventLogSortKey(T0 + 10, 'evt_2'));
+      expect(ids(await all(log, 't2'))).toEqual(['evt_2']);
     });
 
-    it('treats an id past its retention as unknown, and skips expired events', async () => {
+    it('treats an id past its retention as unknown', async () => {
       const log = await make();
       await seed(log, [
         { env: envelope(1), ttl: NOW },
         { env: envelope(2), ttl: NOW + 100 },
-        { env: envelope(3), ttl: NOW + 10 },
-        { env: envelope(4), ttl: NOW + 100 },
       ]);
-      expect(await log.after('t1', 'evt_1', 10, NOW)).toBeUndefined();
-      const after = await log.after('t1', 'evt_2', 10, NOW + 10);
-      expect(after?.map((e) => e.envelope.eventId)).toEqual(['evt_4']);
+      expect(await log.position('t1', 'evt_1', NOW)).toBeUndefined();
+      expect(await log.position('t1', 'evt_2', NOW)).toBeDefined();
     });
   });
 }

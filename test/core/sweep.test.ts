@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SWEEP_SHARDS } from '../../lambdas/contract/index.js';
+import { SendError } from '../../lambdas/core/errors.js';
 import { connect } from '../../lambdas/core/session.js';
 import { sweep, sweepShardFor } from '../../lambdas/core/sweep.js';
 import {
@@ -15,7 +16,7 @@ import {
 
 async function setup() {
   const clock = new FakeClock();
-  const store = new InMemoryConnectionStore({ clock: clock.now, pageSize: 2 });
+  const store = new InMemoryConnectionStore({ pageSize: 2 });
   const sender = new ScriptedSender(clock.now);
   const open = (id: string) =>
     connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, id, undefined);
@@ -42,7 +43,7 @@ describe('sweep', () => {
       onFailure: (id) => failures.push(id),
     });
     // Assess
-    expect(stats).toEqual({ timedOut: 0, expired: 4, skipped: 0, failed: 1 });
+    expect(stats).toEqual({ timedOut: 0, expired: 4, broken: 0, skipped: 0, failed: 1 });
     expect(sender.received('throttled').map((m) => m.type)).toEqual(['auth.expired']);
     expect(sender.attemptsFor('throttled')).toBe(3);
     // Every socket is closed (attempted) even when telling it failed; a failed close is counted.
@@ -61,7 +62,7 @@ describe('sweep', () => {
     // Act
     const stats = await sweep({ store, sender, clock: clock.now });
     // Assess
-    expect(stats).toEqual({ timedOut: 1, expired: 0, skipped: 0, failed: 0 });
+    expect(stats).toEqual({ timedOut: 1, expired: 0, broken: 0, skipped: 0, failed: 0 });
     expect(sender.received('late')).toEqual([
       {
         type: 'auth.error',
@@ -82,7 +83,7 @@ describe('sweep', () => {
 
     const stats = await sweep({ store, sender, clock: clock.now });
 
-    expect(stats).toEqual({ timedOut: 0, expired: 1, skipped: 0, failed: 0 });
+    expect(stats).toEqual({ timedOut: 0, expired: 1, broken: 0, skipped: 0, failed: 0 });
     expect(sender.received('expired')).toEqual([
       {
         type: 'auth.expired',
@@ -114,7 +115,7 @@ describe('sweep', () => {
 
     const stats = await sweep({ store: racing, sender, clock: clock.now });
 
-    expect(stats).toEqual({ timedOut: 0, expired: 0, skipped: 1, failed: 0 });
+    expect(stats).toEqual({ timedOut: 0, expired: 0, broken: 0, skipped: 1, failed: 0 });
     expect(sender.attempts).toEqual([]);
     expect(sender.closes).toEqual([]);
     expect((await store.get('refreshed'))?.tokenExpiresAt).toBe(clock.seconds + 3600);
@@ -143,9 +144,78 @@ describe('sweep', () => {
 
     const stats = await sweep({ store, sender, clock: clock.now });
 
-    expect(stats).toEqual({ timedOut: 9, expired: 7, skipped: 0, failed: 0 });
+    expect(stats).toEqual({ timedOut: 9, expired: 7, broken: 0, skipped: 0, failed: 0 });
     expect(store.records.size).toBe(0);
     expect([...sender.closes].sort()).toEqual([...pendingIds, ...expiredIds].sort());
+  });
+});
+
+describe('sweep: bounded, and never aborted by one connection', () => {
+  it('handles at most `concurrency` connections at once, however many are due in a page', async () => {
+    const { clock, sender } = await setup();
+    const many = new InMemoryConnectionStore({ pageSize: 10_000 });
+    for (let i = 0; i < 200; i++)
+      await seedAuthenticated(many, `c${i}`, { expiresAt: clock.seconds - 1 }, clock.seconds);
+    for (let i = 0; i < 200; i++) sender.script(`c${i}`, { delayMs: 1 });
+
+    const stats = await sweep({ store: many, sender, clock: clock.now, concurrency: 7 });
+
+    expect(stats.expired).toBe(200);
+    expect(sender.maxInFlight).toBeLessThanOrEqual(7);
+    expect(sender.maxInFlight).toBe(7);
+  });
+
+  it('goes on when DynamoDB fails for one connection: counted failed, the others swept', async () => {
+    const { clock, store, sender } = await setup();
+    for (const id of ['a', 'bad', 'b', 'c'])
+      await seedAuthenticated(store, id, { expiresAt: clock.seconds - 1 }, clock.seconds);
+    const outage = new Error('DeleteItem failed');
+    const failing = withOverrides(store, {
+      deleteIfDue: (id, now) => (id === 'bad' ? Promise.reject(outage) : store.deleteIfDue(id, now)),
+    });
+    const failures: Array<[string, unknown]> = [];
+
+    const stats = await sweep({
+      store: failing,
+      sender,
+      clock: clock.now,
+      onFailure: (id, error) => failures.push([id, error]),
+    });
+
+    expect(stats).toEqual({ timedOut: 0, expired: 3, broken: 0, skipped: 0, failed: 1 });
+    expect(failures).toEqual([['bad', outage]]);
+    expect(sender.closes.sort()).toEqual(['a', 'b', 'c']);
+    expect(await store.get('bad')).toBeDefined();
+  });
+
+  it('closes a connection marked broken at once (no notice), then removes its record', async () => {
+    const { clock, store, sender } = await setup();
+    await seedAuthenticated(store, 'broken', { expiresAt: clock.seconds + 3600 }, clock.seconds);
+    await store.markBroken('broken', clock.seconds);
+
+    const stats = await sweep({ store, sender, clock: clock.now });
+
+    expect(stats).toEqual({ timedOut: 0, expired: 0, broken: 1, skipped: 0, failed: 0 });
+    expect(sender.attempts).toEqual([]);
+    expect(sender.closes).toEqual(['broken']);
+    expect(await store.get('broken')).toBeUndefined();
+  });
+
+  it('keeps a broken connection it cannot close, so the next run tries again', async () => {
+    const { clock, store, sender } = await setup();
+    await seedAuthenticated(store, 'broken', { expiresAt: clock.seconds + 3600 }, clock.seconds);
+    await store.markBroken('broken', clock.seconds);
+    sender.failClose('broken', new SendError('InternalServerErrorException (HTTP 500)', 500, true));
+
+    const first = await sweep({ store, sender, clock: clock.now, sleep: async () => {}, random: () => 0 });
+    expect(first).toMatchObject({ broken: 0, failed: 1 });
+    expect(await store.get('broken')).toBeDefined();
+
+    const healed = new ScriptedSender(clock.now);
+    clock.advance(60_000);
+    const second = await sweep({ store, sender: healed, clock: clock.now });
+    expect(second).toMatchObject({ broken: 1, failed: 0 });
+    expect(await store.get('broken')).toBeUndefined();
   });
 });
 

@@ -247,6 +247,10 @@ describe('adversarial input', () => {
       ['tenant claim with \\u0001', () => token({ tenant: `${REAL}\u0001` }), 'invalid_claims'],
       ['tenant claim with \\n', () => token({ tenant: `${REAL}\n` }), 'invalid_claims'],
       ['tenant claim with \\u0000', () => token({ tenant: `${REAL}\u0000` }), 'invalid_claims'],
+      // A lone surrogate is stored as U+FFFD by DynamoDB: "t\ud800" would share "t\ufffd"'s partition.
+      ['tenant claim with a lone surrogate (\\ud800)', () => token({ tenant: `${REAL}\ud800` }), 'invalid_claims'],
+      ['sub with a lone surrogate (\\udfff)', () => signedBy(claims({ sub: 'u1\udfff' })), 'invalid_claims'],
+      ['a role with a lone surrogate', () => token({ roles: ['admin\ud83d'] }), 'invalid_claims'],
       ['roles not an array', () => token({ roles: 'admin' }), 'invalid_claims'],
       ['payload is a JSON array (signed)', () => signedBy([claims()]), 'invalid_token'],
       ['payload is not JSON (signed)', () => signedBy('not json'), 'invalid_token'],
@@ -682,6 +686,14 @@ describe('adversarial input', () => {
       ['empty tenantId', 'goal.created', goal({ tenantId: '' }), 'invalid_tenant'],
       ['tenantId with #', 'goal.created', goal({ tenantId: `${BUS}#x` }), 'invalid_tenant'],
       ['tenantId with a control character', 'goal.created', goal({ tenantId: `${BUS}\u0000` }), 'invalid_tenant'],
+      // Its UTF-8 bytes are those of `${BUS}\ufffd`: the twin tenant below must not get it.
+      ['tenantId with a lone surrogate', 'goal.created', goal({ tenantId: `${BUS}\udfff` }), 'invalid_tenant'],
+      [
+        'audience.userIds with a lone surrogate',
+        'goal.created',
+        goal({ tenantId: BUS, audience: { userIds: ['control\ud800'] } }),
+        'invalid_audience',
+      ],
       [
         `tenantId of ${MAX_TENANT_ID_LENGTH + 1} chars`,
         'goal.created',
@@ -723,6 +735,8 @@ describe('adversarial input', () => {
     ];
     const eventIds = new Map<string, string>();
     let control: Client;
+    /** The tenant whose UTF-8 bytes equal those of `${BUS}\udfff`. */
+    let twin: Client;
     let validId: string;
     let failedEntries: Array<{
       ErrorCode?: string | undefined;
@@ -732,6 +746,7 @@ describe('adversarial input', () => {
 
     beforeAll(async () => {
       control = track(await authedClient(rt, { tenant: BUS, user: 'control' }));
+      twin = track(await authedClient(rt, { tenant: `${BUS}\ufffd`, user: 'twin' }));
       for (let i = 0; i < hostile.length; i += 10) {
         const batch = hostile.slice(i, i + 10);
         const out = await putEvents(
@@ -782,6 +797,11 @@ describe('adversarial input', () => {
       expect(String(records[0]!.result!.message).length).toBeGreaterThan(0);
       // Counted and logged with its reason (metrics are disabled locally; the log line carries it).
       expect(rt.output()).toContain(`"reason":"${reason}"`);
+    });
+
+    it('delivers the lone-surrogate tenant’s event to no one, not even the tenant it encodes to', async () => {
+      await barrier(twin);
+      expect(twin.events()).toEqual([]);
     });
 
     it('never dead-letters or crashes on them, and still delivers the valid event, only it', async () => {

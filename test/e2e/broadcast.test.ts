@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localTableNames } from '../../bin/local/defaults.js';
-import { ConnectionAttr, Env, EVENT_LOG_PREFIX, EventLogAttr } from '../../lambdas/contract/index.js';
+import { ConnectionAttr, Env, EVENT_LOG_PREFIX, EventLogAttr, eventIdMarkerKey } from '../../lambdas/contract/index.js';
 import {
   authedClient,
   Client,
@@ -187,11 +187,20 @@ describe('broadcaster', () => {
     expect(done.data.replayed).toBe(3);
     // The resume point is the last logged event, whether or not this client was in its audience.
     expect(done.data.lastEventId).toBe(again.events().at(-1)!.eventId);
-    // Resuming from the newest event replays nothing.
+    expect(again.events().every((e) => e.replay === true)).toBe(true);
+    // Resuming from the newest event sends nothing new: at most the events of the overlap window
+    // before it again (README, "Delivery guarantees"), which the client drops by eventId, and
+    // never the cursor event itself.
+    const before = again.events().length;
+    const seen = new Set([...first.events(), ...again.events()].map((e) => e.eventId));
     const none = await again.request({ action: 'resume', lastEventId: String(done.data.lastEventId) }, [
       'resume.success',
     ]);
-    expect(none.data.replayed).toBe(0);
+    const resent = again.events().slice(before);
+    expect(none.data.replayed).toBe(resent.length);
+    expect(resent.every((e) => seen.has(e.eventId) && e.replay === true)).toBe(true);
+    expect(resent.map((e) => e.eventId)).not.toContain(done.data.lastEventId);
+    expect(none.data).toMatchObject({ more: false, lastEventId: resent.at(-1)?.eventId ?? done.data.lastEventId });
   });
 
   it('gives a resume point in auth.success, so a client that received nothing can catch up', async () => {
@@ -239,7 +248,7 @@ describe('broadcaster', () => {
     );
   });
 
-  it('logs a retried EventBridge event once, under the same eventId', async () => {
+  it('logs a retried EventBridge event again at its own start, under the same eventId and first position', async () => {
     const t = freshTenant();
     const c = track(await authedClient(rt, { tenant: t }));
     // Invoke the same broadcaster module Lambda runs, twice with one EventBridge event: a retry.
@@ -265,6 +274,7 @@ describe('broadcaster', () => {
       detail: { tenantId: t, goalId: 'g1' },
     };
     const first = await handler(event);
+    await sleep(5); // a retry starts later: its copy gets its own position
     const second = await handler(event);
     expect(first).toMatchObject({ status: 'delivered', duplicate: false });
     expect(second).toMatchObject({ status: 'delivered', duplicate: true });
@@ -279,7 +289,19 @@ describe('broadcaster', () => {
         ExpressionAttributeValues: { ':t': t, ':p': EVENT_LOG_PREFIX.event },
       }),
     );
-    expect(logged.Items).toHaveLength(1);
-    expect(logged.Items![0]![EventLogAttr.eventId]).toBe(`evt_${event.id}`);
+    // One copy per attempt, in attempt order; the retry's points at the first, and the id marker
+    // keeps the first position (where a resume from this event starts).
+    expect(logged.Items).toHaveLength(2);
+    const [firstCopy, retryCopy] = logged.Items!;
+    expect(logged.Items!.map((i) => i[EventLogAttr.eventId])).toEqual([`evt_${event.id}`, `evt_${event.id}`]);
+    expect(firstCopy![EventLogAttr.first]).toBeUndefined();
+    expect(retryCopy![EventLogAttr.first]).toBe(firstCopy![EventLogAttr.sk]);
+    const marker = await db.send(
+      new GetCommand({
+        TableName: tables.events,
+        Key: { [EventLogAttr.tenantId]: t, [EventLogAttr.sk]: eventIdMarkerKey(`evt_${event.id}`) },
+      }),
+    );
+    expect(marker.Item?.[EventLogAttr.seq]).toBe(firstCopy![EventLogAttr.sk]);
   });
 });

@@ -234,6 +234,44 @@ describe('fault injection (LOCAL_FAULTS=1)', () => {
     expect(await connectionRecord(broken!.id)).toBeDefined();
   });
 
+  it('a delivery that fails for good is recovered: live, or the server closes the connection and resume returns it', async () => {
+    // Prepare: the client has E0; then every management call on its connection fails.
+    const tenant = freshTenant();
+    const [c] = await connectMany(tenant, 1);
+    const e0 = await emit(tenant);
+    await c!.client.waitFor((f) => f.eventId === `evt_${e0}`);
+    await setFaults({ errorIds: [c!.id] });
+
+    // Act: E1 cannot be delivered (nor can the connection be closed); faults cleared; E2.
+    const e1 = await emit(tenant);
+    expect((await invocationOf(e1)).result?.stats).toMatchObject({ failed: 1, broken: 1 });
+    await fetch(faultsUrl(), { method: 'DELETE' }).then((r) => r.text());
+    const e2 = await emit(tenant);
+
+    // Assess: E1 arrived live, or the server closed the connection (E2's fan-out retried the
+    // close) and a resume from E0 — the last event received — returns E1.
+    if (received(c!, e1).length === 0) {
+      expect(await c!.client.waitClosed(5_000)).toBeGreaterThanOrEqual(1000);
+      expect(received(c!, e2)).toHaveLength(0); // never E2 on the connection that missed E1
+      expect((await invocationOf(e2)).result?.stats).toMatchObject({ closed: 1, delivered: 0 });
+      const again = await authedClient(rt, { tenant, user: 'u0' });
+      open.push(again);
+      let cursor = `evt_${e0}`;
+      for (let page = 0; page < 10; page++) {
+        const reply = await again.request({ action: 'resume', lastEventId: cursor }, [
+          'resume.success',
+          'resume.error',
+        ]);
+        expect(reply.type).toBe('resume.success');
+        if (!reply.data.more) break;
+        cursor = String(reply.data.lastEventId);
+      }
+      const ids = new Set(again.events().map((f) => f.eventId));
+      expect(ids.has(`evt_${e1}`)).toBe(true);
+      expect(ids.has(`evt_${e2}`)).toBe(true);
+    }
+  });
+
   it('2 s latency on two connections does not hold the others back', async () => {
     const tenant = freshTenant();
     const conns = await connectMany(tenant, 20);

@@ -429,7 +429,12 @@ describe('HTTP API', () => {
       expect(done.type).toBe('resume.success');
       await emit(tenant, [n(9)]);
       await drained(second);
-      seen.push(...envelopes(second));
+      // The resume replays an overlap before its cursor (issue 9's design): a client drops the
+      // envelopes it already has by eventId, and then holds one exact sequence.
+      const had = new Set(seen.map((e) => e.eventId));
+      const fresh = envelopes(second).filter((e) => !had.has(e.eventId));
+      expect(envelopes(second).length - fresh.length).toBeLessThanOrEqual(6);
+      seen.push(...fresh);
 
       expect(seen.map((e) => e.data.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
       expect(new Set(seen.map((e) => e.eventId)).size).toBe(9);

@@ -218,3 +218,67 @@ describe('auth deadline', () => {
     expect(c.frames.map((f) => f.type)).toContain('auth.expired');
   });
 });
+
+describe('an expired session, with the sweeper off', () => {
+  // Nothing closes the connection in the background: every action must refuse it by itself.
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await startRuntime({ SWEEP_INTERVAL_SECONDS: '0', STAGE: 'expiry' });
+  });
+  afterAll(async () => rt?.stop());
+
+  const expiredClient = async (tenant: string) => {
+    const c = await authedClient(rt, { tenant, ttl: 2 });
+    await sleep(3_100);
+    return c;
+  };
+
+  it('gets auth.expired for subscribe, unsubscribe and ping, and its subscriptions do not change', async () => {
+    const tenant = `expiry-${Date.now()}`;
+    const c = await expiredClient(tenant);
+    for (const message of [
+      { action: 'subscribe', eventTypes: ['goal.*'] },
+      { action: 'unsubscribe', eventTypes: ['goal.*'] },
+      { action: 'ping' },
+    ]) {
+      const reply = await c.request(message, ['auth.expired', 'subscribe.success', 'unsubscribe.success', 'pong']);
+      expect(reply, JSON.stringify(message)).toMatchObject({ type: 'auth.expired', data: { code: 'token_expired' } });
+    }
+    c.close();
+  });
+
+  it('gets auth.expired for resume, and the server closes the connection', async () => {
+    const tenant = `expiry-${Date.now()}`;
+    const c = await expiredClient(tenant);
+    c.send({ action: 'resume', lastEventId: 'evt_anything' });
+    await c.waitClosed(5_000);
+    expect(c.frames.map((f) => f.type)).toContain('auth.expired');
+    expect(c.frames.map((f) => f.type)).not.toContain('resume.success');
+    expect(c.frames.map((f) => f.type)).not.toContain('resume.error');
+  });
+
+  it('cannot revive the session with a new token once it has expired', async () => {
+    const tenant = `expiry-${Date.now()}`;
+    const c = await expiredClient(tenant);
+    const reply = await c.request({ action: 'auth', token: await token({ tenant }) }, [
+      'auth.success',
+      'auth.error',
+      'auth.expired',
+    ]);
+    expect(reply.type).toBe('auth.expired');
+    c.close();
+  });
+});
+
+describe('start-up', () => {
+  it('refuses to start with JWKS_URL and no JWT_ISSUER, naming jwtIssuer', async () => {
+    // Keys of a shared JWKS (a provider's common endpoint) sign other issuers' tokens too.
+    const started = startRuntime({
+      JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
+      JWT_ISSUER: '',
+      JWT_SECRET: '',
+    });
+    await expect(started).rejects.toThrow(/jwtIssuer/);
+    await started.then((rt) => rt.stop()).catch(() => undefined);
+  });
+});

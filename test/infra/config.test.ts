@@ -78,6 +78,8 @@ describe('validateConfig', () => {
     ],
     [{ jwksUrl: 'http://idp.example.com/jwks' }, 'jwksUrl', /https URL/],
     [{ jwksUrl: 'not a url' }, 'jwksUrl', /https URL/],
+    // Keys of a shared JWKS (a provider's common endpoint) sign other issuers' tokens too.
+    [{ jwksUrl: 'https://idp.example.com/jwks' }, 'jwtIssuer', /required with "jwksUrl"/],
     [{ jwtSecretArn: 'my-secret' }, 'jwtSecretArn', /complete ARN/],
     [{ authTimeoutSeconds: '4' }, 'authTimeoutSeconds', /integer from 5 to 3600/],
     [{ authTimeoutSeconds: '3601' }, 'authTimeoutSeconds', /integer from 5 to 3600/],
@@ -143,6 +145,7 @@ describe('configFromContext', () => {
     const app = testApp({
       stage: 'staging',
       jwksUrl: 'https://idp.example.com/jwks',
+      jwtIssuer: 'https://idp.example.com/',
       authTimeoutSeconds: '90',
       eventSources: 'a.b,c.d',
     });

@@ -8,12 +8,14 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   broadcastEventPattern,
+  CLOCK_SKEW_MARGIN_SECONDS,
   CONNECTIONS_TABLE,
   ConnectionAttr,
   Env,
   EVENT_LOG_TABLE,
   Handler,
   type HandlerName,
+  REPLAY_OVERLAP_SECONDS,
   ROUTE_KEYS,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
@@ -265,6 +267,11 @@ describe('functions', () => {
 
   it('sizes the broadcaster and sweeper for their work, route functions for a quick reply', () => {
     expect(functionProps(Handler.broadcaster)).toMatchObject({ MemorySize: 1024, Timeout: 60 });
+    // resume replays from the cursor minus REPLAY_OVERLAP_SECONDS, which must cover one whole
+    // broadcaster attempt plus clock skew (README, "Delivery guarantees").
+    expect(functionProps(Handler.broadcaster).Timeout + CLOCK_SKEW_MARGIN_SECONDS).toBeLessThanOrEqual(
+      REPLAY_OVERLAP_SECONDS,
+    );
     expect(functionProps(Handler.sweeper)).toMatchObject({ Timeout: 60 });
     expect(functionProps(Handler.connect)).toMatchObject({ MemorySize: 256, Timeout: 10 });
   });
@@ -272,7 +279,7 @@ describe('functions', () => {
   const EXPECTED_ENV: Record<HandlerName, string[]> = {
     [Handler.connect]: [Env.connectionsTable, Env.authTimeoutSeconds],
     [Handler.auth]: [Env.connectionsTable, Env.eventLogTable, Env.tenantClaim, Env.jwtSecretArn],
-    [Handler.ping]: [],
+    [Handler.ping]: [Env.connectionsTable],
     [Handler.default]: [],
     [Handler.subscribe]: [Env.connectionsTable],
     [Handler.resume]: [Env.connectionsTable, Env.eventLogTable, Env.managementEndpoint],
@@ -366,18 +373,30 @@ describe('permissions', () => {
 
   const EXPECTED_DYNAMO: Record<HandlerName, string[]> = {
     [Handler.connect]: ['dynamodb:PutItem on connections'],
-    [Handler.auth]: ['dynamodb:Query on eventLog', 'dynamodb:UpdateItem on connections'],
-    [Handler.ping]: [],
+    [Handler.auth]: [
+      'dynamodb:GetItem on connections',
+      'dynamodb:Query on eventLog',
+      'dynamodb:UpdateItem on connections',
+    ],
+    [Handler.ping]: ['dynamodb:GetItem on connections'],
     [Handler.default]: [],
     [Handler.subscribe]: ['dynamodb:GetItem on connections', 'dynamodb:UpdateItem on connections'],
-    [Handler.resume]: ['dynamodb:GetItem on connections', 'dynamodb:GetItem on eventLog', 'dynamodb:Query on eventLog'],
+    [Handler.resume]: [
+      'dynamodb:DeleteItem on connections',
+      'dynamodb:GetItem on connections',
+      'dynamodb:UpdateItem on connections',
+      'dynamodb:GetItem on eventLog',
+      'dynamodb:Query on eventLog',
+    ],
     [Handler.disconnect]: ['dynamodb:DeleteItem on connections'],
     [Handler.broadcaster]: [
       'dynamodb:DeleteItem on connections',
+      'dynamodb:UpdateItem on connections',
       `dynamodb:Query on connections/index/${TENANT_INDEX}`,
       `dynamodb:Query on connections/index/${USER_INDEX}`,
       'dynamodb:GetItem on eventLog',
       'dynamodb:PutItem on eventLog',
+      'dynamodb:UpdateItem on eventLog',
       'dynamodb:Query on eventLog',
     ],
     [Handler.sweeper]: ['dynamodb:DeleteItem on connections', `dynamodb:Query on connections/index/${SWEEP_INDEX}`],
