@@ -211,7 +211,7 @@ export class Client implements RealtimeClient {
   private readonly holdLimit: number;
   private readonly random: () => number;
   private readonly onlineEvents: OnlineEventTarget | null;
-  private readonly seen: (id: string) => boolean;
+  readonly seen: (id: string) => boolean;
   readonly timers = new Timers();
   private readonly handlers = new Map<string, Set<(...args: never) => void>>();
   private readonly onOnline = () => this.online();

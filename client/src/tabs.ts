@@ -138,7 +138,11 @@ export function tabs(c: Client, key: string | undefined): Tabs {
       acks.get(m.r as string)?.();
     } else if (role !== 'leader') {
       // The leader's frames.
-      if ('c' in m) c.cursor = m.c as string | null | undefined;
+      if ('c' in m) {
+        c.cursor = m.c as string | null | undefined;
+        // The leader's starting point counts as seen here too: a later resume's overlap may replay it.
+        if (typeof m.c === 'string') c.seen(m.c);
+      }
       if (m.k === 's') {
         role = 'follower';
         leader = from;
