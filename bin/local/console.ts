@@ -2,8 +2,8 @@
  * The debug console on the local HTTP API port, and its local-only tools. A deployed stack has
  * none of this: it lives in bin/local/ only, like the fault switch.
  *
- * - `GET /console`: the console page (client/console/), built from source at start-up, so a fresh
- *   clone serves it without `npm run build`.
+ * - `GET /console`: the console page (client/console/), built from source on the first visit, so a
+ *   fresh clone serves it without `npm run build`.
  * - `GET /_local/info`: tells the page it runs on a local runtime, and where the WebSocket is.
  * - `POST /_local/token` `{tenant, user, roles?, ttl?}` → `{token}`: a dev token signed with the
  *   local secret, exactly as `npm run token` makes it (same checks, same JWT_* settings).
@@ -48,9 +48,14 @@ function arg(flag: string, value: unknown): string[] {
 
 export function localConsole(options: LocalConsoleOptions): LocalConsole {
   let events: EventBridgeClient | undefined;
-  // Built once, at start-up, so the first visit does not wait for esbuild.
-  const page = buildConsole();
-  page.catch((err: unknown) => options.log.error('the console page did not build', err));
+  // Built on the first visit (a few hundred ms), then kept: runtimes that tests start never pay for it.
+  let page: Promise<string> | undefined;
+  const built = () =>
+    (page ??= buildConsole().catch((err: unknown) => {
+      options.log.error('the console page did not build', err);
+      page = undefined; // the next visit tries again
+      throw err;
+    }));
 
   async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
     const raw = await readBody(req, 64 * 1024);
@@ -100,7 +105,7 @@ export function localConsole(options: LocalConsoleOptions): LocalConsole {
         sendJson(res, 405, { message: 'GET only' }, { allow: 'GET, HEAD' });
         return true;
       }
-      const html = await page.catch(() => undefined);
+      const html = await built().catch(() => undefined);
       if (html === undefined) {
         sendJson(res, 500, { message: 'the console page did not build: see the runtime log' });
         return true;
@@ -163,7 +168,7 @@ export function localConsole(options: LocalConsoleOptions): LocalConsole {
     handle,
     async close() {
       events?.destroy();
-      await page.catch(() => undefined);
+      await page?.catch(() => undefined);
     },
   };
 }
