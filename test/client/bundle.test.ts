@@ -29,7 +29,8 @@ const CORE_BUDGET = 6 * 1024;
 const REACT_BUDGET = 1.5 * 1024;
 
 /** The contract modules the client may bundle: the zod-free half. */
-const ALLOWED_INPUT = /^(src\/[a-z-]+\.ts|\.\.\/lambdas\/contract\/(plain|protocol|routes|limits|event-types)\.ts)$/;
+const ALLOWED_INPUT =
+  /^(src\/[a-z-]+\.ts|\.\.\/lambdas\/contract\/(plain|protocol|routes|limits|event-types|http)\.ts)$/;
 
 async function inputsOf(options: typeof bundles.core | typeof bundles.react) {
   const result = await build({ ...options, write: false, logLevel: 'silent' });
