@@ -238,12 +238,12 @@ class Client implements RealtimeClient {
 
   constructor(o: RealtimeClientOptions) {
     const mode = o?.transport ?? 'auto';
-    if (!/^(auto|websocket|polling)$/.test(mode)) throw new TypeError(`transport must be auto, websocket or polling`);
+    if (!/^(auto|websocket|polling)$/.test(mode)) throw new TypeError('transport must be auto, websocket or polling');
     const polling = mode === 'polling';
     if (!polling && (typeof o?.url !== 'string' || !/^wss?:\/\//i.test(o.url)))
       throw new TypeError(`url must be a ws:// or wss:// URL, got ${JSON.stringify(o?.url)}`);
     if ((o.httpUrl !== undefined || polling) && !/^https?:\/\//i.test(String(o.httpUrl)))
-      throw new TypeError(`httpUrl must be an http:// or https:// URL, got ${JSON.stringify(o.httpUrl)}`);
+      throw new TypeError(`httpUrl must be an http(s):// URL, got ${JSON.stringify(o.httpUrl)}`);
     if (typeof o.getToken !== 'function') throw new TypeError('getToken must be a function returning a JWT');
     checkPatterns(o.eventTypes ?? []);
     this.url = o.url ?? '';
@@ -323,7 +323,7 @@ class Client implements RealtimeClient {
   }
 
   async presence(): Promise<PresenceResponse> {
-    if (!this.httpUrl) throw new TypeError('presence() needs the httpUrl option');
+    if (!this.httpUrl) throw new TypeError('presence() needs httpUrl');
     const token = await this.fetchToken();
     if (token instanceof RealtimeError) throw token;
     return get(this.fetch, this.httpUrl + HTTP_ROUTES.presence.path, token, this.abort.signal);

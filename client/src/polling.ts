@@ -141,7 +141,7 @@ export function pollingSocket(h: PollHost): SocketLike {
     after = b.lastEventId;
     if (a === Route.auth) return frame({ type: T.authSuccess, data: { lastEventId: after } });
     for (const e of b.events) frame({ ...e, [REPLAY_FLAG]: true });
-    frame({ type: T.resumeSuccess, data: { replayed: b.events.length, lastEventId: after, more: b.more } });
+    frame({ type: T.resumeSuccess, data: { lastEventId: after, more: b.more } }); // `replayed` is not read
   };
 
   async function poll(): Promise<void> {
