@@ -29,6 +29,7 @@ function banner(rt: LocalRuntime, options: LocalRuntimeOptions): string {
     `  Management API   ${forDisplay(rt.managementUrl)}/@connections/{connectionId}`,
     `  EventBridge      ${forDisplay(rt.eventsUrl)}   (PutEvents; GET /_local/dlq, /_local/invocations, /_local/idle)`,
     `  HTTP API         ${forDisplay(rt.httpUrl)}   (${HTTP_ROUTE_NAMES.map((name) => HTTP_ROUTES[name].routeKey).join(', ')})`,
+    `  Debug console    ${forDisplay(rt.consoleUrl)}   (live events, dev tokens, emit: local only)`,
     `  DynamoDB         ${rt.dynamodbEndpoint}${options.dynamodbEndpoint ? '' : '   (dynalite, in memory)'}`,
     `  Tables           ${rt.tables.connections}, ${rt.tables.events}`,
   ];
@@ -40,6 +41,7 @@ function banner(rt: LocalRuntime, options: LocalRuntimeOptions): string {
     `  2. connect to ${forDisplay(rt.wsUrl)} and send {"action":"${Route.auth}","token":"<token>"}`,
     `  3. npm run emit -- --type goal.created --tenant t1 --data '{"goalId":"g1"}'`,
     `  4. curl -H "Authorization: Bearer $(npm run -s token -- --tenant t1 --user u1)" ${forDisplay(rt.httpUrl)}${HTTP_ROUTES.events.path}`,
+    `  Or open ${forDisplay(rt.consoleUrl)}: make a dev token there, watch events, emit some.`,
     '',
     'Ctrl-C to stop.',
     '',
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
     wsUrl: runtime.wsUrl,
     eventsUrl: runtime.eventsUrl,
     httpUrl: runtime.httpUrl,
+    consoleUrl: runtime.consoleUrl,
     managementUrl: runtime.managementUrl,
     dynamodbEndpoint: runtime.dynamodbEndpoint,
   };

@@ -82,6 +82,11 @@ export interface HttpApiOptions {
   allowedOrigins: readonly string[];
   /** API Gateway's integration timeout. */
   handlerTimeoutMs?: number;
+  /**
+   * Local-only pages and tools served on the same port before the contract's routes (the debug
+   * console, bin/local/console.ts); resolves true when it answered. A deployed API has none.
+   */
+  local?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   log?: Log;
 }
 
@@ -242,6 +247,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApiEmul
   });
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (options.local && (await options.local(req, res))) return;
     const requestId = apiGatewayId();
     const url = new URL(req.url ?? '/', 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();

@@ -24,6 +24,7 @@ import {
   ROUTES,
 } from '../../lambdas/contract/index.js';
 import { silenceSdkNodeVersionWarning } from './cli.js';
+import { CONSOLE_PATH, localConsole } from './console.js';
 import {
   DEFAULT_EVENTS_PORT,
   DEFAULT_HOST,
@@ -82,6 +83,8 @@ export interface LocalRuntime {
   eventsUrl: string;
   /** The HTTP API: `http://host:port` (GET /health, /events, /presence, /status). */
   httpUrl: string;
+  /** The debug console: `${httpUrl}/console`. */
+  consoleUrl: string;
   httpApi: HttpApiEmulator;
   /** DynamoDB itself (dynalite or DYNAMODB_ENDPOINT): never subject to injected faults. */
   dynamodbEndpoint: string;
@@ -362,8 +365,17 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
     });
     closers.push(() => eventBridge.close());
 
+    // The debug console and its local-only tools, on the HTTP API's port.
+    let httpUrl = '';
+    const console_ = localConsole({
+      urls: () => ({ wsUrl: gateway.url, httpUrl, eventsUrl: eventBridge.url }),
+      log,
+    });
+    closers.push(() => console_.close());
+
     // The HTTP API: the contract's HTTP routes on the `http` handler module, CORS from ALLOWED_ORIGINS.
     const httpApi = await startHttpApi({
+      local: console_.handle,
       host: options.host,
       port: options.httpPort,
       handlerFor: (name) => handlers[name],
@@ -376,6 +388,7 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
       log,
     });
     closers.push(() => httpApi.close());
+    httpUrl = httpApi.url;
 
     const sweep = () =>
       invokeLambda(
@@ -406,6 +419,7 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
       managementUrl: gateway.managementUrl,
       eventsUrl: eventBridge.url,
       httpUrl: httpApi.url,
+      consoleUrl: `${httpApi.url}${CONSOLE_PATH}`,
       httpApi,
       dynamodbEndpoint: dynamo.endpoint,
       handlerDynamodbEndpoint,

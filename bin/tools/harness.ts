@@ -21,6 +21,8 @@ export interface Runtime {
   eventsUrl: string;
   /** The HTTP API (GET /health, /events, /presence, /status). */
   httpUrl: string;
+  /** The debug console page (local only): `${httpUrl}/console`. */
+  consoleUrl: string;
   managementUrl: string;
   dynamodbEndpoint: string;
   pid: number;
@@ -74,6 +76,7 @@ export async function startRuntime(
     wsUrl: url('wsUrl'),
     eventsUrl: url('eventsUrl'),
     httpUrl: url('httpUrl'),
+    consoleUrl: url('consoleUrl'),
     managementUrl: url('managementUrl'),
     dynamodbEndpoint: url('dynamodbEndpoint'),
   };

@@ -3,6 +3,11 @@
  * and timers. A `Connection` is one socket with its own request queue and timers; the client
  * owns at most two (the current one, and its successor while rotating) and the shared state:
  * resume point, subscription set, dedupe window, handlers.
+ *
+ * With `shareAcrossTabs`, `tabs` (tabs.ts, imported on demand) hooks in at a few places: the
+ * leader posts its states, deliveries, resume point and gaps to the other tabs, subscribes to
+ * their union, and a follower mirrors the leader through `mirror`, `deliver` and `gap`. Members
+ * that are neither private nor part of `RealtimeClient` are these internals.
  */
 import {
   AuthErrorCode,
@@ -10,7 +15,7 @@ import {
   CLIENT_PING_INTERVAL_SECONDS,
   type Envelope,
   ErrorCode,
-  HTTP_ROUTES,
+  HttpPath,
   MAX_CONNECTION_SECONDS,
   MAX_REPLAY_EVENTS,
   MAX_SUBSCRIPTIONS,
@@ -27,6 +32,7 @@ import { dedupeWindow } from './dedupe.js';
 import { RealtimeError, type RealtimeErrorCode } from './errors.js';
 import { type FetchLike, get, pollingSocket } from './polling.js';
 import { type ConnectionState, type LostReason, type StateReason, transition } from './state.js';
+import type { Tabs } from './tabs.js';
 import { Timers } from './timers.js';
 import { type SocketLike, type Transport, type TransportName, webSocketTransport } from './transport.js';
 import type {
@@ -196,7 +202,7 @@ class Connection {
   }
 }
 
-class Client implements RealtimeClient {
+export class Client implements RealtimeClient {
   state: ConnectionState = 'idle';
   stateInfo: StateInfo;
   readonly url: string;
@@ -224,13 +230,17 @@ class Client implements RealtimeClient {
   private readonly holdLimit: number;
   private readonly random: () => number;
   private readonly onlineEvents: OnlineEventTarget | null;
-  private readonly seen: (id: string) => boolean;
-  private readonly timers = new Timers();
+  readonly seen: (id: string) => boolean;
+  readonly timers = new Timers();
   private readonly handlers = new Map<string, Set<(...args: never) => void>>();
   private readonly onOnline = () => this.online();
   /** Resume point; null: the log was empty at the first auth and nothing arrived since. */
-  private cursor: string | null | undefined;
-  private subs: string[];
+  cursor: string | null | undefined;
+  subs: string[];
+  /** `shareAcrossTabs`, where the platform can: the election and the channel to the other tabs (tabs.ts). */
+  tabs: Tabs | undefined;
+  private share: boolean | string | undefined;
+  private started = false;
   private conn: Connection | undefined;
   /** The successor while rotating. */
   private next: Connection | undefined;
@@ -274,7 +284,10 @@ class Client implements RealtimeClient {
         : typeof platform.addEventListener === 'function'
           ? (platform as OnlineEventTarget)
           : null;
-    this.stateInfo = { state: 'idle', reason: 'connect', transport: this.via };
+    this.stateInfo = { state: 'idle', reason: 'connect', transport: this.via, role: 'solo' };
+    const g = globalThis as { navigator?: { locks?: unknown }; BroadcastChannel?: unknown };
+    // Web Locks exist in secure contexts only (https, localhost); without them each tab keeps its own connection.
+    if (g.navigator?.locks && g.BroadcastChannel) this.share = o.shareAcrossTabs;
   }
 
   get transport(): TransportName {
@@ -306,9 +319,16 @@ class Client implements RealtimeClient {
   }
 
   connect(): void {
-    if (this.state !== 'idle') return;
+    if (this.state !== 'idle' || this.started) return;
+    this.started = true;
     this.onlineEvents?.addEventListener('online', this.onOnline);
-    this.dial('connect');
+    const share = this.share;
+    if (!share) this.dial('connect');
+    else
+      import('./tabs.js').then(
+        (m) => (this.tabs = m.tabs(this, typeof share === 'string' ? share : undefined)).start(),
+        () => this.dial('connect'), // could not load: this tab keeps its own connection
+      );
   }
 
   close(): void {
@@ -327,10 +347,10 @@ class Client implements RealtimeClient {
     if (!this.httpUrl) throw new TypeError('presence() needs httpUrl');
     const token = await this.fetchToken();
     if (token instanceof RealtimeError) throw token;
-    return get(this.fetch, this.httpUrl + HTTP_ROUTES.presence.path, token, this.abort.signal);
+    return get(this.fetch, this.httpUrl + HttpPath.presence, token, this.abort.signal);
   }
 
-  // ------------------------------------------------------------ internals (used by Connection)
+  // ------------------------------------------------------------ internals (used by Connection and tabs.ts)
 
   fetchToken(): Promise<string | RealtimeError> {
     return Promise.resolve()
@@ -376,7 +396,7 @@ class Client implements RealtimeClient {
 
   // ------------------------------------------------------------ lifecycle
 
-  private dial(reason: 'connect' | 'retry' | 'online'): void {
+  dial(reason: 'connect' | 'retry' | 'online' | 'takeover'): void {
     this.set(reason, { attempt: this.attempt });
     if (this.state !== 'connecting') return; // a state handler closed the client
     try {
@@ -414,6 +434,7 @@ class Client implements RealtimeClient {
 
   private shutdown(reason: 'close' | 'fatal', error?: RealtimeError): void {
     if (this.state === 'closed') return;
+    this.tabs?.stop();
     this.timers.dispose();
     this.conn?.dispose();
     this.next?.dispose();
@@ -427,7 +448,16 @@ class Client implements RealtimeClient {
     const state = transition(this.state, reason);
     if (!state) return;
     this.state = state;
-    this.stateInfo = { ...extra, state, reason, transport: this.via };
+    this.stateInfo = { ...extra, state, reason, transport: this.via, role: this.tabs?.role ?? 'solo' };
+    this.tabs?.state();
+    this.emit('state', state, this.stateInfo);
+  }
+
+  /** A follower tab shows the leader's state; its error came as `{code, message}`. */
+  mirror(state: ConnectionState, info: StateInfo): void {
+    const e = info.error;
+    this.state = state;
+    this.stateInfo = { ...info, error: e && new RealtimeError(e.code, e.message) };
     this.emit('state', state, this.stateInfo);
   }
 
@@ -466,9 +496,10 @@ class Client implements RealtimeClient {
       this.scheduleRotation(conn);
     }
     // Requests go out one at a time: the subscription is in place before the resume reads the log.
-    if (this.subs.length)
+    const wire = this.tabs?.wire() ?? this.subs;
+    if (wire.length)
       conn
-        .request({ action: Route.subscribe, eventTypes: this.subs }, T.subscribeSuccess)
+        .request({ action: Route.subscribe, eventTypes: wire }, T.subscribeSuccess)
         .catch((e: RealtimeError) => conn.dead || this.report(e));
     this.resume(conn, d.lastEventId);
   }
@@ -489,8 +520,12 @@ class Client implements RealtimeClient {
   }
 
   private ping(conn: Connection): void {
+    const sent = Date.now();
     conn.request({ action: Route.ping }, T.pong).then(
-      () => conn.timers.set('ping', this.pingInterval, () => this.ping(conn)),
+      () => {
+        this.emit('pong', Date.now() - sent);
+        conn.timers.set('ping', this.pingInterval, () => this.ping(conn));
+      },
       noop, // a missing pong is handled by the reply deadline
     );
   }
@@ -544,7 +579,8 @@ class Client implements RealtimeClient {
     );
   }
 
-  private gap(info: GapInfo): void {
+  gap(info: GapInfo): void {
+    this.tabs?.tell({ k: 'g', g: info });
     this.emit('gap', info);
   }
 
@@ -556,13 +592,16 @@ class Client implements RealtimeClient {
       if (conn.dead) return;
       this.deliver(e);
     }
-    if (conn === this.conn) this.timers.set('stable', STABLE_AFTER_MS, () => (this.attempt = 0));
-    else if (conn === this.next) this.promote(conn);
+    if (conn === this.conn) {
+      this.tabs?.tell({ k: 'c', c: this.cursor });
+      this.timers.set('stable', STABLE_AFTER_MS, () => (this.attempt = 0));
+    } else if (conn === this.next) this.promote(conn);
   }
 
-  private deliver(e: Envelope): void {
+  deliver(e: Envelope): void {
     if (this.seen(e.eventId)) return;
     this.cursor = e.eventId;
+    this.tabs?.tell({ k: 'e', e });
     // Until the restored subscription applies, the server sends every type: filter here too.
     if (matches(this.subs, e.type)) this.emit('event', e);
   }
@@ -611,20 +650,31 @@ class Client implements RealtimeClient {
     if (after.length > MAX_SUBSCRIPTIONS)
       throw new RealtimeError(ErrorCode.badRequest, `a connection may hold at most ${MAX_SUBSCRIPTIONS} patterns`);
     this.subs = after;
-    const expect = action === Route.subscribe ? T.subscribeSuccess : T.unsubscribeSuccess;
-    const sent = [this.conn, this.next]
-      .filter((c): c is Connection => c?.authed === true)
-      .map((c) => c.request({ action, eventTypes: [...patterns] }, expect));
-    for (const p of sent.slice(1)) p.catch(noop);
-    if (!sent[0]) return [...after]; // applied when the next connection authenticates
+    if (this.tabs) return this.tabs.change().then(() => [...after]);
+    const sent = this.send(action === Route.subscribe, patterns);
+    if (!sent) return [...after]; // applied when the next connection authenticates
     try {
-      return (await sent[0]).data?.eventTypes as string[];
+      return (await sent).data?.eventTypes as string[];
     } catch (err) {
       const error = err as RealtimeError;
       if (error.code === 'disconnected') return [...this.subs]; // restored on the next connection
       this.subs = before;
       throw error;
     }
+  }
+
+  /** Sends `subscribe` (`add`) or `unsubscribe` on the authenticated connections; the current one's reply, if any. */
+  send(add: boolean, patterns: readonly string[]): Promise<Msg> | undefined {
+    const sent = [this.conn, this.next]
+      .filter((c): c is Connection => c?.authed === true)
+      .map((c) =>
+        c.request(
+          { action: add ? Route.subscribe : Route.unsubscribe, eventTypes: [...patterns] },
+          add ? T.subscribeSuccess : T.unsubscribeSuccess,
+        ),
+      );
+    for (const p of sent.slice(1)) p.catch(noop);
+    return sent[0];
   }
 
   private emit<K extends keyof RealtimeEventMap>(name: K, ...args: RealtimeEventMap[K]): void {

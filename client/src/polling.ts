@@ -17,8 +17,8 @@
 import {
   ErrorCode,
   type EventsResponse,
-  HTTP_ROUTES,
   HttpErrorCode,
+  HttpPath,
   HttpQuery,
   MAX_EVENTS_LIMIT,
   REPLAY_FLAG,
@@ -108,7 +108,7 @@ export function pollingSocket(h: PollHost): SocketLike {
 
   /** One `GET /events` from `from` (null: the newest page) with the client's types; one retry on `token_expired`. */
   const events = async (from: string | null, limit: number): Promise<EventsResponse> => {
-    const url = `${httpUrl}${HTTP_ROUTES.events.path}?${HttpQuery.limit}=${limit}${
+    const url = `${httpUrl}${HttpPath.events}?${HttpQuery.limit}=${limit}${
       from === null ? '' : `&${HttpQuery.after}=${encodeURIComponent(from)}`
     }&${HttpQuery.types}=${h.subscriptions.join(',')}`; // patterns are URL-safe; none: every type
     const go = () => get<EventsResponse>(h.fetch, url, token, abort.signal);

@@ -26,6 +26,8 @@ export type StateReason =
   | 'retry'
   /** The platform reported `online` while waiting to reconnect: reconnecting → connecting at once. */
   | 'online'
+  /** `shareAcrossTabs`: the leader tab went away and this tab took the lock; it connects now (→ connecting). */
+  | 'takeover'
   /** The socket opened: connecting → authenticating. */
   | 'open'
   /** `auth.success`: authenticating → connected. */
@@ -48,6 +50,7 @@ const TABLE: Record<StateReason, readonly [ConnectionState, readonly ConnectionS
   connect: ['connecting', ['idle']],
   retry: ['connecting', ['reconnecting']],
   online: ['connecting', ['reconnecting']],
+  takeover: ['connecting', notClosed],
   open: ['authenticating', ['connecting']],
   authenticated: ['connected', ['authenticating']],
   rotated: ['connected', ['connected']],

@@ -58,6 +58,15 @@ export interface RealtimeClientOptions {
   readonly pollIntervalMs?: number;
   /** `fetch` for polling and `presence()` (tests, or a runtime without a global one). @default globalThis.fetch */
   readonly fetch?: FetchLike;
+  /**
+   * One connection for all tabs of this origin with the same `url` and user: they elect a leader
+   * with a Web Lock, and only the leader holds a socket; the others get its states and events
+   * over a BroadcastChannel (`info.role`). `true` keys the lock by the first token's claims
+   * (decoded, not verified) minus `iat`, `exp`, `nbf` and `jti`; a string is used as that key
+   * instead. Without Web Locks or BroadcastChannel, or if that token is not a JWT, each tab
+   * keeps its own connection. @default false
+   */
+  readonly shareAcrossTabs?: boolean | string;
 }
 
 export interface OnlineEventTarget {
@@ -81,6 +90,11 @@ export interface StateInfo {
   readonly delayMs?: number | undefined;
   /** Consecutive attempts without a stable connection (`connecting`, `reconnecting`). */
   readonly attempt?: number | undefined;
+  /**
+   * `solo`: this client's own connection. With `shareAcrossTabs`: `leader` (this tab holds the
+   * shared connection) or `follower` (the state is the leader's, and `connectionId` its connection).
+   */
+  readonly role: 'solo' | 'leader' | 'follower';
 }
 
 export interface GapInfo {
@@ -97,6 +111,8 @@ export interface RealtimeEventMap {
   event: [envelope: Envelope];
   gap: [info: GapInfo];
   error: [error: RealtimeError];
+  /** A `pong` answered this client's ping (every `pingIntervalMs`): the round trip in ms. */
+  pong: [roundTripMs: number];
 }
 
 type Known = KnownEventType;

@@ -4,6 +4,7 @@
  * client first (`npm run build`).
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -27,12 +28,14 @@ const CLIENT = join(ROOT, 'client');
 const DIST = join(CLIENT, 'dist');
 const CORE_BUDGET = 6 * 1024;
 const REACT_BUDGET = 1.5 * 1024;
+/** The tab sharing, loaded by the core only with `shareAcrossTabs`. */
+const TABS_BUDGET = 1.5 * 1024;
 
 /** The contract modules the client may bundle: the zod-free half. */
 const ALLOWED_INPUT =
   /^(src\/[a-z-]+\.ts|\.\.\/lambdas\/contract\/(plain|protocol|routes|limits|event-types|http)\.ts)$/;
 
-async function inputsOf(options: typeof bundles.core | typeof bundles.react) {
+async function inputsOf(options: (typeof bundles)[keyof typeof bundles]) {
   const result = await build({ ...options, write: false, logLevel: 'silent' });
   return {
     inputs: Object.keys(result.metafile?.inputs ?? {}),
@@ -49,8 +52,8 @@ function zodIn(bundle: { inputs: string[]; text: string }): string[] {
 }
 
 describe('bundle contents', () => {
-  it('the core and the React entry bundle only the client and the zod-free contract', async () => {
-    for (const options of [bundles.core, bundles.react]) {
+  it('the core, the React entry and the tab sharing bundle only the client and the zod-free contract', async () => {
+    for (const options of [bundles.core, bundles.react, bundles.tabs]) {
       const bundle = await inputsOf(options);
       expect(zodIn(bundle)).toEqual([]);
       expect(bundle.inputs.filter((p) => !ALLOWED_INPUT.test(p))).toEqual([]);
@@ -87,13 +90,48 @@ describe('built files', () => {
     if (!existsSync(join(DIST, 'index.js'))) throw new Error('client/dist is missing: run `npm run build` first');
   });
 
-  it(`fits the size budget: core ≤ ${CORE_BUDGET} B, React bindings ≤ ${REACT_BUDGET} B more (min+gzip)`, () => {
+  it(`fits the size budget: core ≤ ${CORE_BUDGET} B, React bindings ≤ ${REACT_BUDGET} B more, tab sharing ≤ ${TABS_BUDGET} B more (min+gzip)`, () => {
     const gz = (file: string) => gzipSync(readFileSync(join(DIST, file)), { level: 9 }).length;
     const core = gz('index.js');
     const react = gz('react.js');
-    console.log(`client bundle sizes (min+gzip): core ${core} B, react ${react} B`);
+    const tabs = gz('tabs.js');
+    console.log(`client bundle sizes (min+gzip): core ${core} B, react ${react} B, tabs ${tabs} B`);
     expect(core).toBeLessThanOrEqual(CORE_BUDGET);
     expect(react).toBeLessThanOrEqual(REACT_BUDGET);
+    expect(tabs).toBeLessThanOrEqual(TABS_BUDGET);
+  });
+
+  it('the core imports the tab sharing on demand (dist/tabs.js), and carries none of it', () => {
+    const core = readFileSync(join(DIST, 'index.js'), 'utf8');
+    const tabs = readFileSync(join(DIST, 'tabs.js'), 'utf8');
+    expect([...core.matchAll(/import\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual(['./tabs.js']);
+    expect(tabs).toContain('tenant-realtime ');
+    expect(core).not.toContain('tenant-realtime ');
+    expect(core).not.toContain('postMessage');
+    // The tab sharing imports nothing: not the core either (it gets the client passed in).
+    expect(tabs).not.toMatch(/\bimport\s*[({"']/);
+  });
+
+  it('console.html is one self-contained page: inline script and style only, allowed by hash in its CSP', () => {
+    const html = readFileSync(join(DIST, 'console.html'), 'utf8');
+    // Nothing loaded from a file or another origin: no external script, stylesheet, font or image.
+    expect(html).not.toMatch(/<script[^>]+src=|<link\b|<img\b|<iframe\b/i);
+    const script = /<script type="module">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
+    expect(style).not.toMatch(/@import|url\(|@font-face/);
+    expect(script).toContain('auth.success'); // the SDK, bundled in
+    expect(style).toContain('prefers-color-scheme');
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+    expect(csp.split('; ')).toEqual([
+      "default-src 'none'",
+      `script-src ${hash(script)}`,
+      `style-src ${hash(style)}`,
+      'connect-src ws: wss: http: https:',
+      "base-uri 'none'",
+      "form-action 'none'",
+    ]);
+    expect(html).not.toContain('zod');
   });
 
   it('declarations import nothing outside dist but react (so never zod)', () => {
@@ -126,6 +164,8 @@ describe('built files', () => {
     const core = await import(pathToFileURL(join(DIST, 'index.js')).href);
     expect(typeof core.createRealtimeClient).toBe('function');
     expect(typeof core.RealtimeError).toBe('function');
+    const tabs = await import(pathToFileURL(join(DIST, 'tabs.js')).href);
+    expect(Object.keys(tabs).sort()).toEqual(['shareKey', 'tabs']);
     const react = await import(pathToFileURL(join(DIST, 'react.js')).href);
     expect(Object.keys(react).sort()).toEqual([
       'RealtimeProvider',
@@ -175,6 +215,8 @@ describe('built files', () => {
         join(app, 'src/plain.ts'),
         `import { realtime } from './realtime';\ndeclare function render(...a: unknown[]): void;\n${ts[0]}`,
       );
+      expect(ts).toHaveLength(2);
+      writeFileSync(join(app, 'src/tabs.ts'), ts[1] ?? ''); // the multi-tab example
       execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', app], { stdio: 'pipe' });
     } catch (err) {
       const out = (err as { stdout?: Buffer }).stdout?.toString() ?? '';

@@ -610,6 +610,20 @@ describe('ping', () => {
     expect(FakeSocket.all).toHaveLength(2);
     client.close();
   });
+
+  it("reports each pong's round trip with on('pong')", async () => {
+    const { client, ws } = await connected({ pingIntervalMs: 1000 });
+    const trips: number[] = [];
+    client.on('pong', (ms) => trips.push(ms));
+    ws.receive(resumeSuccess({ replayed: 0, lastEventId: 'evt_0', more: false }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ws.lastSent()).toEqual({ action: 'ping' });
+    await vi.advanceTimersByTimeAsync(42);
+    ws.receive(serverMessage.pong(Date.now()));
+    await tick();
+    expect(trips).toEqual([42]);
+    client.close();
+  });
 });
 
 describe('make-before-break rotation', () => {

@@ -16,6 +16,13 @@ describe('state table', () => {
     connect: { idle: 'connecting' },
     retry: { reconnecting: 'connecting' },
     online: { reconnecting: 'connecting' },
+    takeover: {
+      idle: 'connecting',
+      connecting: 'connecting',
+      authenticating: 'connecting',
+      connected: 'connecting',
+      reconnecting: 'connecting',
+    },
     open: { connecting: 'authenticating' },
     authenticated: { authenticating: 'connected' },
     rotated: { connected: 'connected' },

@@ -196,7 +196,21 @@ describe('npm start (bin/local.ts)', () => {
       20_000,
     );
     const ready = JSON.parse(line.slice('READY '.length)) as Record<string, string>;
-    expect(Object.keys(ready).sort()).toEqual(['dynamodbEndpoint', 'eventsUrl', 'httpUrl', 'managementUrl', 'wsUrl']);
+    expect(Object.keys(ready).sort()).toEqual([
+      'consoleUrl',
+      'dynamodbEndpoint',
+      'eventsUrl',
+      'httpUrl',
+      'managementUrl',
+      'wsUrl',
+    ]);
+    // The debug console: printed, and served as one page on the HTTP API's port.
+    expect(ready.consoleUrl).toBe(`${ready.httpUrl}/console`);
+    expect(run.stdout.join('')).toMatch(/Debug console {4}http:\/\/localhost:\d+\/console/);
+    const page = await fetch(ready.consoleUrl ?? '');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('<title>tenant-realtime console</title>');
     const health = await fetch(`${ready.httpUrl}/health`);
     expect(((await health.json()) as { routeKey: string }).routeKey).toBe('GET /health');
     expect(run.stdout.join('')).toContain('npm run token -- --tenant t1 --user u1');

@@ -2,7 +2,8 @@
  * The SDK's built ES module, loaded by the browser as is (`/client/index.js` is client/dist,
  * unbundled): one client, everything it reports recorded for the test (see recorder.js).
  *
- * Query: `url` (required), `eventTypes` (comma-separated), `lastEventId`, `autoconnect=0`.
+ * Query: `url` (required), `eventTypes` (comma-separated), `lastEventId`, `autoconnect=0`,
+ * `share=1` (shareAcrossTabs).
  */
 import { createRealtimeClient } from '/client/index.js';
 import { createRecorder, getTokenFor, params, record } from './recorder.js';

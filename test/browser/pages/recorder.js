@@ -43,11 +43,14 @@ export function params() {
   if (!url) throw new Error('page needs ?url=ws://…');
   const eventTypes = q.get('eventTypes');
   const lastEventId = q.get('lastEventId');
+  const share = q.get('share');
   return {
     url,
     autoconnect: q.get('autoconnect') !== '0',
     ...(eventTypes ? { eventTypes: eventTypes.split(',') } : {}),
     ...(lastEventId ? { lastEventId } : {}),
+    // `share=1`: shareAcrossTabs true; any other value is the sharing key itself.
+    ...(share ? { shareAcrossTabs: share === '1' ? true : share } : {}),
   };
 }
 

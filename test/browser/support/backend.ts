@@ -16,7 +16,7 @@ import {
   tableClient,
   token,
 } from '../../../bin/tools/harness.js';
-import { ConnectionAttr, TENANT_INDEX } from '../../../lambdas/contract/index.js';
+import { ConnectionAttr, HTTP_ROUTES, type PresenceResponse, TENANT_INDEX } from '../../../lambdas/contract/index.js';
 
 export interface Backend {
   rt: Runtime;
@@ -30,6 +30,8 @@ export interface Backend {
    * Returns the EventBridge event id (the envelope's `eventId` is `evt_` + this).
    */
   emit(tenant: string, type: string, data?: Record<string, unknown>): Promise<string>;
+  /** `GET /presence` of the HTTP API, as a member of `tenant` would ask it. */
+  presence(tenant: string): Promise<PresenceResponse>;
   /** Authenticated connections of a tenant (the sparse tenant index: pending ones are absent). */
   connections(tenant: string): Promise<Array<{ connectionId: string; userId: string }>>;
   /** Waits until `pred` holds for the tenant's connections; returns them. */
@@ -78,6 +80,14 @@ export async function startBackend(env: Record<string, string> = {}): Promise<Ba
       if (out.FailedEntryCount !== 0 || !id) throw new Error(`PutEvents failed: ${JSON.stringify(out.Entries)}`);
       await settled(rt);
       return id;
+    },
+    async presence(tenant) {
+      const res = await fetch(`${rt.httpUrl}${HTTP_ROUTES.presence.path}`, {
+        headers: { authorization: `Bearer ${await token({ tenant, user: 'presence-probe' })}` },
+      });
+      const body = (await res.json()) as PresenceResponse;
+      if (res.status !== 200) throw new Error(`GET /presence answered ${res.status}: ${JSON.stringify(body)}`);
+      return body;
     },
     connections,
     async waitForConnections(tenant, pred, timeoutMs = 5_000) {
