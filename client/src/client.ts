@@ -15,9 +15,11 @@ import {
   CLIENT_PING_INTERVAL_SECONDS,
   type Envelope,
   ErrorCode,
+  HttpPath,
   MAX_CONNECTION_SECONDS,
   MAX_REPLAY_EVENTS,
   MAX_SUBSCRIPTIONS,
+  type PresenceResponse,
   REPLAY_FLAG,
   ResumeErrorCode,
   type ResumeSuccessData,
@@ -28,10 +30,11 @@ import {
 import { backoff } from './backoff.js';
 import { dedupeWindow } from './dedupe.js';
 import { RealtimeError, type RealtimeErrorCode } from './errors.js';
+import { type FetchLike, get, pollingSocket } from './polling.js';
 import { type ConnectionState, type LostReason, type StateReason, transition } from './state.js';
 import type { Tabs } from './tabs.js';
 import { Timers } from './timers.js';
-import { type SocketLike, type Transport, webSocketTransport } from './transport.js';
+import { type SocketLike, type Transport, type TransportName, webSocketTransport } from './transport.js';
 import type {
   EventFor,
   EventPattern,
@@ -96,9 +99,12 @@ class Connection {
   refreshFailures = 0;
   private queue: Request[] = [];
 
-  constructor(private readonly c: Client) {
+  constructor(
+    private readonly c: Client,
+    readonly polling = false,
+  ) {
     this.token = c.fetchToken();
-    const s = (this.socket = c.transport.open(c.url));
+    const s = (this.socket = polling ? pollingSocket(c) : (c.ws as Transport).open(c.url));
     this.timers.set('open', c.timeoutMs, () =>
       c.lost(this, 'timeout', new RealtimeError('timeout', `the socket did not open within ${c.timeoutMs} ms`)),
     );
@@ -200,8 +206,21 @@ export class Client implements RealtimeClient {
   state: ConnectionState = 'idle';
   stateInfo: StateInfo;
   readonly url: string;
-  readonly transport: Transport;
+  /** Undefined with `transport: 'polling'`, which never opens a socket. */
+  readonly ws: Transport | undefined;
   readonly timeoutMs: number;
+  // ---- polling (polling.ts): the HTTP API's URL ('' when unset), `fetch`, and which transport is in use
+  readonly httpUrl: string;
+  readonly fetch: FetchLike;
+  readonly pollIntervalMs: number;
+  /** Failed WebSocket connects in a row before polling: Infinity without `httpUrl` or with `transport: 'websocket'`. */
+  private readonly fallbackAfter: number;
+  /** Consecutive WebSocket connects that failed before going live. */
+  private wsFails = 0;
+  /** The current connection's transport, or the next attempt's while reconnecting. */
+  private via: TransportName;
+  /** Aborts `presence()` requests at `close()`. */
+  private readonly abort = new AbortController();
   private readonly getToken: () => string | Promise<string>;
   private readonly initial: number;
   private readonly max: number;
@@ -228,13 +247,23 @@ export class Client implements RealtimeClient {
   private attempt = 0;
 
   constructor(o: RealtimeClientOptions) {
-    if (typeof o?.url !== 'string' || !/^wss?:\/\//i.test(o.url))
+    const mode = o?.transport ?? 'auto';
+    if (!/^(auto|websocket|polling)$/.test(mode)) throw new TypeError('transport must be auto, websocket or polling');
+    const polling = mode === 'polling';
+    if (!polling && (typeof o?.url !== 'string' || !/^wss?:\/\//i.test(o.url)))
       throw new TypeError(`url must be a ws:// or wss:// URL, got ${JSON.stringify(o?.url)}`);
+    if ((o.httpUrl !== undefined || polling) && !/^https?:\/\//i.test(String(o.httpUrl)))
+      throw new TypeError(`httpUrl must be an http(s):// URL, got ${JSON.stringify(o.httpUrl)}`);
     if (typeof o.getToken !== 'function') throw new TypeError('getToken must be a function returning a JWT');
     checkPatterns(o.eventTypes ?? []);
-    this.url = o.url;
+    this.url = o.url ?? '';
     this.getToken = o.getToken;
-    this.transport = webSocketTransport(o.WebSocket);
+    this.ws = polling ? undefined : webSocketTransport(o.WebSocket);
+    this.httpUrl = (o.httpUrl ?? '').replace(/\/+$/, '');
+    this.fetch = o.fetch ?? ((url, init) => fetch(url, init));
+    this.pollIntervalMs = o.pollIntervalMs ?? 5000;
+    this.fallbackAfter = mode === 'websocket' || !this.httpUrl ? Infinity : (o.fallbackAfterAttempts ?? 3);
+    this.via = polling ? 'polling' : 'websocket';
     this.subs = [...new Set(o.eventTypes ?? [])];
     this.cursor = o.lastEventId;
     this.initial = o.initialDelayMs ?? 500;
@@ -255,10 +284,14 @@ export class Client implements RealtimeClient {
         : typeof platform.addEventListener === 'function'
           ? (platform as OnlineEventTarget)
           : null;
-    this.stateInfo = { state: 'idle', reason: 'connect', transport: this.transport.name, role: 'solo' };
+    this.stateInfo = { state: 'idle', reason: 'connect', transport: this.via, role: 'solo' };
     const g = globalThis as { navigator?: { locks?: unknown }; BroadcastChannel?: unknown };
     // Web Locks exist in secure contexts only (https, localhost); without them each tab keeps its own connection.
     if (g.navigator?.locks && g.BroadcastChannel) this.share = o.shareAcrossTabs;
+  }
+
+  get transport(): TransportName {
+    return this.via;
   }
 
   get lastEventId(): string | undefined {
@@ -310,6 +343,13 @@ export class Client implements RealtimeClient {
     return this.change(Route.unsubscribe, patterns);
   }
 
+  async presence(): Promise<PresenceResponse> {
+    if (!this.httpUrl) throw new TypeError('presence() needs httpUrl');
+    const token = await this.fetchToken();
+    if (token instanceof RealtimeError) throw token;
+    return get(this.fetch, this.httpUrl + HttpPath.presence, token, this.abort.signal);
+  }
+
   // ------------------------------------------------------------ internals (used by Connection and tabs.ts)
 
   fetchToken(): Promise<string | RealtimeError> {
@@ -342,13 +382,15 @@ export class Client implements RealtimeClient {
   lost(conn: Connection, reason: LostReason, error?: RealtimeError, closeCode?: number): void {
     if (conn.dead) return;
     conn.dispose(4000, reason);
+    if (!conn.polling && !conn.live) this.wsFails++;
     if (error) this.report(error);
     if (conn === this.next) {
       this.next = undefined;
-      this.timers.set('rotate', this.timeoutMs, () => this.rotate());
+      if (this.conn?.polling) this.scheduleRotation(this.conn);
+      else this.timers.set('rotate', this.timeoutMs, () => this.rotate());
     } else if (conn === this.conn) {
       this.conn = undefined;
-      this.reconnect(reason, error, closeCode);
+      this.reconnect(reason, error, closeCode, conn.polling && !conn.live);
     }
   }
 
@@ -358,18 +400,21 @@ export class Client implements RealtimeClient {
     this.set(reason, { attempt: this.attempt });
     if (this.state !== 'connecting') return; // a state handler closed the client
     try {
-      this.conn = new Connection(this);
+      this.conn = new Connection(this, this.via === 'polling');
     } catch (err) {
       const error = new RealtimeError('disconnected', `could not open a socket: ${describe(err)}`, undefined, err);
       this.report(error);
+      this.wsFails++;
       this.reconnect('socket_closed', error);
     }
   }
 
-  private reconnect(reason: LostReason, error?: RealtimeError, closeCode?: number): void {
+  private reconnect(reason: LostReason, error?: RealtimeError, closeCode?: number, pollFailed = false): void {
     this.next?.dispose();
     this.next = undefined;
     this.timers.clearAll();
+    // Polling after `fallbackAfter` failed WebSocket connects in a row; the WebSocket again after a failed poll.
+    this.via = !this.ws || (!pollFailed && this.wsFails >= this.fallbackAfter) ? 'polling' : 'websocket';
     // API Gateway's limits (1001) and an expired session reconnect at once, unless the last connection was short-lived.
     const now = (reason === 'going_away' || reason === 'auth_expired') && this.attempt === 0;
     const delayMs = now ? 0 : backoff(this.attempt, this.initial, this.max, this.random);
@@ -395,6 +440,7 @@ export class Client implements RealtimeClient {
     this.next?.dispose();
     this.conn = this.next = undefined;
     this.onlineEvents?.removeEventListener('online', this.onOnline);
+    this.abort.abort();
     this.set(reason, { error });
   }
 
@@ -402,7 +448,7 @@ export class Client implements RealtimeClient {
     const state = transition(this.state, reason);
     if (!state) return;
     this.state = state;
-    this.stateInfo = { ...extra, state, reason, transport: this.transport.name, role: this.tabs?.role ?? 'solo' };
+    this.stateInfo = { ...extra, state, reason, transport: this.via, role: this.tabs?.role ?? 'solo' };
     this.tabs?.state();
     this.emit('state', state, this.stateInfo);
   }
@@ -492,7 +538,7 @@ export class Client implements RealtimeClient {
       this.page(conn, from, serverLast);
       return;
     }
-    if (from === null && serverLast !== null && conn === this.conn) {
+    if (from === null && serverLast !== null && (conn === this.conn || this.conn?.polling)) {
       this.gap({
         code: 'no_resume_point',
         message: 'events were logged while disconnected, and no event id was known to resume from',
@@ -541,6 +587,7 @@ export class Client implements RealtimeClient {
   /** The resume is done: deliver what was held, then frames as they come. */
   private goLive(conn: Connection): void {
     conn.live = true;
+    if (!conn.polling) this.wsFails = 0;
     for (const e of conn.held.splice(0)) {
       if (conn.dead) return;
       this.deliver(e);
@@ -562,7 +609,11 @@ export class Client implements RealtimeClient {
   // ------------------------------------------------------------ rotation (make-before-break)
 
   private scheduleRotation(conn: Connection): void {
-    if (this.rotateAfter > 0)
+    // While polling, a WebSocket on its backoff schedule; the first to authenticate and resume replaces the poll.
+    if (conn.polling) {
+      if (this.ws)
+        this.timers.set('rotate', backoff(this.wsFails, this.initial, this.max, this.random), () => this.rotate());
+    } else if (this.rotateAfter > 0)
       this.timers.set('rotate', conn.openedAt + this.rotateAfter - Date.now(), () => this.rotate());
   }
 
@@ -582,7 +633,8 @@ export class Client implements RealtimeClient {
     this.conn = conn;
     this.next = undefined;
     old?.dispose(1000, 'rotated');
-    this.set('rotated', { connectionId: conn.id });
+    this.via = 'websocket';
+    this.set(old?.polling ? 'switched' : 'rotated', { connectionId: conn.id });
     this.scheduleRotation(conn);
     this.timers.set('stable', STABLE_AFTER_MS, () => (this.attempt = 0));
   }

@@ -1,4 +1,9 @@
-import type { AuthErrorCodeName, ErrorCodeName, ResumeErrorCodeName } from '../../lambdas/contract/plain.js';
+import type {
+  AuthErrorCodeName,
+  ErrorCodeName,
+  HttpErrorCodeName,
+  ResumeErrorCodeName,
+} from '../../lambdas/contract/plain.js';
 
 /** Codes the client raises itself (the others are the server's own codes). */
 export type ClientErrorCode =
@@ -10,10 +15,16 @@ export type ClientErrorCode =
   | 'handler_error'
   /** A frame that is not a JSON object. */
   | 'protocol_error'
-  /** The connection a request was sent on ended before its reply. */
+  /** The connection a request was sent on ended before its reply; an HTTP request got no answer. */
   | 'disconnected';
 
-export type RealtimeErrorCode = AuthErrorCodeName | ErrorCodeName | ResumeErrorCodeName | ClientErrorCode;
+export type RealtimeErrorCode =
+  | AuthErrorCodeName
+  | ErrorCodeName
+  | ResumeErrorCodeName
+  /** `presence()`: the HTTP API's codes (`forbidden`, `unavailable` besides the ones above). */
+  | HttpErrorCodeName
+  | ClientErrorCode;
 
 /** Every error the client reports: `code` is the server's code or a client-side one. */
 export class RealtimeError extends Error {

@@ -1,6 +1,7 @@
 /**
  * `@tenant-realtime/client`: one shared connection to a tenant-realtime backend with auth,
- * token refresh, reconnect, resume, dedupe and make-before-break rotation. No dependencies.
+ * token refresh, reconnect, resume, dedupe, make-before-break rotation and an HTTP polling
+ * fallback. No dependencies.
  */
 export type {
   AuthErrorCodeName,
@@ -8,11 +9,15 @@ export type {
   Envelope,
   ErrorCodeName,
   EventDetailMap,
+  HttpErrorCodeName,
   KnownEventType,
+  PresenceResponse,
+  PresenceUser,
   ResumeErrorCodeName,
 } from '../../lambdas/contract/plain.js';
 export { createRealtimeClient } from './client.js';
 export { type ClientErrorCode, RealtimeError, type RealtimeErrorCode } from './errors.js';
+export type { FetchLike } from './polling.js';
 export type { ConnectionState, LostReason, StateReason } from './state.js';
 export type { SocketLike, TransportName, WebSocketConstructor } from './transport.js';
 export type {

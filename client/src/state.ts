@@ -34,6 +34,8 @@ export type StateReason =
   | 'authenticated'
   /** Make-before-break rotation: connected stays connected, on a new connection. */
   | 'rotated'
+  /** Polling → WebSocket: a WebSocket authenticated and resumed, then polling stopped; connected stays connected. */
+  | 'switched'
   | LostReason
   /** `close()`: any state → closed. */
   | 'close'
@@ -52,6 +54,7 @@ const TABLE: Record<StateReason, readonly [ConnectionState, readonly ConnectionS
   open: ['authenticating', ['connecting']],
   authenticated: ['connected', ['authenticating']],
   rotated: ['connected', ['connected']],
+  switched: ['connected', ['connected']],
   socket_closed: ['reconnecting', live],
   going_away: ['reconnecting', live],
   timeout: ['reconnecting', live],

@@ -21,7 +21,8 @@ export interface SocketLike {
 /** A `WebSocket` constructor: the global one, `ws` in Node 20, or a test double. */
 export type WebSocketConstructor = new (url: string) => SocketLike;
 
-export type TransportName = 'websocket';
+/** `polling`: `GET /events` on the HTTP API (polling.ts), as a fallback or with `transport: 'polling'`. */
+export type TransportName = 'websocket' | 'polling';
 
 export interface Transport {
   readonly name: TransportName;

@@ -1,12 +1,19 @@
 /** The client's public types. Protocol types come from the contract (`lambdas/contract/plain.ts`). */
-import type { BaseDetail, Envelope, EventDetailMap, KnownEventType } from '../../lambdas/contract/plain.js';
+import type {
+  BaseDetail,
+  Envelope,
+  EventDetailMap,
+  KnownEventType,
+  PresenceResponse,
+} from '../../lambdas/contract/plain.js';
 import type { RealtimeError } from './errors.js';
+import type { FetchLike } from './polling.js';
 import type { ConnectionState, StateReason } from './state.js';
 import type { TransportName, WebSocketConstructor } from './transport.js';
 
 export interface RealtimeClientOptions {
-  /** The stack's `WebSocketUrl` output (`wss://…/prod`), or `ws://localhost:3001` for `npm start`. */
-  readonly url: string;
+  /** The stack's `WebSocketUrl` output (`wss://…/prod`), or `ws://localhost:3001` for `npm start`. Required unless `transport` is `'polling'`. */
+  readonly url?: string | undefined;
   /** Returns a JWT. Called for every auth: each (re)connect and each refresh. */
   readonly getToken: () => string | Promise<string>;
   /** Server-side subscription (exact types or `prefix.*`), restored after every reconnect. @default every type */
@@ -36,6 +43,21 @@ export interface RealtimeClientOptions {
   readonly onlineEvents?: OnlineEventTarget | null;
   /** Random numbers in [0, 1) for the backoff jitter. @default Math.random */
   readonly random?: () => number;
+  // ---- HTTP polling fallback and presence (polling.ts)
+  /** The stack's `HttpApiUrl` output, or `http://localhost:3003` for `npm start`: enables the polling fallback and `presence()`. */
+  readonly httpUrl?: string | undefined;
+  /**
+   * `'auto'`: the WebSocket, falling back to polling `httpUrl` (when set) after `fallbackAfterAttempts`
+   * failed connects in a row, and back to the WebSocket as soon as one connects; `'websocket'`: never
+   * polls; `'polling'`: polls from the start and never opens a socket (`url` not needed). @default 'auto'
+   */
+  readonly transport?: 'auto' | 'websocket' | 'polling';
+  /** Consecutive failed WebSocket connects after which `'auto'` polls. @default 3 */
+  readonly fallbackAfterAttempts?: number;
+  /** Pause between polls of `GET /events` (none while an answer says `more`). @default 5000 */
+  readonly pollIntervalMs?: number;
+  /** `fetch` for polling and `presence()` (tests, or a runtime without a global one). @default globalThis.fetch */
+  readonly fetch?: FetchLike;
   /**
    * One connection for all tabs of this origin with the same `url` and user: they elect a leader
    * with a Web Lock, and only the leader holds a socket; the others get its states and events
@@ -56,8 +78,9 @@ export interface OnlineEventTarget {
 export interface StateInfo {
   readonly state: ConnectionState;
   readonly reason: StateReason;
+  /** The connection's transport; while `reconnecting`, the next attempt's. */
   readonly transport: TransportName;
-  /** The server's connection id (`connected`). */
+  /** The server's connection id (`connected` over the WebSocket; polling has none). */
   readonly connectionId?: string | undefined;
   /** Close code of the socket that ended (`reconnecting`). */
   readonly closeCode?: number | undefined;
@@ -117,8 +140,10 @@ export interface RealtimeClient {
   readonly stateInfo: StateInfo;
   /** The resume point: the last event delivered, or the server's newest when none was yet. Save it to resume after a reload. */
   readonly lastEventId: string | undefined;
-  /** The server's id of the current connection, once authenticated. */
+  /** The server's id of the current connection, once authenticated (undefined while polling). */
   readonly connectionId: string | undefined;
+  /** The transport in use, as in `stateInfo.transport`: `'websocket'` or `'polling'`. */
+  readonly transport: TransportName;
   /** The server-side subscription set (empty: every event type). */
   readonly subscriptions: readonly string[];
   /** Subscribes to a client event; returns a function that unsubscribes. */
@@ -133,4 +158,9 @@ export interface RealtimeClient {
   subscribe(patterns: readonly string[]): Promise<string[]>;
   /** Removes patterns; an empty set means every event type again. */
   unsubscribe(patterns: readonly string[]): Promise<string[]>;
+  /**
+   * `GET /presence` on `httpUrl` with a fresh token: the tenant's authenticated connections per user.
+   * Rejects with a `RealtimeError` carrying the server's code (`disconnected` when no answer came).
+   */
+  presence(): Promise<PresenceResponse>;
 }

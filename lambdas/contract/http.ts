@@ -35,15 +35,23 @@ function route(path: `/${string}`, access: HttpAccess): HttpRouteSpec {
   return { path, method: HTTP_METHOD, routeKey: `${HTTP_METHOD} ${path}`, access, handler: Handler.http };
 }
 
-/** Every HTTP route. `GET /health?deep=1` needs the status role; plain `GET /health` needs nothing. */
-export const HTTP_ROUTES: Readonly<Record<HttpRouteName, HttpRouteSpec>> = {
-  [HttpRoute.health]: route('/health', 'public'),
-  [HttpRoute.events]: route('/events', 'member'),
-  [HttpRoute.presence]: route('/presence', 'member'),
-  [HttpRoute.status]: route('/status', 'status'),
-};
+/** Each route's path: what a client needs (the SDK imports this alone; the table below adds the rest). */
+export const HttpPath = {
+  health: '/health',
+  events: '/events',
+  presence: '/presence',
+  status: '/status',
+} as const satisfies Record<HttpRouteName, `/${string}`>;
 
-export const HTTP_ROUTE_NAMES = Object.keys(HTTP_ROUTES) as HttpRouteName[];
+/** Every HTTP route. `GET /health?deep=1` needs the status role; plain `GET /health` needs nothing. */
+export const HTTP_ROUTES: Readonly<Record<HttpRouteName, HttpRouteSpec>> = /* @__PURE__ */ (() => ({
+  [HttpRoute.health]: route(HttpPath.health, 'public'),
+  [HttpRoute.events]: route(HttpPath.events, 'member'),
+  [HttpRoute.presence]: route(HttpPath.presence, 'member'),
+  [HttpRoute.status]: route(HttpPath.status, 'status'),
+}))();
+
+export const HTTP_ROUTE_NAMES = /* @__PURE__ */ Object.keys(HTTP_ROUTES) as HttpRouteName[];
 
 /** The route a route key (`GET /events`) names, if any. */
 export function httpRouteByKey(routeKey: string): HttpRouteName | undefined {

@@ -55,7 +55,9 @@ export interface RouteSpec {
 }
 
 /** Which handler serves each route; `unsubscribe` shares the subscribe function. */
-export const ROUTES: Readonly<Record<RouteKey, RouteSpec>> = {
+// `@__PURE__`: computed keys read `Route`, which a bundler cannot prove side-effect free; bundles that
+// never read the table (the client SDK) drop it.
+export const ROUTES: Readonly<Record<RouteKey, RouteSpec>> = /* @__PURE__ */ (() => ({
   [Route.connect]: { handler: Handler.connect, returnResponse: false },
   [Route.disconnect]: { handler: Handler.disconnect, returnResponse: false },
   [Route.default]: { handler: Handler.default, returnResponse: true },
@@ -64,9 +66,10 @@ export const ROUTES: Readonly<Record<RouteKey, RouteSpec>> = {
   [Route.subscribe]: { handler: Handler.subscribe, returnResponse: true },
   [Route.unsubscribe]: { handler: Handler.subscribe, returnResponse: true },
   [Route.resume]: { handler: Handler.resume, returnResponse: true },
-};
+}))();
 
-export const ROUTE_KEYS = Object.keys(ROUTES) as RouteKey[];
+/** `@__PURE__`: bundles that never read it (the client SDK) drop it and the table with it. */
+export const ROUTE_KEYS = /* @__PURE__ */ Object.keys(ROUTES) as RouteKey[];
 
 /** Local/default stage name. */
 export const DEFAULT_STAGE = 'dev';
