@@ -1,7 +1,7 @@
 /**
  * `shareAcrossTabs`: one connection for all tabs of an origin that use the same `url` and user.
  *
- * - **Election.** Each tab asks for one Web Lock named after the `url` and the token's identity
+ * - **Election.** Each tab asks for one Web Lock named after `url`, `httpUrl` and the token's identity
  *   (see `shareKey`). The tab holding it leads: it alone has a socket. A crashed or closed leader
  *   releases the lock, and the next waiting tab takes over, connecting with its own `getToken`.
  * - **BroadcastChannel** (same name as the lock) carries the rest. The leader posts its states,
@@ -164,7 +164,8 @@ export function tabs(c: Client, key: string | undefined): Tabs {
       started = true;
       let name: string;
       try {
-        name = `tenant-realtime ${c.url} ${key ?? shareKey((await c.fetchToken()) as string)}`;
+        // Both URLs: with `transport: 'polling'` there is no `url`, and tabs of two backends must not share.
+        name = `tenant-realtime ${c.url} ${c.httpUrl} ${key ?? shareKey((await c.fetchToken()) as string)}`;
       } catch {
         // No token, or not a JWT: this tab keeps its own connection.
         c.tabs = undefined;

@@ -67,7 +67,14 @@ let iat = 1_000;
 /** A client with `shareAcrossTabs`, recording what its app sees; its tokens are for `user` of `tenant`. */
 function tab(
   name: string,
-  options: { user?: string; tenant?: string; eventTypes?: string[]; url?: string; lastEventId?: string } = {},
+  options: {
+    user?: string;
+    tenant?: string;
+    eventTypes?: string[];
+    url?: string;
+    httpUrl?: string;
+    lastEventId?: string;
+  } = {},
 ) {
   const t: Tab = {
     name,
@@ -84,6 +91,7 @@ function tab(
       shareAcrossTabs: true,
       ...(options.eventTypes ? { eventTypes: options.eventTypes } : {}),
       ...(options.lastEventId ? { lastEventId: options.lastEventId } : {}),
+      ...(options.httpUrl ? { httpUrl: options.httpUrl } : {}),
       getToken: async () => {
         t.tokenCalls++;
         tokenCalls++;
@@ -423,6 +431,17 @@ describe('who shares, and the fallbacks', () => {
     for (const t of [a, b, c, d]) t.client.close();
   });
 
+  it('tabs with the same url but another httpUrl (another backend`s fallback) do not share', async () => {
+    const a = tab('a', { httpUrl: 'https://api.example.test' });
+    const b = tab('b', { httpUrl: 'https://other.example.test' });
+    const c = tab('c', { httpUrl: 'https://api.example.test' });
+    await connect(a.client, b.client, c.client);
+    expect(locks.names()).toHaveLength(2);
+    expect(FakeSocket.all).toHaveLength(2);
+    expect([a.role(), b.role(), c.role()]).toEqual(['leader', 'leader', 'follower']);
+    for (const t of [a, b, c]) t.client.close();
+  });
+
   it('two tabs opened at the same moment still elect one leader', async () => {
     const a = tab('a');
     const b = tab('b');
@@ -499,7 +518,7 @@ describe('who shares, and the fallbacks', () => {
     b.connect();
     await until(() => b.stateInfo.role === 'follower', 'b follows');
     expect(FakeSocket.all).toHaveLength(1);
-    expect(locks.names()).toEqual([`tenant-realtime ${URL_} user-42`]);
+    expect(locks.names()).toEqual([`tenant-realtime ${URL_}  user-42`]); // no httpUrl
     expect([a.stateInfo.role, b.stateInfo.role]).toEqual(['leader', 'follower']);
     a.close();
     b.close();
