@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
 import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
+import { type BreakdownRow, breakdown, type EventSample, fetchTimings, wallNow } from './tools/latency-breakdown.js';
 import { percentile } from './tools/stats.js';
 
 const { values: args } = parseArgs({
@@ -22,10 +23,11 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'latency-events': { type: 'string', default: '200' },
     'latency-clients': { type: 'string', default: '100' },
+    'latency-rounds': { type: 'string', default: '3' },
     concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
   },
 });
-const sizes = args.sizes.split(',').map(Number);
+const sizes = args.sizes.split(',').filter(Boolean).map(Number);
 const rounds = Number(args.rounds);
 const concurrency = Number(args.concurrency);
 
@@ -177,30 +179,46 @@ async function main() {
       fleet.close();
     }
 
-    // Latency: PutEvents sent → frame received, per delivery.
+    // Latency: PutEvents sent → frame received, per delivery, with the broadcaster's step marks.
     const latencyClients = Number(args['latency-clients']);
     const latencyEvents = Number(args['latency-events']);
+    const latencyRounds = Number(args['latency-rounds']);
     const fleet = await openFleet(rt, latencyClients, 'bench-latency');
-    const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
-    fleet.onFrame = (text, at) => {
-      const goal = /"goalId":"(lat-\d+)"/.exec(text)?.[1];
-      const t0 = goal && sentAt.get(goal);
-      if (t0) latencies.push(at - t0);
-    };
-    for (let i = 0; i < latencyEvents; i++) {
-      const goalId = `lat-${i}`;
-      const done = new Promise<void>((resolve) => {
+    const latencyRuns: Array<ReturnType<typeof breakdown>> = [];
+    for (let round = 0; round < latencyRounds; round++) {
+      const byGoal = new Map<string, EventSample>();
+      let received = 0;
+      fleet.onFrame = (text, at) => {
+        const goal = /"goalId":"(lat-\d+-\d+)"/.exec(text)?.[1];
+        const sample = goal && byGoal.get(goal);
+        if (sample) {
+          sample.received.push(performance.timeOrigin + at);
+          received++;
+        }
+      };
+      const idOf = new Map<EventSample, string>();
+      for (let i = 0; i < latencyEvents; i++) {
+        const goalId = `lat-${round}-${i}`;
         const target = (i + 1) * latencyClients;
-        const check = setInterval(() => {
-          if (latencies.length < target) return;
-          clearInterval(check);
-          resolve();
-        }, 1);
-      });
-      sentAt.set(goalId, performance.now());
-      await putEvents(rt, [entry('goal.created', { tenantId: 'bench-latency', goalId })]);
-      await done;
+        const done = new Promise<void>((resolve) => {
+          const check = setInterval(() => {
+            if (received < target) return;
+            clearInterval(check);
+            resolve();
+          }, 1);
+        });
+        const sample: EventSample = { sentAt: wallNow(), received: [] };
+        byGoal.set(goalId, sample);
+        const out = await putEvents(rt, [entry('goal.created', { tenantId: 'bench-latency', goalId })]);
+        idOf.set(sample, out.Entries![0]!.EventId!);
+        await done;
+      }
+      const timings = await fetchTimings(rt.eventsUrl);
+      for (const [sample, id] of idOf) {
+        const t = timings.get(id);
+        if (t) sample.timings = t;
+      }
+      latencyRuns.push(breakdown([...byGoal.values()]));
     }
     fleet.close();
 
@@ -213,10 +231,32 @@ async function main() {
     console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
     for (const r of rows) console.log(line(r));
     console.log(
-      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, PutEvents → frame received (${fmt(latencies.length)} deliveries)`,
+      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds, PutEvents → frame received`,
     );
     console.log(
-      `p50 ${fmt(percentile(latencies, 0.5), 1)} ms   p99 ${fmt(percentile(latencies, 0.99), 1)} ms   max ${fmt(Math.max(...latencies), 1)} ms`,
+      "(step = from the previous mark; since PutEvents = cumulative; median over rounds of each round's p50/p99)",
+    );
+    const bHeader = ['step', 'p50 ms', 'p99 ms', 'since PutEvents p50', 'p99'];
+    const bRows = latencyRuns[0]!.rows.map((row, i) => {
+      const of = (pick: (r: BreakdownRow) => number) => median(latencyRuns.map((run) => pick(run.rows[i]!)));
+      const f = (n: number) => (Number.isNaN(n) ? '–' : fmt(n, 1));
+      return [row.step, f(of((r) => r.p50)), f(of((r) => r.p99)), f(of((r) => r.cumP50)), f(of((r) => r.cumP99))];
+    });
+    const bWidths = bHeader.map((h, i) => Math.max(h.length, ...bRows.map((r) => r[i]!.length)));
+    const bLine = (cells: string[]) =>
+      `| ${cells.map((c, i) => (i === 0 ? c.padEnd(bWidths[i]!) : c.padStart(bWidths[i]!))).join(' | ')} |`;
+    console.log(bLine(bHeader));
+    console.log(`|${bWidths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+    for (const r of bRows) console.log(bLine(r));
+    const perRound = latencyRuns.map((run) => ({
+      p50: percentile(run.perDelivery, 0.5),
+      p99: percentile(run.perDelivery, 0.99),
+      n: run.perDelivery.length,
+    }));
+    for (const [i, r] of perRound.entries())
+      console.log(`  round ${i + 1}: ${fmt(r.n)} deliveries, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms`);
+    console.log(
+      `per delivery (median of rounds): p50 ${fmt(median(perRound.map((r) => r.p50)), 1)} ms   p99 ${fmt(median(perRound.map((r) => r.p99)), 1)} ms`,
     );
   } finally {
     management.destroy();

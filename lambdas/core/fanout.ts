@@ -36,6 +36,15 @@ export interface FanoutDeps {
   random?: () => number;
   /** Told about each delivery that failed for good (for logging). */
   onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
+  /** When set, the fan-out stamps when the first recipient page arrived and the first post was sent. */
+  timing?: FanoutTiming | undefined;
+}
+
+/** Timestamps (by `now`, milliseconds) of one fan-out's steps; filled in as they happen. */
+export interface FanoutTiming {
+  now: () => number;
+  recipientsAt?: number;
+  firstSentAt?: number;
 }
 
 export interface FanoutStats {
@@ -170,6 +179,8 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
       return;
     }
     const outcome = await post(r.connectionId, event.payload);
+    if (deps.timing && deps.timing.firstSentAt === undefined && outcome === 'sent')
+      deps.timing.firstSentAt = deps.timing.now();
     if (outcome === 'sent') stats.delivered++;
     else if (outcome === 'failed') {
       stats.failed++;
@@ -191,6 +202,7 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
 
   try {
     for await (const page of recipientsFor(deps.store, tenantId, event.audience)) {
+      if (deps.timing && deps.timing.recipientsAt === undefined) deps.timing.recipientsAt = deps.timing.now();
       for (const r of page) {
         stats.recipients++;
         if (
