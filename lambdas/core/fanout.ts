@@ -18,6 +18,7 @@ import {
   postWithRetry,
   type RetryPolicy,
   rateLimiter,
+  yieldToIo,
 } from './delivery.js';
 import { UnresolvedDeliveryError } from './errors.js';
 import { inAudience, matchesSubscriptions } from './matching.js';
@@ -200,6 +201,7 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
       }),
     );
 
+  let started = 0;
   try {
     for await (const page of recipientsFor(deps.store, tenantId, event.audience)) {
       if (deps.timing && deps.timing.recipientsAt === undefined) deps.timing.recipientsAt = deps.timing.now();
@@ -213,6 +215,12 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
           continue;
         }
         await run(r);
+        // Posts started in one tick advance through the SDK's middleware together, so the first
+        // request would reach the socket only after every one of them was signed (~85 ms at 100
+        // recipients on the local bench). Yielding after the 1st, 2nd, 4th, 8th… start sends the
+        // first ones at once and still builds the rest in batches (log2(n) yields in all).
+        started++;
+        if ((started & (started - 1)) === 0) await yieldToIo();
       }
     }
   } finally {
