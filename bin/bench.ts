@@ -11,8 +11,9 @@ import { parseArgs } from 'node:util';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import WebSocket from 'ws';
-import { Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
+import { DEFAULT_STAGE, Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
+import { MB_PER_VCPU, projectAws, runCpuProbe, summarize } from './tools/cpu-per-delivery.js';
 import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
 import { type BreakdownRow, breakdown, type EventSample, fetchTimings, wallNow } from './tools/latency-breakdown.js';
 import { percentile } from './tools/stats.js';
@@ -24,6 +25,11 @@ const { values: args } = parseArgs({
     'latency-events': { type: 'string', default: '200' },
     'latency-clients': { type: 'string', default: '100' },
     'latency-rounds': { type: 'string', default: '3' },
+    /** The fan-out size whose fleet the CPU-per-delivery probe uses ('' or 0: skip). */
+    'cpu-size': { type: 'string', default: '10000' },
+    'cpu-rounds': { type: 'string', default: '3' },
+    /** Per-call PostToConnection latency on AWS assumed by the projection. */
+    'aws-call-ms': { type: 'string', default: '20' },
     concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
   },
 });
@@ -141,6 +147,8 @@ async function main() {
     requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 1000 }) }),
   });
   const rows: string[][] = [];
+  const cpuSize = Number(args['cpu-size'] || 0);
+  let cpu: ReturnType<typeof summarize> | undefined;
   try {
     console.log(
       `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`,
@@ -172,6 +180,15 @@ async function main() {
             bareMs.push((await done) - t0);
           }
         }
+      }
+      if (n === cpuSize) {
+        cpu = summarize(
+          await runCpuProbe(
+            rt,
+            { tenantId: `bench-${n}`, connectionIds: fleet.ids, rounds: Number(args['cpu-rounds']) },
+            { concurrency, stage: DEFAULT_STAGE },
+          ),
+        );
       }
       const b = median(broadcasterMs);
       const bare = median(bareMs);
@@ -230,6 +247,22 @@ async function main() {
     console.log(line(header));
     console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
     for (const r of rows) console.log(line(r));
+    if (cpu) {
+      const callMs = Number(args['aws-call-ms']);
+      const aws = projectAws(cpu.ours, { targetRps: 10_000, connections: 10_000, callLatencyMs: callMs, concurrency });
+      console.log(
+        `\nCPU per delivery (${fmt(cpuSize)} connections, process CPU of a process doing only this, median of ${cpu.rounds} rounds)`,
+      );
+      console.log(
+        `broadcaster ${fmt(cpu.ours, 1)} µs   bare PostToConnectionCommand loop ${fmt(cpu.bare, 1)} µs   ratio ${fmt(cpu.ratio, 2)}`,
+      );
+      console.log(
+        `on paper: ${fmt(aws.perVcpu)} deliveries/s per vCPU; 10,000 PostToConnection/s needs ${fmt(aws.vcpusNeeded, 2)} vCPU = ${fmt(aws.memoryMb)} MB (${MB_PER_VCPU} MB = 1 vCPU);`,
+      );
+      console.log(
+        `10,000 connections at ${callMs} ms per call, concurrency ${concurrency}: ${fmt(aws.fanoutSeconds, 1)} s latency-bound (${fmt(aws.latencyBoundRps)} calls/s; CPU-bound at 1 vCPU: ${fmt(10_000 / aws.perVcpu, 1)} s)`,
+      );
+    }
     console.log(
       `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds, PutEvents → frame received`,
     );
