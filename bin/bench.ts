@@ -88,7 +88,10 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
       ws.once('open', () => ws.send(JSON.stringify({ action: Route.auth, token: jwt })));
       ws.once('message', (data) => {
         const reply = JSON.parse(data.toString()) as { type: string; data: { connectionId: string } };
-        if (reply.type !== ServerMessageType.authSuccess) return reject(new Error(`auth failed: ${data.toString()}`));
+        if (reply.type !== ServerMessageType.authSuccess) {
+          ws.terminate();
+          return reject(new Error(`auth failed: ${data.toString()}`));
+        }
         ids.push(reply.data.connectionId);
         sockets.push(ws);
         ws.on('message', (frame) => {
@@ -105,7 +108,17 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
         resolve();
       });
     });
-  for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, openOne));
+  // A loaded machine can fail an auth with internal_error (a DynamoDB timeout): retry it twice.
+  const openRetrying = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await openOne();
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+  };
+  for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, openRetrying));
   return fleet;
 }
 
