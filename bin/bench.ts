@@ -11,9 +11,11 @@ import { parseArgs } from 'node:util';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import WebSocket from 'ws';
-import { Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
+import { DEFAULT_STAGE, Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
+import { MB_PER_VCPU, projectAws, runCpuProbe, summarize } from './tools/cpu-per-delivery.js';
 import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
+import { type BreakdownRow, breakdown, type EventSample, fetchTimings, wallNow } from './tools/latency-breakdown.js';
 import { percentile } from './tools/stats.js';
 
 const { values: args } = parseArgs({
@@ -22,10 +24,16 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'latency-events': { type: 'string', default: '200' },
     'latency-clients': { type: 'string', default: '100' },
+    'latency-rounds': { type: 'string', default: '3' },
+    /** The fan-out size whose fleet the CPU-per-delivery probe uses ('' or 0: skip). */
+    'cpu-size': { type: 'string', default: '10000' },
+    'cpu-rounds': { type: 'string', default: '3' },
+    /** Per-call PostToConnection latency on AWS assumed by the projection. */
+    'aws-call-ms': { type: 'string', default: '20' },
     concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
   },
 });
-const sizes = args.sizes.split(',').map(Number);
+const sizes = args.sizes.split(',').filter(Boolean).map(Number);
 const rounds = Number(args.rounds);
 const concurrency = Number(args.concurrency);
 
@@ -80,7 +88,10 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
       ws.once('open', () => ws.send(JSON.stringify({ action: Route.auth, token: jwt })));
       ws.once('message', (data) => {
         const reply = JSON.parse(data.toString()) as { type: string; data: { connectionId: string } };
-        if (reply.type !== ServerMessageType.authSuccess) return reject(new Error(`auth failed: ${data.toString()}`));
+        if (reply.type !== ServerMessageType.authSuccess) {
+          ws.terminate();
+          return reject(new Error(`auth failed: ${data.toString()}`));
+        }
         ids.push(reply.data.connectionId);
         sockets.push(ws);
         ws.on('message', (frame) => {
@@ -97,7 +108,17 @@ async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet>
         resolve();
       });
     });
-  for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, openOne));
+  // A loaded machine can fail an auth with internal_error (a DynamoDB timeout): retry it twice.
+  const openRetrying = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await openOne();
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+  };
+  for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, openRetrying));
   return fleet;
 }
 
@@ -139,6 +160,8 @@ async function main() {
     requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 1000 }) }),
   });
   const rows: string[][] = [];
+  const cpuSize = Number(args['cpu-size'] || 0);
+  let cpu: ReturnType<typeof summarize> | undefined;
   try {
     console.log(
       `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`,
@@ -171,36 +194,61 @@ async function main() {
           }
         }
       }
+      if (n === cpuSize) {
+        cpu = summarize(
+          await runCpuProbe(
+            rt,
+            { tenantId: `bench-${n}`, connectionIds: fleet.ids, rounds: Number(args['cpu-rounds']) },
+            { concurrency, stage: DEFAULT_STAGE },
+          ),
+        );
+      }
       const b = median(broadcasterMs);
       const bare = median(bareMs);
       rows.push([fmt(n), fmt(b), fmt((n / b) * 1000), fmt(bare), fmt((n / bare) * 1000), fmt(bare / b, 2)]);
       fleet.close();
     }
 
-    // Latency: PutEvents sent → frame received, per delivery.
+    // Latency: PutEvents sent → frame received, per delivery, with the broadcaster's step marks.
     const latencyClients = Number(args['latency-clients']);
     const latencyEvents = Number(args['latency-events']);
+    const latencyRounds = Number(args['latency-rounds']);
     const fleet = await openFleet(rt, latencyClients, 'bench-latency');
-    const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
-    fleet.onFrame = (text, at) => {
-      const goal = /"goalId":"(lat-\d+)"/.exec(text)?.[1];
-      const t0 = goal && sentAt.get(goal);
-      if (t0) latencies.push(at - t0);
-    };
-    for (let i = 0; i < latencyEvents; i++) {
-      const goalId = `lat-${i}`;
-      const done = new Promise<void>((resolve) => {
+    const latencyRuns: Array<ReturnType<typeof breakdown>> = [];
+    for (let round = 0; round < latencyRounds; round++) {
+      const byGoal = new Map<string, EventSample>();
+      let received = 0;
+      fleet.onFrame = (text, at) => {
+        const goal = /"goalId":"(lat-\d+-\d+)"/.exec(text)?.[1];
+        const sample = goal && byGoal.get(goal);
+        if (sample) {
+          sample.received.push(performance.timeOrigin + at);
+          received++;
+        }
+      };
+      const idOf = new Map<EventSample, string>();
+      for (let i = 0; i < latencyEvents; i++) {
+        const goalId = `lat-${round}-${i}`;
         const target = (i + 1) * latencyClients;
-        const check = setInterval(() => {
-          if (latencies.length < target) return;
-          clearInterval(check);
-          resolve();
-        }, 1);
-      });
-      sentAt.set(goalId, performance.now());
-      await putEvents(rt, [entry('goal.created', { tenantId: 'bench-latency', goalId })]);
-      await done;
+        const done = new Promise<void>((resolve) => {
+          const check = setInterval(() => {
+            if (received < target) return;
+            clearInterval(check);
+            resolve();
+          }, 1);
+        });
+        const sample: EventSample = { sentAt: wallNow(), received: [] };
+        byGoal.set(goalId, sample);
+        const out = await putEvents(rt, [entry('goal.created', { tenantId: 'bench-latency', goalId })]);
+        idOf.set(sample, out.Entries![0]!.EventId!);
+        await done;
+      }
+      const timings = await fetchTimings(rt.eventsUrl);
+      for (const [sample, id] of idOf) {
+        const t = timings.get(id);
+        if (t) sample.timings = t;
+      }
+      latencyRuns.push(breakdown([...byGoal.values()]));
     }
     fleet.close();
 
@@ -212,11 +260,49 @@ async function main() {
     console.log(line(header));
     console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
     for (const r of rows) console.log(line(r));
+    if (cpu) {
+      const callMs = Number(args['aws-call-ms']);
+      const aws = projectAws(cpu.ours, { targetRps: 10_000, connections: 10_000, callLatencyMs: callMs, concurrency });
+      console.log(
+        `\nCPU per delivery (${fmt(cpuSize)} connections, process CPU of a process doing only this, median of ${cpu.rounds} rounds)`,
+      );
+      console.log(
+        `broadcaster ${fmt(cpu.ours, 1)} µs   bare PostToConnectionCommand loop ${fmt(cpu.bare, 1)} µs   ratio ${fmt(cpu.ratio, 2)}`,
+      );
+      console.log(
+        `on paper: ${fmt(aws.perVcpu)} deliveries/s per vCPU; 10,000 PostToConnection/s needs ${fmt(aws.vcpusNeeded, 2)} vCPU = ${fmt(aws.memoryMb)} MB (${MB_PER_VCPU} MB = 1 vCPU);`,
+      );
+      console.log(
+        `10,000 connections at ${callMs} ms per call, concurrency ${concurrency}: ${fmt(aws.fanoutSeconds, 1)} s latency-bound (${fmt(aws.latencyBoundRps)} calls/s; CPU-bound at 1 vCPU: ${fmt(10_000 / aws.perVcpu, 1)} s)`,
+      );
+    }
     console.log(
-      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, PutEvents → frame received (${fmt(latencies.length)} deliveries)`,
+      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds, PutEvents → frame received`,
     );
     console.log(
-      `p50 ${fmt(percentile(latencies, 0.5), 1)} ms   p99 ${fmt(percentile(latencies, 0.99), 1)} ms   max ${fmt(Math.max(...latencies), 1)} ms`,
+      "(step = from the previous mark; since PutEvents = cumulative; median over rounds of each round's p50/p99)",
+    );
+    const bHeader = ['step', 'p50 ms', 'p99 ms', 'since PutEvents p50', 'p99'];
+    const bRows = latencyRuns[0]!.rows.map((row, i) => {
+      const of = (pick: (r: BreakdownRow) => number) => median(latencyRuns.map((run) => pick(run.rows[i]!)));
+      const f = (n: number) => (Number.isNaN(n) ? '–' : fmt(n, 1));
+      return [row.step, f(of((r) => r.p50)), f(of((r) => r.p99)), f(of((r) => r.cumP50)), f(of((r) => r.cumP99))];
+    });
+    const bWidths = bHeader.map((h, i) => Math.max(h.length, ...bRows.map((r) => r[i]!.length)));
+    const bLine = (cells: string[]) =>
+      `| ${cells.map((c, i) => (i === 0 ? c.padEnd(bWidths[i]!) : c.padStart(bWidths[i]!))).join(' | ')} |`;
+    console.log(bLine(bHeader));
+    console.log(`|${bWidths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+    for (const r of bRows) console.log(bLine(r));
+    const perRound = latencyRuns.map((run) => ({
+      p50: percentile(run.perDelivery, 0.5),
+      p99: percentile(run.perDelivery, 0.99),
+      n: run.perDelivery.length,
+    }));
+    for (const [i, r] of perRound.entries())
+      console.log(`  round ${i + 1}: ${fmt(r.n)} deliveries, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms`);
+    console.log(
+      `per delivery (median of rounds): p50 ${fmt(median(perRound.map((r) => r.p50)), 1)} ms   p99 ${fmt(median(perRound.map((r) => r.p99)), 1)} ms`,
     );
   } finally {
     management.destroy();

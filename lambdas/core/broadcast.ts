@@ -14,7 +14,7 @@ import {
   MAX_MESSAGE_BYTES,
   TenantIdSchema,
 } from '../contract/index.js';
-import { type FanoutDeps, type FanoutStats, fanOut } from './fanout.js';
+import { type FanoutDeps, type FanoutStats, type FanoutTiming, fanOut } from './fanout.js';
 import { describeIssues } from './frames.js';
 import type { Clock, EventLog } from './ports.js';
 
@@ -95,6 +95,24 @@ export function prepareEnvelope(event: unknown, clock: Clock): Prepared {
 export interface BroadcastDeps extends FanoutDeps {
   log: EventLog;
   retentionSeconds: number;
+  /**
+   * A high-resolution wall clock (epoch milliseconds with a fraction). When set, the result carries
+   * `timings`: a few clock reads per event, for the bench's latency breakdown (the local runtime
+   * keeps handler results; on AWS an asynchronous invocation's result is discarded).
+   */
+  now?: (() => number) | undefined;
+}
+
+/** When each step of one broadcast ended, in `now` milliseconds. */
+export interface BroadcastTimings {
+  started: number;
+  appended: number;
+  /** The first page of recipients arrived. */
+  recipientsRead?: number;
+  /** The first PostToConnection answered. */
+  firstSent?: number;
+  /** Every post settled. */
+  finished: number;
 }
 
 export type BroadcastResult =
@@ -107,6 +125,7 @@ export type BroadcastResult =
       duplicate: boolean;
       stats: FanoutStats;
       durationMs: number;
+      timings?: BroadcastTimings;
     };
 
 /**
@@ -121,13 +140,16 @@ export type BroadcastResult =
  * conditional PutItem after one PutItem) before the first post; README "Delivery guarantees".
  */
 export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<BroadcastResult> {
+  const startedHr = deps.now?.();
   const started = deps.clock();
   const prepared = prepareEnvelope(event, deps.clock);
   if (!prepared.ok) return { status: 'rejected', reason: prepared.reason, message: prepared.message };
   const { envelope, payload, audience } = prepared;
   const ttl = Math.floor(started / 1000) + deps.retentionSeconds;
   const { duplicate } = await deps.log.append({ envelope, ...(audience ? { audience } : {}) }, started, ttl);
-  const stats = await fanOut(deps, envelope.tenantId, {
+  const timing: FanoutTiming | undefined = deps.now ? { now: deps.now } : undefined;
+  const appended = deps.now?.();
+  const stats = await fanOut({ ...deps, timing }, envelope.tenantId, {
     type: envelope.type,
     payload,
     ...(audience ? { audience } : {}),
@@ -140,5 +162,16 @@ export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<Br
     duplicate,
     stats,
     durationMs: deps.clock() - started,
+    ...(deps.now && timing && startedHr !== undefined && appended !== undefined
+      ? {
+          timings: {
+            started: startedHr,
+            appended,
+            ...(timing.recipientsAt !== undefined ? { recipientsRead: timing.recipientsAt } : {}),
+            ...(timing.firstSentAt !== undefined ? { firstSent: timing.firstSentAt } : {}),
+            finished: deps.now(),
+          },
+        }
+      : {}),
   };
 }

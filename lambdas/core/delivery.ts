@@ -2,7 +2,7 @@
  * Delivery to one connection, shared by fan-out, resume and the sweeper: PostToConnection with
  * retries (full-jitter exponential backoff for 429/5xx) and an optional steady-rate limiter.
  */
-import { setTimeout as sleepFor } from 'node:timers/promises';
+import { setImmediate as immediate, setTimeout as sleepFor } from 'node:timers/promises';
 import { SendError } from './errors.js';
 import type { Clock, Sender } from './ports.js';
 
@@ -17,6 +17,9 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 50, max
 
 /** The real sleep; logic takes `sleep` as a dependency so tests can pass a recording one. */
 export const defaultSleep = (ms: number): Promise<void> => sleepFor(ms);
+
+/** Yields to the event loop (one macrotask), so pending I/O (socket writes, answers) runs. */
+export const yieldToIo = (): Promise<void> => immediate();
 
 /** Full-jitter exponential backoff: a random delay in [0, min(max, base·2^attempt)). */
 export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {

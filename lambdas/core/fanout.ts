@@ -18,6 +18,7 @@ import {
   postWithRetry,
   type RetryPolicy,
   rateLimiter,
+  yieldToIo,
 } from './delivery.js';
 import { UnresolvedDeliveryError } from './errors.js';
 import { inAudience, matchesSubscriptions } from './matching.js';
@@ -36,6 +37,15 @@ export interface FanoutDeps {
   random?: () => number;
   /** Told about each delivery that failed for good (for logging). */
   onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
+  /** When set, the fan-out stamps when the first recipient page arrived and the first post was sent. */
+  timing?: FanoutTiming | undefined;
+}
+
+/** Timestamps (by `now`, milliseconds) of one fan-out's steps; filled in as they happen. */
+export interface FanoutTiming {
+  now: () => number;
+  recipientsAt?: number;
+  firstSentAt?: number;
 }
 
 export interface FanoutStats {
@@ -170,6 +180,8 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
       return;
     }
     const outcome = await post(r.connectionId, event.payload);
+    if (deps.timing && deps.timing.firstSentAt === undefined && outcome === 'sent')
+      deps.timing.firstSentAt = deps.timing.now();
     if (outcome === 'sent') stats.delivered++;
     else if (outcome === 'failed') {
       stats.failed++;
@@ -189,8 +201,10 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
       }),
     );
 
+  let started = 0;
   try {
     for await (const page of recipientsFor(deps.store, tenantId, event.audience)) {
+      if (deps.timing && deps.timing.recipientsAt === undefined) deps.timing.recipientsAt = deps.timing.now();
       for (const r of page) {
         stats.recipients++;
         if (
@@ -201,6 +215,12 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
           continue;
         }
         await run(r);
+        // Posts started in one tick advance through the SDK's middleware together, so the first
+        // request would reach the socket only after every one of them was signed (~85 ms at 100
+        // recipients on the local bench). Yielding after the 1st, 2nd, 4th, 8th… start sends the
+        // first ones at once and still builds the rest in batches (log2(n) yields in all).
+        started++;
+        if ((started & (started - 1)) === 0) await yieldToIo();
       }
     }
   } finally {

@@ -12,6 +12,9 @@ import { describeError, logger, MetricUnit, metrics } from '../adapters/observab
 import { broadcastSettings } from '../adapters/settings.js';
 import { type BroadcastResult, broadcast } from '../core/broadcast.js';
 
+/** Wall-clock milliseconds with a fraction, comparable across local processes (result `timings`). */
+const hrNow = () => performance.timeOrigin + performance.now();
+
 export async function handler(event: unknown): Promise<BroadcastResult> {
   try {
     const result = await broadcast(
@@ -20,6 +23,7 @@ export async function handler(event: unknown): Promise<BroadcastResult> {
         log: eventLog(),
         sender: sender(),
         clock,
+        now: hrNow,
         ...broadcastSettings(),
         onFailure: (connectionId, error) =>
           logger.warn('delivery failed', { connectionId, error: describeError(error) }),

@@ -215,10 +215,9 @@ describe('built files', () => {
         join(app, 'src/plain.ts'),
         `import { realtime } from './realtime';\ndeclare function render(...a: unknown[]): void;\n${ts[0]}`,
       );
-      // The multi-tab example is a module of its own.
-      const multiTab = ts.filter((block) => block.includes('shareAcrossTabs: true'));
-      expect(multiTab).toHaveLength(1);
-      writeFileSync(join(app, 'src/tabs.ts'), multiTab[0] ?? '');
+      // The multi-tab and polling-fallback examples: each a module of its own.
+      expect(ts).toHaveLength(3);
+      for (const [i, example] of ts.slice(1).entries()) writeFileSync(join(app, `src/example${i + 1}.ts`), example);
       execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', app], { stdio: 'pipe' });
     } catch (err) {
       const out = (err as { stdout?: Buffer }).stdout?.toString() ?? '';

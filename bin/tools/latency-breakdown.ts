@@ -1,0 +1,70 @@
+/**
+ * The bench's latency breakdown: per event, when PutEvents was sent (by the bench), the
+ * broadcaster's step timestamps (its result's `timings`, kept by the local runtime's invocation
+ * history) and when the clients received the frame. All in epoch milliseconds with a fraction
+ * (`performance.timeOrigin + performance.now()`), comparable across the local processes.
+ */
+import type { BroadcastTimings } from '../../lambdas/core/broadcast.js';
+import { percentile } from './stats.js';
+
+export interface EventSample {
+  sentAt: number;
+  timings?: BroadcastTimings;
+  /** Every client's receipt of this event. */
+  received: number[];
+}
+
+/** Epoch milliseconds with sub-millisecond resolution. */
+export const wallNow = () => performance.timeOrigin + performance.now();
+
+/** Reads the broadcaster's timings from the local EventBridge's invocation history, by EventBridge id. */
+export async function fetchTimings(eventsUrl: string): Promise<Map<string, BroadcastTimings>> {
+  const res = await fetch(`${eventsUrl}/_local/invocations`);
+  const records = (await res.json()) as Array<{ eventId: string; result?: { timings?: BroadcastTimings } }>;
+  const out = new Map<string, BroadcastTimings>();
+  for (const r of records) if (r.result?.timings) out.set(r.eventId, r.result.timings);
+  return out;
+}
+
+export interface BreakdownRow {
+  step: string;
+  /** Step duration (from the previous mark). */
+  p50: number;
+  p99: number;
+  /** Since PutEvents was sent. */
+  cumP50: number;
+  cumP99: number;
+}
+
+/** Steps, each from the previous mark, and cumulative from PutEvents; plus per-delivery latency. */
+export function breakdown(samples: EventSample[]): { rows: BreakdownRow[]; perDelivery: number[] } {
+  const complete = samples.filter((s) => s.timings?.recipientsRead !== undefined && s.timings.firstSent !== undefined);
+  const marks: Array<[string, (s: EventSample) => number]> = [
+    ['bus → broadcaster start', (s) => s.timings!.started],
+    ['event-log append', (s) => s.timings!.appended],
+    ['recipient read (first page)', (s) => s.timings!.recipientsRead!],
+    ['first post answered', (s) => s.timings!.firstSent!],
+    ['last post answered', (s) => s.timings!.finished],
+    ['first client receipt', (s) => Math.min(...s.received)],
+    ['last client receipt', (s) => Math.max(...s.received)],
+  ];
+  const rows: BreakdownRow[] = [];
+  let previous = (s: EventSample) => s.sentAt;
+  for (const [step, at] of marks) {
+    const prev = previous;
+    const receipt = step.endsWith('client receipt');
+    // Receipts overlap the posts (a frame arrives before its post's answer): cumulative only.
+    const d = receipt ? [] : complete.map((s) => at(s) - prev(s));
+    const cum = complete.map((s) => at(s) - s.sentAt);
+    rows.push({
+      step,
+      p50: percentile(d, 0.5),
+      p99: percentile(d, 0.99),
+      cumP50: percentile(cum, 0.5),
+      cumP99: percentile(cum, 0.99),
+    });
+    if (!receipt) previous = at;
+  }
+  const perDelivery = samples.flatMap((s) => s.received.map((r) => r - s.sentAt));
+  return { rows, perDelivery };
+}
