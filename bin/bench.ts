@@ -13,6 +13,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import WebSocket from 'ws';
 import { Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
+import { formatColdStart, measureColdStart } from './tools/cold-start.js';
 import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
 import { percentile } from './tools/stats.js';
 
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     'latency-events': { type: 'string', default: '200' },
     'latency-clients': { type: 'string', default: '100' },
     concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
+    'cold-runs': { type: 'string', default: '9' },
   },
 });
 const sizes = args.sizes.split(',').map(Number);
@@ -119,6 +121,9 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main() {
+  // First, while nothing else of ours runs: every bundle, built as the stack builds it.
+  console.log(`Cold start: module init of each Lambda bundle, median of ${args['cold-runs']} fresh node processes`);
+  console.log(formatColdStart(await measureColdStart(Number(args['cold-runs']))));
   // DynamoDB in its own process, as on AWS.
   const dynamo = await startDynamoProcess();
   const rt = await startRuntime(
