@@ -19,8 +19,8 @@ import {
   Handler,
   type HandlerName,
   IDLE_TIMEOUT_SECONDS,
+  LAMBDA_ROUTE_KEYS,
   MAX_CONNECTION_SECONDS,
-  ROUTE_KEYS,
   ROUTES,
 } from '../../lambdas/contract/index.js';
 import { silenceSdkNodeVersionWarning } from './cli.js';
@@ -236,7 +236,7 @@ function functionName(stage: string, name: HandlerName): string {
 /** The gateway's routes, straight from the contract's ROUTES. */
 function routeTable(handlers: Handlers, stage: string): RouteTable {
   const table: RouteTable = {};
-  for (const key of ROUTE_KEYS) {
+  for (const key of LAMBDA_ROUTE_KEYS) {
     const spec = ROUTES[key];
     table[key] = {
       handler: handlers[spec.handler],

@@ -17,7 +17,6 @@ const BUDGET: Readonly<Record<HandlerName, number>> = {
   disconnect: 385 * KB,
   default: 150 * KB,
   auth: 425 * KB,
-  ping: 385 * KB,
   subscribe: 385 * KB,
   resume: 420 * KB,
   broadcaster: 420 * KB,
