@@ -15,6 +15,7 @@ import { Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
 import { formatColdStart, measureColdStart } from './tools/cold-start.js';
 import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
+import { measurePingRoundTrip } from './tools/ping-rtt.js';
 import { percentile } from './tools/stats.js';
 
 const { values: args } = parseArgs({
@@ -145,6 +146,10 @@ async function main() {
   });
   const rows: string[][] = [];
   try {
+    const ping = await measurePingRoundTrip(rt);
+    console.log(
+      `\nPing (MOCK route, no Lambda): ${ping.pings} round trips on one connection, p50 ${fmt(ping.p50Ms, 2)} ms, p99 ${fmt(ping.p99Ms, 2)} ms`,
+    );
     console.log(
       `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`,
     );
