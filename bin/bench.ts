@@ -13,9 +13,11 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import WebSocket from 'ws';
 import { DEFAULT_STAGE, Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
+import { formatColdStart, measureColdStart } from './tools/cold-start.js';
 import { MB_PER_VCPU, projectAws, runCpuProbe, summarize } from './tools/cpu-per-delivery.js';
 import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
 import { type BreakdownRow, breakdown, type EventSample, fetchTimings, wallNow } from './tools/latency-breakdown.js';
+import { measurePingRoundTrip } from './tools/ping-rtt.js';
 import { percentile } from './tools/stats.js';
 
 const { values: args } = parseArgs({
@@ -31,6 +33,7 @@ const { values: args } = parseArgs({
     /** Per-call PostToConnection latency on AWS assumed by the projection. */
     'aws-call-ms': { type: 'string', default: '20' },
     concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
+    'cold-runs': { type: 'string', default: '9' },
   },
 });
 const sizes = args.sizes.split(',').filter(Boolean).map(Number);
@@ -140,6 +143,9 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main() {
+  // First, while nothing else of ours runs: every bundle, built as the stack builds it.
+  console.log(`Cold start: module init of each Lambda bundle, median of ${args['cold-runs']} fresh node processes`);
+  console.log(formatColdStart(await measureColdStart(Number(args['cold-runs']))));
   // DynamoDB in its own process, as on AWS.
   const dynamo = await startDynamoProcess();
   const rt = await startRuntime(
@@ -163,6 +169,10 @@ async function main() {
   const cpuSize = Number(args['cpu-size'] || 0);
   let cpu: ReturnType<typeof summarize> | undefined;
   try {
+    const ping = await measurePingRoundTrip(rt);
+    console.log(
+      `\nPing (MOCK route, no Lambda): ${ping.pings} round trips on one connection, p50 ${fmt(ping.p50Ms, 2)} ms, p99 ${fmt(ping.p99Ms, 2)} ms`,
+    );
     console.log(
       `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`,
     );

@@ -79,12 +79,6 @@ export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
       gateway.jwtSecret?.grantRead(fn.function);
     },
   },
-  [Handler.ping]: {
-    description: `${Route.ping}: application keep-alive`,
-    // Reads the record: an expired session's ping is answered auth.expired.
-    environment: ({ tables }) => ({ [Env.connectionsTable]: tables.connections.tableName }),
-    grant: ({ tables }, fn) => tables.grantConnections(fn.function, 'dynamodb:GetItem'),
-  },
   [Handler.default]: {
     description: `${Route.default}: explains frames that selected no route`,
     environment: () => ({}),

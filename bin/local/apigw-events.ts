@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ROUTES, Route, type RouteKey } from '../../lambdas/contract/index.js';
+import { MOCK_ROUTES, ROUTES, Route, type RouteKey, requestTime } from '../../lambdas/contract/index.js';
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -31,17 +31,11 @@ export function canonicalHeaderName(name: string): string {
     .join('-');
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** `requestTime` in API Gateway's (CLF) format: `21/Nov/2025:20:59:00 +0000`. */
-export function requestTime(epochMs: number): string {
-  const d = new Date(epochMs);
-  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-}
+/** `requestTime` in API Gateway's (CLF) format; defined in the contract (MOCK replies use it). */
+export { requestTime } from '../../lambdas/contract/index.js';
 
 function isRouteKey(value: string): value is RouteKey {
-  return Object.hasOwn(ROUTES, value);
+  return Object.hasOwn(ROUTES, value) || Object.hasOwn(MOCK_ROUTES, value);
 }
 
 /**

@@ -9,6 +9,8 @@
  * Semantics mirrored from API Gateway:
  * - `$connect` runs during the handshake; a non-2xx status (or a failure: 500) refuses it.
  * - Route selection on `$request.body.action`; binary frames always go to `$default`.
+ * - A MOCK route (the contract's `MOCK_ROUTES`: `ping`) is answered with its rendered template
+ *   and invokes nothing.
  * - A route with a route response sends the handler's `body` back; a failing handler sends
  *   `{"message":"Internal server error",…}` and the connection stays open.
  * - Messages over 128 KB close the connection with 1009; protocol pings are not answered and
@@ -22,8 +24,12 @@ import {
   IDLE_TIMEOUT_SECONDS,
   MAX_CONNECTION_SECONDS,
   MAX_MESSAGE_BYTES,
+  MOCK_ROUTES,
+  type MockRouteSpec,
+  mockContext,
   Route,
   type RouteKey,
+  renderMockReply,
 } from '../../lambdas/contract/index.js';
 import {
   apiGatewayId,
@@ -79,6 +85,12 @@ export interface GatewayOptions {
   maxQueuedMessages?: number;
   /** Enables fault injection and its control endpoint `/_local/faults`. */
   faults?: FaultPlan;
+  /**
+   * Routes the gateway answers itself, as API Gateway's MOCK integrations do; a route here is
+   * never looked up in `routes`.
+   * @default MOCK_ROUTES (the contract's)
+   */
+  mockRoutes?: Partial<Record<RouteKey, MockRouteSpec>>;
   /** How long `close()` waits for `$disconnect` handlers. */
   shutdownGraceMs?: number;
   log?: Log;
@@ -122,6 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const faults = options.faults;
 
   const routesReady = Promise.resolve(options.routes);
+  const mockRoutes: Partial<Record<RouteKey, MockRouteSpec>> = options.mockRoutes ?? MOCK_ROUTES;
   // A rejected route table is reported per request; keep it from being an unhandled rejection.
   routesReady.catch(() => undefined);
 
@@ -247,7 +260,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await sendFrame(conn, errorFrame('Internal server error', connectionId, requestId));
       return;
     }
-    const routeKey = isBinary ? Route.default : selectRoute(body, new Set(Object.keys(routes) as RouteKey[]));
+    const defined = new Set([...Object.keys(routes), ...Object.keys(mockRoutes)] as RouteKey[]);
+    const routeKey = isBinary ? Route.default : selectRoute(body, defined);
+    const mock = mockRoutes[routeKey];
+    if (mock) {
+      await sendFrame(conn, renderMockReply(mock.responseTemplate, mockContext(Date.now())));
+      return;
+    }
     const binding = routes[routeKey];
     if (!binding) {
       // No matching route and no `$default`: API Gateway answers Forbidden.

@@ -4,7 +4,7 @@ import {
   Env,
   Handler,
   type HandlerName,
-  ROUTE_KEYS,
+  LAMBDA_ROUTE_KEYS,
   ROUTES,
 } from '../../lambdas/contract/index.js';
 import { silenceSdkNodeVersionWarning } from './cli.js';
@@ -125,7 +125,7 @@ function functionName(stage: string, name: HandlerName): string {
 /** The gateway's routes, straight from the contract's ROUTES. */
 function routeTable(handlers: Handlers, stage: string): RouteTable {
   const table: RouteTable = {};
-  for (const key of ROUTE_KEYS) {
+  for (const key of LAMBDA_ROUTE_KEYS) {
     const spec = ROUTES[key];
     table[key] = {
       handler: handlers[spec.handler],

@@ -1,10 +1,11 @@
 /**
  * The wire protocol's plain names: server message types, error codes, the envelope's shape and
- * the builders of every control message. Imports nothing (no zod), so the client SDK can bundle
- * it; the handlers import the same definitions.
+ * the builders of every control message. Imports only routes.ts (no zod), so the client SDK can
+ * bundle it; the handlers import the same definitions.
  *
  * Every control message is `{type, data, timestamp}`; errors carry `data.code` and `data.message`.
  */
+import { mockContext, PONG_TEMPLATE, renderMockReply } from './routes.js';
 
 export const ServerMessageType = {
   authSuccess: 'auth.success',
@@ -121,7 +122,8 @@ export const serverMessage = {
       data: { code: ExpiredCode.tokenExpired, message },
       timestamp: at(now),
     }) satisfies ServerMessage,
-  pong: (now: number) => ({ type: ServerMessageType.pong, data: {}, timestamp: at(now) }) satisfies ServerMessage,
+  /** What API Gateway's MOCK integration answers (`PONG_TEMPLATE` in routes.ts). */
+  pong: (now: number) => JSON.parse(renderMockReply(PONG_TEMPLATE, mockContext(now))) as ServerMessage,
   subscribeSuccess: (now: number, eventTypes: string[]) =>
     ({ type: ServerMessageType.subscribeSuccess, data: { eventTypes }, timestamp: at(now) }) satisfies ServerMessage,
   unsubscribeSuccess: (now: number, eventTypes: string[]) =>

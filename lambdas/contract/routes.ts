@@ -35,7 +35,6 @@ export const Handler = {
   disconnect: 'disconnect',
   default: 'default',
   auth: 'auth',
-  ping: 'ping',
   subscribe: 'subscribe',
   resume: 'resume',
   broadcaster: 'broadcaster',
@@ -54,22 +53,86 @@ export interface RouteSpec {
   readonly returnResponse: boolean;
 }
 
-/** Which handler serves each route; `unsubscribe` shares the subscribe function. */
-// `@__PURE__`: computed keys read `Route`, which a bundler cannot prove side-effect free; bundles that
-// never read the table (the client SDK) drop it.
-export const ROUTES: Readonly<Record<RouteKey, RouteSpec>> = /* @__PURE__ */ (() => ({
+/**
+ * A route API Gateway answers itself: a MOCK integration whose integration response renders
+ * `responseTemplate` (a mapping template: `$context.<name>` is substituted), returned to the
+ * client by the route response. No function runs, nothing is read.
+ */
+export interface MockRouteSpec {
+  readonly responseTemplate: string;
+}
+
+/**
+ * The `pong` reply, stamped by API Gateway: `timestamp` is `$context.requestTime` (API Gateway's
+ * CLF format, `02/Dec/2026:04:39:00 +0000`) and `data.requestTimeEpoch` the same instant in
+ * epoch milliseconds. A mapping template has no date formatting, so unlike the other control
+ * messages `pong`'s timestamp is not ISO 8601.
+ */
+export const PONG_TEMPLATE =
+  '{"type":"pong","data":{"requestTimeEpoch":$context.requestTimeEpoch},"timestamp":"$context.requestTime"}';
+
+/** Routes with no Lambda behind them. `ping` is 180 requests a day per connection. */
+// `@__PURE__` (here and below): computed keys read `Route`, which a bundler cannot prove side-effect
+// free; bundles that never read these tables (the client SDK) drop them.
+export const MOCK_ROUTES = /* @__PURE__ */ (() =>
+  ({
+    [Route.ping]: { responseTemplate: PONG_TEMPLATE },
+  }) as const satisfies Partial<Record<RouteKey, MockRouteSpec>>)();
+export type MockRouteKey = keyof typeof MOCK_ROUTES;
+export type LambdaRouteKey = Exclude<RouteKey, MockRouteKey>;
+
+/** Which handler serves each Lambda route; `unsubscribe` shares the subscribe function. */
+export const ROUTES: Readonly<Record<LambdaRouteKey, RouteSpec>> = /* @__PURE__ */ (() => ({
   [Route.connect]: { handler: Handler.connect, returnResponse: false },
   [Route.disconnect]: { handler: Handler.disconnect, returnResponse: false },
   [Route.default]: { handler: Handler.default, returnResponse: true },
   [Route.auth]: { handler: Handler.auth, returnResponse: true },
-  [Route.ping]: { handler: Handler.ping, returnResponse: true },
   [Route.subscribe]: { handler: Handler.subscribe, returnResponse: true },
   [Route.unsubscribe]: { handler: Handler.subscribe, returnResponse: true },
   [Route.resume]: { handler: Handler.resume, returnResponse: true },
 }))();
 
-/** `@__PURE__`: bundles that never read it (the client SDK) drop it and the table with it. */
-export const ROUTE_KEYS = /* @__PURE__ */ Object.keys(ROUTES) as RouteKey[];
+/** The routes served by a function. */
+export const LAMBDA_ROUTE_KEYS = /* @__PURE__ */ Object.keys(ROUTES) as LambdaRouteKey[];
+export const MOCK_ROUTE_KEYS = /* @__PURE__ */ Object.keys(MOCK_ROUTES) as MockRouteKey[];
+/** Every route, Lambda and MOCK. */
+export const ROUTE_KEYS: readonly RouteKey[] = /* @__PURE__ */ (() => [...LAMBDA_ROUTE_KEYS, ...MOCK_ROUTE_KEYS])();
+
+export function isMockRoute(key: RouteKey): key is MockRouteKey {
+  return Object.hasOwn(MOCK_ROUTES, key);
+}
+
+/** What a MOCK route's template may name: `$context.<name>`. */
+export interface MockContext {
+  /** Epoch milliseconds. */
+  readonly requestTimeEpoch: number;
+  /** API Gateway's CLF request time. */
+  readonly requestTime: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** `$context.requestTime` in API Gateway's (CLF) format: `21/Nov/2025:20:59:00 +0000`. */
+export function requestTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+/** The `$context` of a request at `epochMs`. */
+export function mockContext(epochMs: number): MockContext {
+  return { requestTimeEpoch: epochMs, requestTime: requestTime(epochMs) };
+}
+
+/**
+ * Renders a MOCK route's template as API Gateway does for the `$context` variables it uses;
+ * the local gateway answers MOCK routes with it.
+ */
+export function renderMockReply(template: string, context: MockContext): string {
+  return template.replace(/\$context\.(requestTimeEpoch|requestTime)\b/g, (_, name: keyof MockContext) =>
+    String(context[name]),
+  );
+}
 
 /** Local/default stage name. */
 export const DEFAULT_STAGE = 'dev';

@@ -1,5 +1,5 @@
 /**
- * Connection lifecycle logic: connect, authenticate, ping, subscribe/unsubscribe (resume is in
+ * Connection lifecycle logic: connect, authenticate, subscribe/unsubscribe (resume is in
  * `replay.ts`). Each function takes its dependencies and returns the reply to send (or a connect
  * verdict). Every action of an authenticated connection whose token has expired is refused with
  * `auth.expired`: the record is then due in the sweep index, and the sweeper (or `resume`, which
@@ -123,20 +123,6 @@ export async function authenticate(deps: AuthDeps, connectionId: string, token: 
     AuthErrorCode.authTimeout,
     'this connection has been closed by the server; open a new connection and authenticate',
   );
-}
-
-// ---------------------------------------------------------------- ping
-
-export interface PingDeps {
-  store: ConnectionStore;
-  clock: Clock;
-}
-
-/** `pong`, unless the connection is authenticated and its token has expired (`auth.expired`). */
-export async function ping(deps: PingDeps, connectionId: string): Promise<ServerMessage> {
-  const record = await deps.store.get(connectionId);
-  if (record && isExpired(record, seconds(deps.clock()))) return serverMessage.authExpired(deps.clock());
-  return serverMessage.pong(deps.clock());
 }
 
 // ---------------------------------------------------------------- subscribe / unsubscribe

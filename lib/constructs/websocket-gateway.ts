@@ -6,13 +6,15 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CfnIntegrationResponse,
   type CfnRoute,
   LogGroupLogDestination,
   WebSocketApi,
+  WebSocketIntegration,
   type WebSocketRoute,
   WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -20,6 +22,10 @@ import { Construct } from 'constructs';
 import {
   DEFAULT_STAGE,
   type HandlerName,
+  LAMBDA_ROUTE_KEYS,
+  MOCK_ROUTE_KEYS,
+  MOCK_ROUTES,
+  type MockRouteKey,
   ROUTE_KEYS,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
@@ -82,7 +88,7 @@ export interface WebSocketGatewayProps {
 }
 
 /** The handlers behind the contract's routes, in route order (`subscribe` serves two routes). */
-export const ROUTE_HANDLERS: readonly HandlerName[] = [...new Set(ROUTE_KEYS.map((key) => ROUTES[key].handler))];
+export const ROUTE_HANDLERS: readonly HandlerName[] = [...new Set(LAMBDA_ROUTE_KEYS.map((key) => ROUTES[key].handler))];
 
 /** Access log line: one JSON object per request, never a message body (it may hold a token). */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
@@ -109,11 +115,17 @@ const APIG4_REASON = {
     'Browsers cannot send an Authorization header (or any custom header) on the WebSocket handshake, and a token in the query string would end up in access logs. ' +
     'Authentication is a post-connect `auth` message whose JWT the auth function verifies with jose; until then the connection is pending ' +
     '(no tenantId, so it is absent from the tenant index and receives no events) and the sweeper closes it at its auth deadline.',
+  mock:
+    'API Gateway WebSocket APIs accept an authorizer on $connect only; this route runs on an already accepted connection. ' +
+    'It is a MOCK integration that answers a constant `pong` stamped with the request time: it reads and changes nothing, so it has nothing to authorize.',
   message:
     'API Gateway WebSocket APIs accept an authorizer on $connect only; this route runs on an already accepted connection. ' +
     'Its handler authorizes per message from the connection record: only an authenticated record (set by the `auth` route after jose verifies the JWT) may subscribe or resume, ' +
     'and unauthenticated connections are closed by the sweeper at their auth deadline.',
 } as const;
+
+/** The one template key of MOCK routes: request and response templates are selected by it. */
+const MOCK_TEMPLATE_KEY = '$default';
 
 /**
  * The WebSocket API and its stage. Route functions are added with `addRouteHandler`, one per
@@ -163,6 +175,8 @@ export class WebSocketGateway extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogGroup), format: ACCESS_LOG_FORMAT },
     });
 
+    for (const routeKey of MOCK_ROUTE_KEYS) this.addMockRoute(routeKey);
+
     this.node.addValidation({
       validate: () => {
         const missing = ROUTE_KEYS.filter((key) => !this.routes.has(key));
@@ -178,7 +192,7 @@ export class WebSocketGateway extends Construct {
    * `<Handler>Handler`) and routes every contract route that the handler serves to it.
    */
   public addRouteHandler(handler: HandlerName, build: HandlerFunctionFactory): NodeFunction {
-    const routeKeys = ROUTE_KEYS.filter((key) => ROUTES[key].handler === handler);
+    const routeKeys = LAMBDA_ROUTE_KEYS.filter((key) => ROUTES[key].handler === handler);
     if (routeKeys.length === 0) throw new Error(`WebSocketGateway: no route is served by the "${handler}" handler`);
     if (this.functions.has(handler)) throw new Error(`WebSocketGateway: the "${handler}" handler is already added`);
     // `<Name>Handler`: a construct id of plain `Default` would vanish from logical ids.
@@ -199,6 +213,38 @@ export class WebSocketGateway extends Construct {
       this.routes.set(routeKey, route);
     }
     return fn;
+  }
+
+  /**
+   * A route API Gateway answers itself (the contract's `MOCK_ROUTES`): a MOCK integration that
+   * always succeeds, an integration response rendering the reply template, and the route
+   * response that returns it to the client.
+   */
+  private addMockRoute(routeKey: MockRouteKey): void {
+    const id = `${routeKey}-MockIntegration`;
+    const route = this.api.addRoute(routeKey, {
+      integration: new WebSocketMockIntegration(id, {
+        requestTemplates: { [MOCK_TEMPLATE_KEY]: '{"statusCode":200}' },
+        templateSelectionExpression: MOCK_TEMPLATE_KEY,
+      }),
+      returnResponse: true,
+    });
+    const integration = [route, this.api]
+      .map((scope) => scope.node.tryFindChild(id))
+      .find((child): child is WebSocketIntegration => child instanceof WebSocketIntegration);
+    if (!integration) throw new Error(`WebSocketGateway: the MOCK integration of ${routeKey} was not created`);
+    new CfnIntegrationResponse(route, 'IntegrationResponse', {
+      apiId: this.api.apiId,
+      integrationId: integration.integrationId,
+      integrationResponseKey: MOCK_TEMPLATE_KEY,
+      templateSelectionExpression: MOCK_TEMPLATE_KEY,
+      responseTemplates: { [MOCK_TEMPLATE_KEY]: MOCK_ROUTES[routeKey].responseTemplate },
+    });
+    Validations.of(route.node.defaultChild as CfnRoute).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: APIG4_REASON.mock,
+    });
+    this.routes.set(routeKey, route);
   }
 
   /** The function behind a route handler; throws for a handler no route uses or not added yet. */

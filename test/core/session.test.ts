@@ -9,7 +9,7 @@ import {
 import { AuthError } from '../../lambdas/core/errors.js';
 import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
 import { type ResumeDeps, resume } from '../../lambdas/core/replay.js';
-import { authenticate, changeSubscriptions, connect, ping } from '../../lambdas/core/session.js';
+import { authenticate, changeSubscriptions, connect } from '../../lambdas/core/session.js';
 import {
   envelope,
   FakeClock,
@@ -523,19 +523,6 @@ describe('every action of an expired session', () => {
     const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', mode, ['goal.*']);
     expect(reply).toMatchObject({ type: 'auth.expired', data: { code: 'token_expired' } });
     expect(await store.get('c1')).toEqual(before);
-  });
-
-  it('answers ping with auth.expired', async () => {
-    const { clock, store } = await expiredSession();
-    expect(await ping({ store, clock: clock.now }, 'c1')).toMatchObject({ type: 'auth.expired' });
-  });
-
-  it('still answers pong to a pending or unknown connection, and to a live session', async () => {
-    const { clock, store } = setup();
-    await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'p1', undefined);
-    await seedAuthenticated(store, 'live', { expiresAt: clock.seconds + 60 }, clock.seconds);
-    for (const id of ['p1', 'nobody', 'live'])
-      expect(await ping({ store, clock: clock.now }, id)).toMatchObject({ type: 'pong' });
   });
 
   it('refuses to be refreshed by auth once expired (auth.expired), and keeps the record as it was', async () => {

@@ -119,16 +119,16 @@ describe('WebSocketGateway', () => {
 
   it('refuses the same handler twice', () => {
     const gateway = new WebSocketGateway(newStack(), 'Gateway');
-    gateway.addRouteHandler(Handler.ping, bare(Handler.ping));
-    expect(() => gateway.addRouteHandler(Handler.ping, bare(Handler.ping))).toThrow(
-      'WebSocketGateway: the "ping" handler is already added',
+    gateway.addRouteHandler(Handler.auth, bare(Handler.auth));
+    expect(() => gateway.addRouteHandler(Handler.auth, bare(Handler.auth))).toThrow(
+      'WebSocketGateway: the "auth" handler is already added',
     );
   });
 
   it('refuses a factory that builds the function of another handler', () => {
     const gateway = new WebSocketGateway(newStack(), 'Gateway');
-    expect(() => gateway.addRouteHandler(Handler.ping, bare(Handler.default))).toThrow(
-      'WebSocketGateway: asked for the "ping" handler, built a "default" function',
+    expect(() => gateway.addRouteHandler(Handler.auth, bare(Handler.default))).toThrow(
+      'WebSocketGateway: asked for the "auth" handler, built a "default" function',
     );
   });
 

@@ -15,10 +15,13 @@ import {
   EVENT_LOG_TABLE,
   Handler,
   type HandlerName,
+  LAMBDA_ROUTE_KEYS,
+  MOCK_ROUTES,
   REPLAY_OVERLAP_SECONDS,
   ROUTE_KEYS,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
+  Route,
   SWEEP_INDEX,
   TENANT_INDEX,
   USER_INDEX,
@@ -64,7 +67,7 @@ describe('WebSocket API', () => {
     expect(keys.sort()).toEqual([...ROUTE_KEYS].sort());
   });
 
-  it.each(ROUTE_KEYS)('routes %s to the function of its contract handler', (routeKey) => {
+  it.each(LAMBDA_ROUTE_KEYS)('routes %s to the function of its contract handler', (routeKey) => {
     const [routeId, route] = Object.entries(
       template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }),
     )[0]!;
@@ -85,6 +88,34 @@ describe('WebSocket API', () => {
     } else {
       expect(responses).toEqual({});
     }
+  });
+
+  it('serves ping with a MOCK integration: its template replies, through a route response', () => {
+    const [routeId, route] = Object.entries(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: Route.ping } }),
+    )[0]!;
+    const [integrationId] = [...referencedIds(route.Properties.Target)];
+    const integration = template.toJSON().Resources[integrationId!];
+    expect(integration.Properties).toMatchObject({
+      IntegrationType: 'MOCK',
+      RequestTemplates: { $default: '{"statusCode":200}' },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::IntegrationResponse', {
+      IntegrationId: { Ref: integrationId },
+      IntegrationResponseKey: '$default',
+      ResponseTemplates: { $default: MOCK_ROUTES[Route.ping].responseTemplate },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::RouteResponse', {
+      RouteId: { Ref: routeId },
+      RouteResponseKey: '$default',
+    });
+    expect(route.Properties.RouteResponseSelectionExpression).toBe('$default');
+  });
+
+  it('has no function, role or invoke permission for ping', () => {
+    const names = Object.keys(template.toJSON().Resources);
+    expect(names.filter((n) => /ping/i.test(n) && !/MockIntegration|IntegrationResponse|Route/.test(n))).toEqual([]);
+    expect(names.filter((n) => /PingHandler/i.test(n))).toEqual([]);
   });
 
   it('lets API Gateway invoke each route function', () => {
@@ -279,7 +310,6 @@ describe('functions', () => {
   const EXPECTED_ENV: Record<HandlerName, string[]> = {
     [Handler.connect]: [Env.connectionsTable, Env.authTimeoutSeconds],
     [Handler.auth]: [Env.connectionsTable, Env.eventLogTable, Env.tenantClaim, Env.jwtSecretArn],
-    [Handler.ping]: [Env.connectionsTable],
     [Handler.default]: [],
     [Handler.subscribe]: [Env.connectionsTable],
     [Handler.resume]: [Env.connectionsTable, Env.eventLogTable, Env.managementEndpoint],
@@ -378,7 +408,6 @@ describe('permissions', () => {
       'dynamodb:Query on eventLog',
       'dynamodb:UpdateItem on connections',
     ],
-    [Handler.ping]: ['dynamodb:GetItem on connections'],
     [Handler.default]: [],
     [Handler.subscribe]: ['dynamodb:GetItem on connections', 'dynamodb:UpdateItem on connections'],
     [Handler.resume]: [
@@ -559,7 +588,6 @@ describe('stack', () => {
       [Handler.disconnect]: ['GatewayDisconnectHandlerFunction8FEC8035', 'GatewayDisconnectHandlerLogGroup80C9B07E'],
       [Handler.default]: ['GatewayDefaultHandlerFunction13AE4729', 'GatewayDefaultHandlerLogGroup2BCA3DAB'],
       [Handler.auth]: ['GatewayAuthHandlerFunction010D46E2', 'GatewayAuthHandlerLogGroupB160AB9C'],
-      [Handler.ping]: ['GatewayPingHandlerFunction1ABB8B7E', 'GatewayPingHandlerLogGroup63338CEB'],
       [Handler.subscribe]: ['GatewaySubscribeHandlerFunction7B333514', 'GatewaySubscribeHandlerLogGroup89307187'],
       [Handler.resume]: ['GatewayResumeHandlerFunctionAC9EC877', 'GatewayResumeHandlerLogGroup6BEEB7E5'],
       [Handler.broadcaster]: ['FanoutBroadcasterFunctionD4848DAF', 'FanoutBroadcasterLogGroup5F147C23'],

@@ -215,8 +215,8 @@ describe('npm start (bin/local.ts)', () => {
     expect(((await health.json()) as { routeKey: string }).routeKey).toBe('GET /health');
     expect(run.stdout.join('')).toContain('npm run token -- --tenant t1 --user u1');
     const client = await Client.connect(ready.wsUrl ?? '');
-    client.ws.send('{"action":"ping"}');
-    expect(JSON.parse(await client.nth(1))).toMatchObject({ route: 'ping' });
+    client.ws.send('{"action":"subscribe"}');
+    expect(JSON.parse(await client.nth(1))).toMatchObject({ route: 'subscribe' });
     await client.closeAndWait();
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);

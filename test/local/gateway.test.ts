@@ -19,7 +19,9 @@ import {
 } from '../../bin/local/gateway.js';
 import { Client } from '../../bin/tools/ws-client.js';
 import {
+  type LambdaRouteKey,
   MAX_MESSAGE_BYTES,
+  MOCK_ROUTES,
   ROUTE_KEYS,
   ROUTES,
   Route,
@@ -59,7 +61,10 @@ function routeTable(overrides: Partial<Record<RouteKey, WebSocketHandler | null>
   for (const key of ROUTE_KEYS) {
     const override = overrides[key];
     if (override === null) continue;
-    table[key] = { handler: override ?? echo, returnResponse: ROUTES[key].returnResponse };
+    // Mock routes are bound here too: this file tests the gateway's mechanics on a generic table
+    // (harness() turns the contract's MOCK routes off unless a test asks for them).
+    const returnResponse = key in ROUTES ? ROUTES[key as LambdaRouteKey].returnResponse : true;
+    table[key] = { handler: override ?? echo, returnResponse };
   }
   return table;
 }
@@ -84,6 +89,7 @@ async function harness(
     stage: 'test',
     routes: table,
     log: memoryLog(),
+    mockRoutes: {},
     ...options,
   });
   const clients: ApiGatewayManagementApiClient[] = [];
@@ -317,7 +323,14 @@ describe('local gateway: messages', () => {
     const table = routeTable();
     const ping = table[Route.ping];
     if (ping) ping.returnResponse = false;
-    const gateway = await startGateway({ host: '127.0.0.1', port: 0, stage: 'test', routes: table, log: memoryLog() });
+    const gateway = await startGateway({
+      host: '127.0.0.1',
+      port: 0,
+      stage: 'test',
+      routes: table,
+      log: memoryLog(),
+      mockRoutes: {},
+    });
     cleanups.push(() => gateway.close());
     const client = await Client.connect(gateway.url);
     cleanups.push(() => client.closeAndWait());
@@ -598,5 +611,25 @@ describe('local gateway: fault plan', () => {
       errorNext: 0,
       latencyMs: {},
     });
+  });
+});
+
+describe("MOCK routes (the contract's MOCK_ROUTES)", () => {
+  it('answers ping with the pong template, stamped with the request time, and invokes no handler', async () => {
+    const h = await harness({}, { mockRoutes: MOCK_ROUTES });
+    const client = await Client.connect(`${h.gateway.url}/test`);
+    const before = Date.now();
+    client.ws.send(JSON.stringify({ action: Route.ping }));
+    const reply = JSON.parse(await client.nth(1)) as {
+      type: string;
+      data: { requestTimeEpoch: number };
+      timestamp: string;
+    };
+    expect(reply.type).toBe('pong');
+    expect(reply.data.requestTimeEpoch).toBeGreaterThanOrEqual(before);
+    expect(reply.data.requestTimeEpoch).toBeLessThanOrEqual(Date.now());
+    expect(reply.timestamp).toMatch(/^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/);
+    expect(h.eventsOf(Route.ping)).toEqual([]);
+    client.close();
   });
 });

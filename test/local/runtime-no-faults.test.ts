@@ -40,8 +40,8 @@ describe('local runtime without LOCAL_FAULTS', () => {
     expect(log.lines.join('\n')).not.toMatch(/fault proxy|fault injection|_local\/faults/i);
     // And they work.
     const client = await Client.connect(runtime.wsUrl);
-    client.ws.send(JSON.stringify({ action: Route.ping }));
-    expect(JSON.parse(await client.nth(1))).toMatchObject({ route: Route.ping });
+    client.ws.send(JSON.stringify({ action: Route.subscribe }));
+    expect(JSON.parse(await client.nth(1))).toMatchObject({ route: Route.subscribe });
     await client.closeAndWait();
   });
 

@@ -65,9 +65,9 @@ describe('local runtime', () => {
     const client = await Client.connect(runtime.wsUrl);
     const [id] = await connectionIds();
     expect(id).toBeDefined();
-    client.ws.send(JSON.stringify({ action: Route.ping }));
+    client.ws.send(JSON.stringify({ action: Route.subscribe }));
     client.ws.send('free text');
-    expect(JSON.parse(await client.nth(1))).toEqual({ route: Route.ping, issuer: 'https://issuer.test' });
+    expect(JSON.parse(await client.nth(1))).toEqual({ route: Route.subscribe, issuer: 'https://issuer.test' });
     expect(JSON.parse(await client.nth(2))).toEqual({ route: Route.default, issuer: 'https://issuer.test' });
     expect(observed.contexts).toContain('tenant-realtime-rt-connect');
     await client.closeAndWait();

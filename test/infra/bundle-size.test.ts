@@ -1,0 +1,53 @@
+/**
+ * Every Lambda bundle, built with the stack's own esbuild options, stays under a byte budget:
+ * bytes are what a cold start compiles (see README, "Cold start"). A budget is the measured
+ * size plus about 10 %; raise it only with a reason, in the same commit as the growth.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BuiltBundle, buildBundles, HANDLER_NAMES } from '../../bin/tools/cold-start.js';
+import type { HandlerName } from '../../lambdas/contract/index.js';
+
+const KB = 1024;
+/** Bytes of `index.mjs` per handler. */
+const BUDGET: Readonly<Record<HandlerName, number>> = {
+  connect: 385 * KB,
+  disconnect: 385 * KB,
+  default: 150 * KB,
+  auth: 425 * KB,
+  subscribe: 385 * KB,
+  resume: 420 * KB,
+  broadcaster: 420 * KB,
+  sweeper: 415 * KB,
+  http: 430 * KB,
+};
+
+describe('Lambda bundle sizes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bundle-size-'));
+  let bundles: BuiltBundle[] = [];
+  beforeAll(async () => {
+    bundles = await buildBundles(dir);
+  }, 60_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('builds every handler the contract names', () => {
+    expect(bundles.map((b) => b.handler).sort()).toEqual([...HANDLER_NAMES].sort());
+  });
+
+  it.each(HANDLER_NAMES)('%s stays within its budget', (handler) => {
+    const bundle = bundles.find((b) => b.handler === handler);
+    expect(bundle?.bytes).toBeLessThanOrEqual(BUDGET[handler]);
+  });
+
+  it('leaves the SDK default credential chain out: environment credentials only', () => {
+    for (const b of bundles) {
+      const code = readFileSync(b.file, 'utf8');
+      // Markers of the chain's other providers: container, SSO, web identity, process.
+      for (const marker of ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'sso_start_url', 'AWS_WEB_IDENTITY_TOKEN_FILE']) {
+        expect(code, b.handler).not.toContain(marker);
+      }
+    }
+  });
+});
