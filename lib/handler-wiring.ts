@@ -124,14 +124,9 @@ export const HANDLER_WIRING: { readonly [H in HandlerName]: HandlerWiring } = {
       tables.grantQueryConnectionIndex(fn.function, USER_INDEX);
       // UpdateItem: mark a connection broken when it missed an event and could not be closed.
       tables.grantConnections(fn.function, 'dynamodb:DeleteItem', 'dynamodb:UpdateItem');
-      // UpdateItem: point a retry's log copy at the event's first copy.
-      tables.grantEventLog(
-        fn.function,
-        'dynamodb:PutItem',
-        'dynamodb:GetItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:Query',
-      );
+      // GetItem: read the event's id marker; UpdateItem: point a retry's log copy at the first
+      // copy. The broadcaster never reads the log by range (no Query).
+      tables.grantEventLog(fn.function, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
       gateway.grantManageConnections(fn);
     },
   },

@@ -1,5 +1,6 @@
 import { verifierOptionsFromEnv } from '../../lambdas/adapters/auth.js';
 import {
+  BROADCASTER_TIMEOUT_SECONDS,
   broadcastEventPattern,
   Env,
   Handler,
@@ -55,8 +56,8 @@ export interface LocalRuntime {
 
 /** API Gateway's integration timeout; also the route handlers' Lambda timeout locally. */
 const ROUTE_TIMEOUT_MS = 29_000;
-/** Timeout of the broadcaster and the sweeper. */
-const BACKGROUND_TIMEOUT_MS = 60_000;
+/** Timeout of the broadcaster and the sweeper (the stack's: both run for at most this long). */
+const BACKGROUND_TIMEOUT_MS = BROADCASTER_TIMEOUT_SECONDS * 1000;
 
 function setDefault(name: string, value: string): void {
   if (process.env[name] === undefined || process.env[name] === '') process.env[name] = value;

@@ -426,7 +426,6 @@ describe('permissions', () => {
       'dynamodb:GetItem on eventLog',
       'dynamodb:PutItem on eventLog',
       'dynamodb:UpdateItem on eventLog',
-      'dynamodb:Query on eventLog',
     ],
     [Handler.sweeper]: ['dynamodb:DeleteItem on connections', `dynamodb:Query on connections/index/${SWEEP_INDEX}`],
     [Handler.http]: [
