@@ -68,3 +68,24 @@ export type SettingName = keyof typeof SETTINGS;
  */
 export const SERVICE_NAME = 'tenant-realtime';
 export const METRICS_NAMESPACE = 'TenantRealtime';
+
+/**
+ * The broadcaster's custom metrics (namespace `METRICS_NAMESPACE`, dimension `service`; `rejected`
+ * also has `reason`). The stack alarms and graphs them by these names.
+ */
+export const BroadcastMetric = {
+  delivered: 'delivered',
+  gone: 'gone',
+  expired: 'expired',
+  failed: 'failed',
+  closed: 'closed',
+  /** Connections that missed an event and could not be closed either (left to the sweeper). */
+  broken: 'broken',
+  filtered: 'filtered',
+  recipients: 'recipients',
+  fanoutDuration: 'fanoutDuration',
+  rejected: 'rejected',
+  processingErrors: 'processingErrors',
+} as const;
+/** The dimension of `rejected` that names the reason. */
+export const REJECT_REASON_DIMENSION = 'reason';

@@ -10,6 +10,7 @@ import { connectionStore, eventLog } from '../adapters/dynamodb.js';
 import { sender } from '../adapters/management.js';
 import { describeError, logger, MetricUnit, metrics } from '../adapters/observability.js';
 import { broadcastSettings } from '../adapters/settings.js';
+import { BroadcastMetric, REJECT_REASON_DIMENSION } from '../contract/index.js';
 import { type BroadcastResult, broadcast } from '../core/broadcast.js';
 
 /** Wall-clock milliseconds with a fraction, comparable across local processes (result `timings`). */
@@ -31,19 +32,22 @@ export async function handler(event: unknown): Promise<BroadcastResult> {
       event,
     );
     if (result.status === 'rejected') {
-      metrics.singleMetric().addDimension('reason', result.reason).addMetric('rejected', MetricUnit.Count, 1);
+      metrics
+        .singleMetric()
+        .addDimension(REJECT_REASON_DIMENSION, result.reason)
+        .addMetric(BroadcastMetric.rejected, MetricUnit.Count, 1);
       logger.warn('event rejected', { reason: result.reason, message: result.message });
     } else {
       const { stats } = result;
-      metrics.addMetric('delivered', MetricUnit.Count, stats.delivered);
-      metrics.addMetric('gone', MetricUnit.Count, stats.gone);
-      metrics.addMetric('expired', MetricUnit.Count, stats.expired);
-      metrics.addMetric('failed', MetricUnit.Count, stats.failed);
-      metrics.addMetric('closed', MetricUnit.Count, stats.closed);
-      metrics.addMetric('broken', MetricUnit.Count, stats.broken);
-      metrics.addMetric('filtered', MetricUnit.Count, stats.filtered);
-      metrics.addMetric('recipients', MetricUnit.Count, stats.recipients);
-      metrics.addMetric('fanoutDuration', MetricUnit.Milliseconds, result.durationMs);
+      metrics.addMetric(BroadcastMetric.delivered, MetricUnit.Count, stats.delivered);
+      metrics.addMetric(BroadcastMetric.gone, MetricUnit.Count, stats.gone);
+      metrics.addMetric(BroadcastMetric.expired, MetricUnit.Count, stats.expired);
+      metrics.addMetric(BroadcastMetric.failed, MetricUnit.Count, stats.failed);
+      metrics.addMetric(BroadcastMetric.closed, MetricUnit.Count, stats.closed);
+      metrics.addMetric(BroadcastMetric.broken, MetricUnit.Count, stats.broken);
+      metrics.addMetric(BroadcastMetric.filtered, MetricUnit.Count, stats.filtered);
+      metrics.addMetric(BroadcastMetric.recipients, MetricUnit.Count, stats.recipients);
+      metrics.addMetric(BroadcastMetric.fanoutDuration, MetricUnit.Milliseconds, result.durationMs);
       logger.info('event fanned out', {
         eventId: result.eventId,
         tenantId: result.tenantId,
@@ -55,7 +59,7 @@ export async function handler(event: unknown): Promise<BroadcastResult> {
     }
     return result;
   } catch (err) {
-    metrics.addMetric('processingErrors', MetricUnit.Count, 1);
+    metrics.addMetric(BroadcastMetric.processingErrors, MetricUnit.Count, 1);
     logger.error('event could not be processed; EventBridge will retry', { error: describeError(err) });
     throw err;
   } finally {

@@ -1,6 +1,6 @@
 /**
- * Alarms and a dashboard: dead letters, broadcaster and sweeper errors, throttling of every
- * function, and an optional encrypted SNS topic that e-mails each alarm.
+ * Alarms and a dashboard: dead letters, broadcaster and sweeper errors, connections left broken,
+ * throttling of every function, and an optional encrypted SNS topic that e-mails each alarm.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -12,9 +12,30 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  BroadcastMetric,
+  METRICS_NAMESPACE,
+  REJECT_REASON_DIMENSION,
+  SERVICE_NAME,
+} from '../../lambdas/contract/index.js';
 import type { NodeFunction } from './node-function.js';
 
 const PERIOD = Duration.minutes(1);
+
+/**
+ * One of the broadcaster's custom metrics (Powertools adds the `service` dimension). A label
+ * (dashboards) turns an alarm's metric into a metric-math form: alarms pass none.
+ */
+function broadcastMetric(name: string, label?: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SERVICE_NAME },
+    period: PERIOD,
+    statistic: cloudwatch.Stats.SUM,
+    ...(label ? { label } : {}),
+  });
+}
 
 export interface ObservabilityProps {
   /** The WebSocket stage (connection and message counts). */
@@ -80,6 +101,12 @@ export class Observability extends Construct {
       'SweeperErrorsAlarm',
       props.sweeper.function.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
       'The sweeper failed: pending and expired connections are not being closed.',
+    );
+    alarmWhenAboveZero(
+      'BrokenConnectionsAlarm',
+      broadcastMetric(BroadcastMetric.broken),
+      'A delivery failed for good and the connection could not be closed either (the management API is failing): ' +
+        'the client misses events until the sweeper closes it and it resumes. Check API Gateway and the broadcaster logs.',
     );
     for (const fn of allFunctions) {
       alarmWhenAboveZero(
@@ -167,6 +194,26 @@ export class Observability extends Construct {
         left: [cloudwatch.Stats.p(50), cloudwatch.Stats.p(99), cloudwatch.Stats.MAXIMUM].map((statistic) =>
           props.broadcaster.function.metricDuration({ period: PERIOD, statistic, label: statistic }),
         ),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Deliveries',
+        left: [BroadcastMetric.delivered, BroadcastMetric.filtered].map((m) => broadcastMetric(m, m)),
+        right: [BroadcastMetric.gone, BroadcastMetric.failed, BroadcastMetric.closed, BroadcastMetric.broken].map((m) =>
+          broadcastMetric(m, m),
+        ),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Rejected events by reason',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${METRICS_NAMESPACE},${REJECT_REASON_DIMENSION},service} MetricName="${BroadcastMetric.rejected}"', 'Sum', 60)`,
+            usingMetrics: {},
+            label: '',
+            period: PERIOD,
+          }),
+        ],
         width: 12,
       }),
       new cloudwatch.GraphWidget({

@@ -7,6 +7,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  BroadcastMetric,
   broadcastEventPattern,
   CLOCK_SKEW_MARGIN_SECONDS,
   CONNECTIONS_TABLE,
@@ -16,12 +17,14 @@ import {
   Handler,
   type HandlerName,
   LAMBDA_ROUTE_KEYS,
+  METRICS_NAMESPACE,
   MOCK_ROUTES,
   REPLAY_OVERLAP_SECONDS,
   ROUTE_KEYS,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
   Route,
+  SERVICE_NAME,
   SWEEP_INDEX,
   TENANT_INDEX,
   USER_INDEX,
@@ -512,6 +515,27 @@ describe('observability', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
     });
+  });
+
+  it('alarms on the first connection left broken (a failed delivery whose close failed too)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: BroadcastMetric.broken,
+      Dimensions: [{ Name: 'service', Value: SERVICE_NAME }],
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it('graphs deliveries and rejected events by reason on the dashboard', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    // The body is an Fn::Join of JSON text and tokens; its literal parts hold the metric names.
+    const parts = dashboard!.Properties.DashboardBody['Fn::Join'][1] as unknown[];
+    const body = parts.filter((p) => typeof p === 'string').join('');
+    for (const m of [BroadcastMetric.delivered, BroadcastMetric.failed, BroadcastMetric.broken])
+      expect(body).toContain(`"${METRICS_NAMESPACE}","${m}","service","${SERVICE_NAME}"`);
+    expect(body).toContain(`MetricName=\\"${BroadcastMetric.rejected}\\"`);
   });
 
   it.each(ALL_HANDLERS)('alarms when %s is throttled', (handler) => {
