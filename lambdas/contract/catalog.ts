@@ -11,9 +11,11 @@ import {
   EVENT_TYPE_PATTERN,
   type EventDetailMap,
   type KnownEventType,
+  PRIORITIES,
+  PRIORITY_KEY,
   SUBSCRIPTION_PATTERN,
 } from './event-types.js';
-import { MAX_EVENT_TYPE_LENGTH, MAX_TENANT_ID_LENGTH, MAX_USER_ID_LENGTH } from './limits.js';
+import { MAX_EVENT_TYPE_LENGTH, MAX_SOURCE_LENGTH, MAX_TENANT_ID_LENGTH, MAX_USER_ID_LENGTH } from './limits.js';
 
 /**
  * A string of well-formed Unicode: no lone surrogate. Ids are compared as JavaScript strings but
@@ -55,10 +57,22 @@ export const AudienceSchema = z
   );
 export type Audience = z.infer<typeof AudienceSchema>;
 
+/** `detail.priority`: one of `PRIORITIES`. */
+export const PrioritySchema = z.enum(PRIORITIES, {
+  error: () => `must be one of ${PRIORITIES.map((p) => `"${p}"`).join(', ')}`,
+});
+
+/** An EventBridge `source`, matched exactly: 1–256 characters of well-formed Unicode. */
+export const SourceSchema = WellFormedStringSchema.min(1, 'must not be empty').max(
+  MAX_SOURCE_LENGTH,
+  `must be at most ${MAX_SOURCE_LENGTH} characters`,
+);
+
 /** Every detail is a JSON object with a tenant id; other fields are the domain's own. */
 export const BaseDetailSchema = z.looseObject({
   tenantId: TenantIdSchema,
   [AUDIENCE_KEY]: AudienceSchema.optional(),
+  [PRIORITY_KEY]: PrioritySchema.optional(),
 });
 
 const id = z.string().min(1);
@@ -81,7 +95,10 @@ export const EVENT_CATALOG = {
 } as const satisfies { [K in KnownEventType]: z.ZodType<EventDetailMap[K]> };
 
 /** Compile-time check that the plain detail types and the schemas describe the same fields. */
-type SchemaDetail<K extends KnownEventType> = Omit<z.infer<(typeof EVENT_CATALOG)[K]>, typeof AUDIENCE_KEY>;
+type SchemaDetail<K extends KnownEventType> = Omit<
+  z.infer<(typeof EVENT_CATALOG)[K]>,
+  typeof AUDIENCE_KEY | typeof PRIORITY_KEY
+>;
 export type CatalogMatchesEventTypes = {
   [K in KnownEventType]: SchemaDetail<K> extends EventDetailMap[K] ? (BaseDetail extends object ? true : never) : never;
 };

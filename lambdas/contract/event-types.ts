@@ -20,6 +20,44 @@ export const SUBSCRIPTION_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-
 /** Reserved detail key: targets a subset of the tenant. Removed from the envelope's data. */
 export const AUDIENCE_KEY = 'audience';
 
+/**
+ * Reserved detail key: the event's priority, one of `PRIORITIES` (default `DEFAULT_PRIORITY`).
+ * Removed from the envelope's data and carried as the envelope's `priority`; any other value
+ * rejects the event (`invalid_priority`).
+ */
+export const PRIORITY_KEY = 'priority';
+
+/** Event priorities, lowest first: an event passes a `minPriority` at or below its own. */
+export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** The priority of an event that names none (and of a logged event from before priorities). */
+export const DEFAULT_PRIORITY: Priority = 'normal';
+
+/** The floor of a filter that names none: every priority passes. */
+export const LOWEST_PRIORITY: Priority = 'low';
+
+export function isPriority(value: unknown): value is Priority {
+  return typeof value === 'string' && (PRIORITIES as readonly string[]).includes(value);
+}
+
+/** 0 for `low` … 3 for `critical`. */
+export function priorityRank(priority: Priority): number {
+  return PRIORITIES.indexOf(priority);
+}
+
+/**
+ * What a connection (or a `GET /events` caller) receives. An event passes when its type matches
+ * one of `eventTypes` (empty: any), its `source` is one of `sources` (empty: any) and its
+ * priority is at least `minPriority`.
+ */
+export type SubscriptionFilter = {
+  eventTypes: string[];
+  /** Exact EventBridge `source` values. */
+  sources: string[];
+  minPriority: Priority;
+};
+
 /** Fields every event's data has (the domain's own fields come beside them). */
 export interface BaseDetail {
   tenantId: string;

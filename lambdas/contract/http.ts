@@ -76,6 +76,10 @@ export const HttpQuery = {
   since: 'since',
   /** `GET /events`: comma-separated event types or `prefix.*` patterns, as in `subscribe`. */
   types: 'types',
+  /** `GET /events`: comma-separated exact EventBridge sources (at most `MAX_FILTER_SOURCES`). */
+  sources: 'sources',
+  /** `GET /events`: `low`, `normal`, `high` or `critical`: events of at least this priority. */
+  minPriority: 'minPriority',
   /** `GET /events`: most events in one answer. */
   limit: 'limit',
   /** `GET /health`: `1` runs a DynamoDB check (status role only). */

@@ -24,6 +24,10 @@ export const MAX_TOKEN_LENGTH = 16 * 1024;
 export const MAX_ROLES = 50;
 /** Most subscription patterns one connection may hold. */
 export const MAX_SUBSCRIPTIONS = 100;
+/** Most `sources` one connection (or one `GET /events`) filters on. */
+export const MAX_FILTER_SOURCES = 20;
+/** Longest EventBridge `source` (EventBridge's own limit). */
+export const MAX_SOURCE_LENGTH = 256;
 /** Longest event type (EventBridge allows a detail-type of up to 128 characters). */
 export const MAX_EVENT_TYPE_LENGTH = 128;
 /** Latest accepted token `exp`: the end of year 9999 (later values are not valid dates). */

@@ -3,8 +3,8 @@
  * messages and their builders are in `protocol.ts`.
  */
 import * as z from 'zod';
-import { SubscriptionPatternSchema, WellFormedStringSchema } from './catalog.js';
-import { MAX_EVENT_ID_BYTES, MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
+import { PrioritySchema, SourceSchema, SubscriptionPatternSchema, WellFormedStringSchema } from './catalog.js';
+import { MAX_EVENT_ID_BYTES, MAX_FILTER_SOURCES, MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from './limits.js';
 import { Route } from './routes.js';
 
 // ---------------------------------------------------------------- client → server
@@ -14,18 +14,22 @@ const AuthMessageSchema = z.object({
   token: z.string().min(1, 'must not be empty').max(MAX_TOKEN_LENGTH, `must be at most ${MAX_TOKEN_LENGTH} characters`),
 });
 const PingMessageSchema = z.object({ action: z.literal(Route.ping) });
-const SubscribeMessageSchema = z.object({
-  action: z.literal(Route.subscribe),
+/**
+ * The filter fields of `subscribe` and `unsubscribe`, each optional: `eventTypes` and `sources`
+ * are added (subscribe) or removed (unsubscribe); `minPriority` replaces the floor in either.
+ */
+const filterChange = {
   eventTypes: z
     .array(SubscriptionPatternSchema)
-    .max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`),
-});
-const UnsubscribeMessageSchema = z.object({
-  action: z.literal(Route.unsubscribe),
-  eventTypes: z
-    .array(SubscriptionPatternSchema)
-    .max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`),
-});
+    .max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`)
+    .optional(),
+  sources: z.array(SourceSchema).max(MAX_FILTER_SOURCES, `must hold at most ${MAX_FILTER_SOURCES} sources`).optional(),
+  minPriority: PrioritySchema.optional(),
+};
+const SubscribeMessageSchema = z.object({ action: z.literal(Route.subscribe), ...filterChange });
+const UnsubscribeMessageSchema = z.object({ action: z.literal(Route.unsubscribe), ...filterChange });
+/** What `subscribe` and `unsubscribe` change. */
+export type FilterChange = Omit<z.infer<typeof SubscribeMessageSchema>, 'action'>;
 const ResumeMessageSchema = z.object({
   action: z.literal(Route.resume),
   // A cheap bound before the byte check in core: a string of more UTF-16 units than

@@ -5,6 +5,7 @@
  *
  * Every control message is `{type, data, timestamp}`; errors carry `data.code` and `data.message`.
  */
+import type { Priority, SubscriptionFilter } from './event-types.js';
 import { mockContext, PONG_TEMPLATE, renderMockReply } from './routes.js';
 
 export const ServerMessageType = {
@@ -86,6 +87,10 @@ export interface Envelope<T extends string = string, D = Record<string, unknown>
   /** Stable id: the same for every delivery of one EventBridge event; a resume point. */
   eventId: string;
   tenantId: string;
+  /** The EventBridge `source` (absent only on events logged before sources were recorded). */
+  source?: string;
+  /** `detail.priority`, or `normal` when the event named none (absent only on older logged events: `normal`). */
+  priority?: Priority;
   /** Present (`true`) only on frames replayed by `resume`. */
   [REPLAY_FLAG]?: true;
 }
@@ -124,10 +129,11 @@ export const serverMessage = {
     }) satisfies ServerMessage,
   /** What API Gateway's MOCK integration answers (`PONG_TEMPLATE` in routes.ts). */
   pong: (now: number) => JSON.parse(renderMockReply(PONG_TEMPLATE, mockContext(now))) as ServerMessage,
-  subscribeSuccess: (now: number, eventTypes: string[]) =>
-    ({ type: ServerMessageType.subscribeSuccess, data: { eventTypes }, timestamp: at(now) }) satisfies ServerMessage,
-  unsubscribeSuccess: (now: number, eventTypes: string[]) =>
-    ({ type: ServerMessageType.unsubscribeSuccess, data: { eventTypes }, timestamp: at(now) }) satisfies ServerMessage,
+  /** `data` is the connection's filter after the change. */
+  subscribeSuccess: (now: number, filter: SubscriptionFilter) =>
+    ({ type: ServerMessageType.subscribeSuccess, data: filter, timestamp: at(now) }) satisfies ServerMessage,
+  unsubscribeSuccess: (now: number, filter: SubscriptionFilter) =>
+    ({ type: ServerMessageType.unsubscribeSuccess, data: filter, timestamp: at(now) }) satisfies ServerMessage,
   resumeSuccess: (now: number, data: ResumeSuccessData) =>
     ({ type: ServerMessageType.resumeSuccess, data, timestamp: at(now) }) satisfies ServerMessage,
   resumeError: (now: number, message: string) =>

@@ -3,6 +3,7 @@
  * tables from these, the local runtime creates identical tables, and the store adapter reads
  * and writes the attributes named here.
  */
+import type { Priority } from './event-types.js';
 
 export type KeyType = 'S' | 'N';
 export interface KeyDef {
@@ -34,6 +35,10 @@ export const ConnectionAttr = {
   roles: 'roles',
   /** Subscription patterns; empty or absent means every event type of the tenant. */
   subscriptions: 'subscriptions',
+  /** Exact EventBridge sources the connection receives; empty or absent means any source. */
+  sources: 'sources',
+  /** The lowest priority the connection receives; absent means every priority (`low`). */
+  minPriority: 'minPriority',
   connectedAt: 'connectedAt',
   /** Epoch seconds: when a pending connection must have authenticated. */
   authDeadline: 'authDeadline',
@@ -82,6 +87,8 @@ export const CONNECTIONS_TABLE: TableDef = {
         ConnectionAttr.userId,
         ConnectionAttr.roles,
         ConnectionAttr.subscriptions,
+        ConnectionAttr.sources,
+        ConnectionAttr.minPriority,
         ConnectionAttr.tokenExpiresAt,
         ConnectionAttr.brokenAt,
       ],
@@ -97,6 +104,8 @@ export const CONNECTIONS_TABLE: TableDef = {
         ConnectionAttr.userId,
         ConnectionAttr.roles,
         ConnectionAttr.subscriptions,
+        ConnectionAttr.sources,
+        ConnectionAttr.minPriority,
         ConnectionAttr.tokenExpiresAt,
         ConnectionAttr.brokenAt,
       ],
@@ -186,6 +195,8 @@ export interface ConnectionRecord {
   userId?: string;
   roles?: string[];
   subscriptions?: string[];
+  sources?: string[];
+  minPriority?: Priority;
   connectedAt: number;
   authDeadline?: number;
   tokenExpiresAt?: number;
@@ -221,7 +232,10 @@ export interface ReplayState {
 
 /** What fan-out reads from the tenant index. */
 export type Recipient = Required<Pick<ConnectionRecord, 'connectionId' | 'tenantId'>> &
-  Pick<ConnectionRecord, 'userId' | 'roles' | 'subscriptions' | 'tokenExpiresAt' | 'brokenAt'>;
+  Pick<
+    ConnectionRecord,
+    'userId' | 'roles' | 'subscriptions' | 'sources' | 'minPriority' | 'tokenExpiresAt' | 'brokenAt'
+  >;
 
 /** What the sweeper reads from the sweep index. */
 export type DueConnection = Pick<ConnectionRecord, 'connectionId' | 'tenantId' | 'brokenAt'>;

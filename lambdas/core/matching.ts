@@ -1,10 +1,37 @@
-/** Who gets an event: subscription patterns and audience targeting. */
-import type { Audience } from '../contract/index.js';
+/**
+ * Who gets an event: the subscription filter (event types, sources, minimum priority) and
+ * audience targeting. `delivers` is the one decision fan-out, resume replay and `GET /events`
+ * all make.
+ */
+import {
+  type Audience,
+  type ConnectionRecord,
+  DEFAULT_PRIORITY,
+  type Envelope,
+  LOWEST_PRIORITY,
+  type Priority,
+  priorityRank,
+  type SubscriptionFilter,
+} from '../contract/index.js';
 
 /** True when `type` matches one of the patterns; an empty or absent set matches everything. */
 export function matchesSubscriptions(patterns: readonly string[] | undefined, type: string): boolean {
   if (!patterns || patterns.length === 0) return true;
   return patterns.some((p) => (p.endsWith('.*') ? type.startsWith(p.slice(0, -1)) : p === type));
+}
+
+/** True when `source` is one of `sources`; an empty or absent set matches every source. */
+export function matchesSources(sources: readonly string[] | undefined, source: string | undefined): boolean {
+  if (!sources || sources.length === 0) return true;
+  return source !== undefined && sources.includes(source);
+}
+
+/**
+ * True when `priority` (absent: `normal`, the default of an event that names none) is at least
+ * `minPriority` (absent: `low`, every priority).
+ */
+export function meetsPriority(minPriority: Priority | undefined, priority: Priority | undefined): boolean {
+  return priorityRank(priority ?? DEFAULT_PRIORITY) >= priorityRank(minPriority ?? LOWEST_PRIORITY);
 }
 
 /**
@@ -13,7 +40,7 @@ export function matchesSubscriptions(patterns: readonly string[] | undefined, ty
  */
 export function inAudience(
   audience: Audience | undefined,
-  recipient: { userId?: string; roles?: readonly string[] },
+  recipient: { userId?: string | undefined; roles?: readonly string[] | undefined },
 ): boolean {
   if (audience === undefined) return true;
   const userIds = audience.userIds ?? [];
@@ -22,7 +49,62 @@ export function inAudience(
   return (recipient.roles ?? []).some((r) => roles.includes(r));
 }
 
-/** Union of two pattern sets, keeping first-seen order. */
+/** A recipient as the three delivery paths know it: its filter (each part optional) and identity. */
+export interface MatchTarget {
+  /** Event type patterns (the connection record's `subscriptions`). */
+  eventTypes?: readonly string[] | undefined;
+  sources?: readonly string[] | undefined;
+  minPriority?: Priority | undefined;
+  userId?: string | undefined;
+  roles?: readonly string[] | undefined;
+}
+
+/** What the filter is matched against: the envelope's fields and the event's audience. */
+export interface MatchEvent {
+  type: string;
+  source?: string | undefined;
+  priority?: Priority | undefined;
+  audience?: Audience | undefined;
+}
+
+/** Whether `event` goes to `target`: type, source, priority and audience all pass. */
+export function delivers(target: MatchTarget, event: MatchEvent): boolean {
+  return (
+    matchesSubscriptions(target.eventTypes, event.type) &&
+    matchesSources(target.sources, event.source) &&
+    meetsPriority(target.minPriority, event.priority) &&
+    inAudience(event.audience, target)
+  );
+}
+
+/** A connection record (or fan-out recipient) as a target: its `subscriptions` are the event types. */
+export function connectionTarget(
+  r: Pick<ConnectionRecord, 'subscriptions' | 'sources' | 'minPriority' | 'userId' | 'roles'>,
+): MatchTarget {
+  return {
+    eventTypes: r.subscriptions,
+    sources: r.sources,
+    minPriority: r.minPriority,
+    userId: r.userId,
+    roles: r.roles,
+  };
+}
+
+/** A logged (or live) event as matched: the envelope's type, source and priority, and its audience. */
+export function eventOf(envelope: Pick<Envelope, 'type' | 'source' | 'priority'>, audience?: Audience): MatchEvent {
+  return { type: envelope.type, source: envelope.source, priority: envelope.priority, audience };
+}
+
+/** The complete filter a reply reports (`subscribe.success`): absent parts filled in. */
+export function fullFilter(target: Pick<MatchTarget, 'eventTypes' | 'sources' | 'minPriority'>): SubscriptionFilter {
+  return {
+    eventTypes: [...(target.eventTypes ?? [])],
+    sources: [...(target.sources ?? [])],
+    minPriority: target.minPriority ?? LOWEST_PRIORITY,
+  };
+}
+
+/** Union of two pattern (or source) sets, keeping first-seen order. */
 export function addPatterns(current: readonly string[], added: readonly string[]): string[] {
   return [...new Set([...current, ...added])];
 }
