@@ -15,9 +15,8 @@
  * a gap surfaces as `gap` and an auth failure as `auth.error` (a fatal code closes the client).
  */
 import {
-  ErrorCode,
+  AuthErrorCode,
   type EventsResponse,
-  HttpErrorCode,
   HttpPath,
   HttpQuery,
   MAX_EVENTS_LIMIT,
@@ -25,7 +24,7 @@ import {
   Route,
   ServerMessageType as T,
 } from '../../lambdas/contract/plain.js';
-import { RealtimeError, type RealtimeErrorCode } from './errors.js';
+import { RealtimeError, serverError } from './errors.js';
 import type { SocketLike } from './transport.js';
 
 /** The part of `fetch` the client uses: the global one in browsers, Node ≥ 18 and React Native. */
@@ -57,10 +56,9 @@ export async function get<R>(fetch: FetchLike, url: string, token: string, signa
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal }).catch((err: unknown) => {
     throw new RealtimeError('disconnected', `GET ${url}: ${err}`, undefined, err);
   });
-  const body = (await res.json().catch(() => null)) as { code?: unknown; message?: unknown } | null;
+  const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
   if (res.ok && body) return body as R;
-  const code = (typeof body?.code === 'string' ? body.code : ErrorCode.internal) as RealtimeErrorCode;
-  throw new RealtimeError(code, String(body?.message ?? `HTTP ${res.status}`), body ?? undefined);
+  throw serverError(body, `HTTP ${res.status}`);
 }
 
 type Handler = SocketLike['onopen'];
@@ -115,7 +113,8 @@ export function pollingSocket(h: PollHost): SocketLike {
     try {
       return await go();
     } catch (e) {
-      if ((e as RealtimeError).code !== HttpErrorCode.tokenExpired) throw e;
+      // HttpErrorCode.tokenExpired is this same code.
+      if ((e as RealtimeError).code !== AuthErrorCode.tokenExpired) throw e;
       const fresh = await h.fetchToken();
       if (fresh instanceof RealtimeError) throw fresh;
       token = fresh;

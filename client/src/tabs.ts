@@ -73,7 +73,11 @@ export interface Tabs {
   change(): Promise<void>;
 }
 
-export function tabs(c: Client, key: string | undefined): Tabs {
+/**
+ * `share` is the `shareAcrossTabs` option (a string is the key). `E` is the core's RealtimeError:
+ * this module imports nothing, so a follower's mirrored error is an instance of the app's class.
+ */
+export function tabs(c: Client, share: true | string, E: typeof RealtimeError): Tabs {
   const id = Math.random().toString(36).slice(2);
   const abort = new AbortController();
   /** Other tabs' subscription sets, by tab id. */
@@ -146,7 +150,12 @@ export function tabs(c: Client, key: string | undefined): Tabs {
       if (m.k === 's') {
         role = 'follower';
         leader = from;
-        c.mirror(m.s as ConnectionState, { ...(m.i as StateInfo), role });
+        // The leader's state; its error came as `{code, message}`.
+        const info = m.i as StateInfo;
+        const e = info.error;
+        c.state = m.s as ConnectionState;
+        c.stateInfo = { ...info, role, error: e && new E(e.code, e.message) };
+        c.emit('state', c.state, c.stateInfo);
       } else if (m.k === 'e') c.deliver(m.e as Envelope);
       else if (m.k === 'g') c.gap(m.g as GapInfo);
     }
@@ -165,7 +174,7 @@ export function tabs(c: Client, key: string | undefined): Tabs {
       let name: string;
       try {
         // Both URLs: with `transport: 'polling'` there is no `url`, and tabs of two backends must not share.
-        name = `tenant-realtime ${c.url} ${c.httpUrl} ${key ?? shareKey((await c.fetchToken()) as string)}`;
+        name = `tenant-realtime ${c.url} ${c.httpUrl} ${typeof share === 'string' ? share : shareKey((await c.fetchToken()) as string)}`;
       } catch {
         // No token, or not a JWT: this tab keeps its own connection.
         c.tabs = undefined;

@@ -23,10 +23,7 @@ const filterChange = {
     .array(SubscriptionPatternSchema)
     .max(MAX_SUBSCRIPTIONS, `must hold at most ${MAX_SUBSCRIPTIONS} patterns`)
     .optional(),
-  sources: z
-    .array(SourceSchema)
-    .max(MAX_FILTER_SOURCES, `must hold at most ${MAX_FILTER_SOURCES} sources`)
-    .optional(),
+  sources: z.array(SourceSchema).max(MAX_FILTER_SOURCES, `must hold at most ${MAX_FILTER_SOURCES} sources`).optional(),
   minPriority: PrioritySchema.optional(),
 };
 const SubscribeMessageSchema = z.object({ action: z.literal(Route.subscribe), ...filterChange });
