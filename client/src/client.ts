@@ -15,18 +15,28 @@ import {
   AuthErrorCode,
   type AuthSuccessData,
   CLIENT_PING_INTERVAL_SECONDS,
+  changeFilter,
   type Envelope,
   ErrorCode,
+  type FilterParts,
   HttpPath,
+  LOWEST_PRIORITY,
   MAX_CONNECTION_SECONDS,
+  MAX_FILTER_SOURCES,
   MAX_REPLAY_EVENTS,
+  MAX_SOURCE_LENGTH,
   MAX_SUBSCRIPTIONS,
+  matchesSubscriptions,
+  PRIORITIES,
   type PresenceResponse,
+  passesFilter,
+  priorityRank,
   REPLAY_FLAG,
   ResumeErrorCode,
   type ResumeSuccessData,
   Route,
   SUBSCRIPTION_PATTERN,
+  type SubscriptionFilter,
   ServerMessageType as T,
 } from '../../lambdas/contract/plain.js';
 import { backoff } from './backoff.js';
@@ -46,6 +56,7 @@ import type {
   RealtimeClientOptions,
   RealtimeEventMap,
   StateInfo,
+  SubscribeOptions,
 } from './types.js';
 
 /** A connection that stayed live this long resets the backoff: a flapping server cannot make a tight loop. */
@@ -60,8 +71,11 @@ interface Msg {
   eventId?: unknown;
   message?: unknown;
 }
+type Frame = { action: string; [field: string]: unknown };
 interface Request {
-  frame: { action: string; [field: string]: unknown };
+  /** The frame as sent, serialized when queued: what the caller changes after that is not sent. */
+  data: string;
+  action: string;
   expect: string;
   resolve: (m: Msg) => void;
   reject: (e: RealtimeError) => void;
@@ -70,18 +84,30 @@ interface Request {
 const noop = () => {};
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** True when `type` matches a pattern (`goal.*` matches `goal.created` and `goal.step.done`); an empty set matches all. */
-export function matches(patterns: readonly string[], type: string): boolean {
-  return (
-    patterns.length === 0 || patterns.some((p) => (p.endsWith('.*') ? type.startsWith(p.slice(0, -1)) : p === type))
-  );
+/** Throws `bad_request` naming the option (or argument) unless `ok`. */
+function need(ok: unknown, part: string, what: string, value: unknown): void {
+  if (!ok) throw new RealtimeError(ErrorCode.badRequest, `${part} must be ${what}, got ${JSON.stringify(value)}`);
 }
 
-function checkPatterns(patterns: readonly string[]): void {
-  for (const p of patterns) {
-    if (typeof p !== 'string' || !SUBSCRIPTION_PATTERN.test(p))
-      throw new RealtimeError(ErrorCode.badRequest, `not an event type or "prefix.*" pattern: ${JSON.stringify(p)}`);
-  }
+/** An array of at most `cap` strings, each `ok`. */
+const strings = (value: unknown, cap: number, ok: (s: string) => boolean) =>
+  Array.isArray(value) && value.length <= cap && value.every((s) => typeof s === 'string' && ok(s));
+
+/** Checks a filter, or a change to one, as the server would (its caps too). */
+function check({ eventTypes = [], sources = [], minPriority = LOWEST_PRIORITY }: FilterParts): void {
+  need(
+    strings(eventTypes, MAX_SUBSCRIPTIONS, (p) => SUBSCRIPTION_PATTERN.test(p)),
+    'eventTypes',
+    `at most ${MAX_SUBSCRIPTIONS} event types or "prefix.*" patterns`,
+    eventTypes,
+  );
+  need(
+    strings(sources, MAX_FILTER_SOURCES, (s) => s.length > 0 && s.length <= MAX_SOURCE_LENGTH),
+    'sources',
+    `at most ${MAX_FILTER_SOURCES} strings of 1 to ${MAX_SOURCE_LENGTH} characters`,
+    sources,
+  );
+  need(priorityRank(minPriority) >= 0, 'minPriority', `one of ${PRIORITIES.join(', ')}`, minPriority);
 }
 
 /** One socket: its request queue (one request on the wire at a time, so replies need no ids) and its timers. */
@@ -123,10 +149,11 @@ class Connection {
     s.onerror = noop; // always followed by close, which carries the only useful detail
   }
 
-  request(frame: Request['frame'], expect: string): Promise<Msg> {
+  request(frame: Frame, expect: string): Promise<Msg> {
     return new Promise((resolve, reject) => {
       if (this.dead) return reject(new RealtimeError('disconnected', 'the connection closed'));
-      if (this.#queue.push({ frame, expect, resolve, reject }) === 1) this.#sendHead();
+      const data = JSON.stringify(frame);
+      if (this.#queue.push({ data, action: frame.action, expect, resolve, reject }) === 1) this.#sendHead();
     });
   }
 
@@ -135,7 +162,7 @@ class Connection {
     if (!head) return;
     this.#arm();
     try {
-      this.socket.send(JSON.stringify(head.frame));
+      this.socket.send(head.data);
     } catch (err) {
       this.#c.lost(this, 'socket_closed', new RealtimeError('disconnected', `send failed: ${describe(err)}`));
     }
@@ -143,7 +170,7 @@ class Connection {
 
   /** (Re)starts the reply deadline of the request on the wire; any frame counts as a sign of life. */
   #arm(): void {
-    const action = this.#queue[0]?.frame.action;
+    const action = this.#queue[0]?.action;
     if (action === undefined) return;
     this.timers.set('reply', this.#c.timeoutMs, () =>
       this.#c.lost(
@@ -239,7 +266,8 @@ export class Client implements RealtimeClient {
   readonly #onOnline = () => this.#online();
   /** Resume point; null: the log was empty at the first auth and nothing arrived since. */
   declare cursor: string | null | undefined;
-  declare subs: string[];
+  /** This client's own filter (with `shareAcrossTabs`, the leader's connection holds the union of the tabs'). */
+  declare subs: SubscriptionFilter;
   /** `shareAcrossTabs`, where the platform can: the election and the channel to the other tabs (tabs.ts). */
   declare tabs: Tabs | undefined;
   #share: boolean | string | undefined;
@@ -258,7 +286,7 @@ export class Client implements RealtimeClient {
     if ((o.httpUrl !== undefined || polling) && !/^https?:\/\//i.test(String(o.httpUrl)))
       throw new TypeError(`httpUrl must be an http(s):// URL, got ${JSON.stringify(o.httpUrl)}`);
     if (typeof o.getToken !== 'function') throw new TypeError('getToken must be a function returning a JWT');
-    checkPatterns(o.eventTypes ?? []);
+    check(o);
     this.url = o.url ?? '';
     this.#getToken = o.getToken;
     this.ws = polling ? undefined : webSocketTransport(o.WebSocket);
@@ -267,7 +295,7 @@ export class Client implements RealtimeClient {
     this.pollIntervalMs = o.pollIntervalMs ?? 5000;
     this.#fallbackAfter = mode === 'websocket' || !this.httpUrl ? Infinity : (o.fallbackAfterAttempts ?? 3);
     this.#via = polling ? 'polling' : 'websocket';
-    this.subs = [...new Set(o.eventTypes ?? [])];
+    this.subs = changeFilter({}, true, o);
     this.cursor = o.lastEventId;
     this.#initial = o.initialDelayMs ?? 500;
     this.#max = o.maxDelayMs ?? 30_000;
@@ -306,7 +334,10 @@ export class Client implements RealtimeClient {
     return this.#conn?.id;
   }
   get subscriptions(): readonly string[] {
-    return [...this.subs];
+    return [...this.subs.eventTypes];
+  }
+  get filter(): SubscriptionFilter {
+    return changeFilter(this.subs, true, {}); // a copy
   }
 
   on<K extends keyof RealtimeEventMap>(name: K, handler: (...args: RealtimeEventMap[K]) => void): () => void {
@@ -317,9 +348,9 @@ export class Client implements RealtimeClient {
   }
 
   onEvent<P extends EventPattern>(pattern: P, handler: (envelope: EventFor<P>) => void): () => void {
-    checkPatterns([pattern]);
+    check({ eventTypes: [pattern] });
     return this.on('event', (e) => {
-      if (matches([pattern], e.type)) handler(e as unknown as EventFor<P>);
+      if (matchesSubscriptions([pattern], e.type)) handler(e as unknown as EventFor<P>);
     });
   }
 
@@ -340,12 +371,12 @@ export class Client implements RealtimeClient {
     this.#shutdown('close');
   }
 
-  subscribe(patterns: readonly string[]): Promise<string[]> {
-    return this.#change(Route.subscribe, patterns);
+  subscribe(patterns: readonly string[], options?: SubscribeOptions): Promise<string[]> {
+    return this.#change(true, patterns, options);
   }
 
-  unsubscribe(patterns: readonly string[]): Promise<string[]> {
-    return this.#change(Route.unsubscribe, patterns);
+  unsubscribe(patterns: readonly string[], options?: SubscribeOptions): Promise<string[]> {
+    return this.#change(false, patterns, options);
   }
 
   async presence(): Promise<PresenceResponse> {
@@ -493,10 +524,11 @@ export class Client implements RealtimeClient {
       this.#scheduleRotation(conn);
     }
     // Requests go out one at a time: the subscription is in place before the resume reads the log.
+    // A new connection starts with no filter: the restore is a `subscribe` with the whole filter.
     const wire = this.tabs?.wire() ?? this.subs;
-    if (wire.length)
+    if (wire.eventTypes.length || wire.sources.length || wire.minPriority !== LOWEST_PRIORITY)
       conn
-        .request({ action: Route.subscribe, eventTypes: wire }, T.subscribeSuccess)
+        .request({ action: Route.subscribe, ...wire }, T.subscribeSuccess)
         .catch((e: RealtimeError) => conn.dead || this.report(e));
     this.#resume(conn, d.lastEventId);
   }
@@ -599,8 +631,8 @@ export class Client implements RealtimeClient {
     if (this.seen(e.eventId)) return;
     this.cursor = e.eventId;
     this.tabs?.tell({ k: 'e', e });
-    // Until the restored subscription applies, the server sends every type: filter here too.
-    if (matches(this.subs, e.type)) this.emit('event', e);
+    // Until the restored filter applies, the server sends every event: filter here too.
+    if (passesFilter(this.subs, e)) this.emit('event', e);
   }
 
   // ------------------------------------------------------------ rotation (make-before-break)
@@ -638,35 +670,34 @@ export class Client implements RealtimeClient {
 
   // ------------------------------------------------------------ subscriptions
 
-  async #change(action: typeof Route.subscribe | typeof Route.unsubscribe, patterns: readonly string[]) {
-    checkPatterns(patterns);
+  /** `subscribe()` (`add`) or `unsubscribe()`: resolves with the event types the server holds after it. */
+  async #change(add: boolean, patterns: readonly string[], options?: SubscribeOptions) {
+    const change: FilterParts = { eventTypes: patterns, sources: options?.sources, minPriority: options?.minPriority };
+    check(change);
     const before = this.subs;
-    const drop = new Set(patterns);
-    const after =
-      action === Route.subscribe ? [...new Set([...before, ...patterns])] : before.filter((p) => !drop.has(p));
-    if (after.length > MAX_SUBSCRIPTIONS)
-      throw new RealtimeError(ErrorCode.badRequest, `a connection may hold at most ${MAX_SUBSCRIPTIONS} patterns`);
+    const after = changeFilter(before, add, change);
+    check(after);
     this.subs = after;
-    if (this.tabs) return this.tabs.change().then(() => [...after]);
-    const sent = this.send(action === Route.subscribe, patterns);
-    if (!sent) return [...after]; // applied when the next connection authenticates
+    if (this.tabs) return this.tabs.change().then(() => [...after.eventTypes]);
+    const sent = this.send(add, change);
+    if (!sent) return [...after.eventTypes]; // applied when the next connection authenticates
     try {
       return (await sent).data?.eventTypes as string[];
     } catch (err) {
       const error = err as RealtimeError;
-      if (error.code === 'disconnected') return [...this.subs]; // restored on the next connection
+      if (error.code === 'disconnected') return [...this.subs.eventTypes]; // restored on the next connection
       this.subs = before;
       throw error;
     }
   }
 
   /** Sends `subscribe` (`add`) or `unsubscribe` on the authenticated connections; the current one's reply, if any. */
-  send(add: boolean, patterns: readonly string[]): Promise<Msg> | undefined {
+  send(add: boolean, change: FilterParts): Promise<Msg> | undefined {
     const sent = [this.#conn, this.#next]
       .filter((c): c is Connection => !!c?.authed)
       .map((c) =>
         c.request(
-          { action: add ? Route.subscribe : Route.unsubscribe, eventTypes: [...patterns] },
+          { action: add ? Route.subscribe : Route.unsubscribe, ...change },
           add ? T.subscribeSuccess : T.unsubscribeSuccess,
         ),
       );
