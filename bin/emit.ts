@@ -1,6 +1,6 @@
 /**
  * `npm run emit -- --type goal.created --tenant t1 --data '{"goalId":"g1"}' [--source app.local]
- *   [--bus NAME] [--endpoint URL] [--audience-users u1,u2] [--audience-roles admin]`
+ *   [--priority high] [--bus NAME] [--endpoint URL] [--audience-users u1,u2] [--audience-roles admin]`
  *
  * Puts ONE event with the real EventBridge client, as a domain service would. Without
  * --endpoint it targets the local runtime (http://127.0.0.1:$EVENTS_PORT, default 3002) with
@@ -19,6 +19,9 @@ import {
   type Audience,
   ConnectionAttr,
   EventTypeSchema,
+  PRIORITIES,
+  PRIORITY_KEY,
+  PrioritySchema,
   TenantIdSchema,
 } from '../lambdas/contract/index.js';
 import { isMain, runCli, silenceSdkNodeVersionWarning, splitList, UsageError } from './local/cli.js';
@@ -30,6 +33,7 @@ const USAGE = `usage: npm run emit -- --type <event.type> --tenant <id> [options
   --tenant <id>            tenant id, added to the detail as "${ConnectionAttr.tenantId}" (required)
   --data <json>            detail fields, a JSON object (default {})
   --source <source>        event source (default ${DEFAULT_EVENT_SOURCE})
+  --priority <priority>    detail.${PRIORITY_KEY}: ${PRIORITIES.join(', ')} (default: none, which is normal)
   --audience-users <a,b>   deliver only to these users (detail.${AUDIENCE_KEY}.userIds)…
   --audience-roles <a,b>   …or to connections holding one of these roles (detail.${AUDIENCE_KEY}.roles)
   --bus <name>             event bus name; without --endpoint this targets AWS (default credentials)
@@ -68,6 +72,7 @@ export function emitOptionsFromArgs(args: string[], env: NodeJS.ProcessEnv = pro
         tenant: { type: 'string' },
         data: { type: 'string' },
         source: { type: 'string' },
+        priority: { type: 'string' },
         bus: { type: 'string' },
         endpoint: { type: 'string' },
         'audience-users': { type: 'string' },
@@ -94,6 +99,11 @@ export function emitOptionsFromArgs(args: string[], env: NodeJS.ProcessEnv = pro
   if (userIds) audience.userIds = userIds;
   if (roles) audience.roles = roles;
   if (userIds || roles) detail[AUDIENCE_KEY] = audience;
+  if (values.priority !== undefined) {
+    const priority = PrioritySchema.safeParse(values.priority);
+    if (!priority.success) throw new UsageError(`--priority ${priority.error.issues[0]?.message ?? 'is invalid'}`);
+    detail[PRIORITY_KEY] = priority.data;
+  }
 
   const entry: PutEventsRequestEntry = {
     Source: values.source ?? DEFAULT_EVENT_SOURCE,

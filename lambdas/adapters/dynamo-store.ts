@@ -15,6 +15,7 @@ import {
   type DueConnection,
   type Recipient,
   type ReplayState,
+  type SubscriptionFilter,
   SWEEP_INDEX,
   SWEEP_SHARDS,
   sweepKey,
@@ -120,29 +121,28 @@ export class DynamoConnectionStore implements ConnectionStore {
     return 'expired';
   }
 
-  setSubscriptions(
-    connectionId: string,
-    subscriptions: string[],
-    version: number,
-    nowSeconds: number,
-  ): Promise<boolean> {
+  setFilter(connectionId: string, filter: SubscriptionFilter, version: number, nowSeconds: number): Promise<boolean> {
     return conditional(
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [A.connectionId]: connectionId },
-          UpdateExpression: 'SET #subs = :subs, #version = :next',
+          UpdateExpression: 'SET #subs = :subs, #sources = :sources, #minPriority = :minPriority, #version = :next',
           ConditionExpression: `attribute_exists(#tenant) AND #exp > :now AND ${
             version === 0 ? 'attribute_not_exists(#version)' : '#version = :version'
           }`,
           ExpressionAttributeNames: {
             '#subs': A.subscriptions,
+            '#sources': A.sources,
+            '#minPriority': A.minPriority,
             '#tenant': A.tenantId,
             '#exp': A.tokenExpiresAt,
             '#version': A.subscriptionsVersion,
           },
           ExpressionAttributeValues: {
-            ':subs': subscriptions,
+            ':subs': filter.eventTypes,
+            ':sources': filter.sources,
+            ':minPriority': filter.minPriority,
             ':next': version + 1,
             ':now': nowSeconds,
             ...(version === 0 ? {} : { ':version': version }),

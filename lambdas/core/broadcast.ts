@@ -6,12 +6,16 @@ import {
   AUDIENCE_KEY,
   type Audience,
   AudienceSchema,
+  DEFAULT_PRIORITY,
   detailSchemaFor,
   type Envelope,
   EVENT_ID_PREFIX,
   EventBridgeEventSchema,
   EventTypeSchema,
   MAX_MESSAGE_BYTES,
+  PRIORITY_KEY,
+  type Priority,
+  PrioritySchema,
   TenantIdSchema,
 } from '../contract/index.js';
 import { type FanoutDeps, type FanoutStats, type FanoutTiming, fanOut } from './fanout.js';
@@ -24,6 +28,7 @@ export const RejectReason = {
   invalidDetail: 'invalid_detail',
   invalidTenant: 'invalid_tenant',
   invalidAudience: 'invalid_audience',
+  invalidPriority: 'invalid_priority',
   tooLarge: 'too_large',
 } as const;
 export type RejectReasonName = (typeof RejectReason)[keyof typeof RejectReason];
@@ -46,7 +51,7 @@ export function eventIdOf(eventBridgeId: string): string {
 export function prepareEnvelope(event: unknown, clock: Clock): Prepared {
   const outer = EventBridgeEventSchema.safeParse(event);
   if (!outer.success) return reject(RejectReason.malformedEvent, describeIssues(outer.error));
-  const { id, time, detail } = outer.data;
+  const { id, time, detail, source } = outer.data;
   const type = outer.data['detail-type'];
   const typeCheck = EventTypeSchema.safeParse(type);
   if (!typeCheck.success)
@@ -69,11 +74,18 @@ export function prepareEnvelope(event: unknown, clock: Clock): Prepared {
       return reject(RejectReason.invalidAudience, `detail.${AUDIENCE_KEY}: ${describeIssues(parsed.error)}`);
     audience = parsed.data;
   }
+  let priority: Priority = DEFAULT_PRIORITY;
+  if (record[PRIORITY_KEY] !== undefined) {
+    const parsed = PrioritySchema.safeParse(record[PRIORITY_KEY]);
+    if (!parsed.success)
+      return reject(RejectReason.invalidPriority, `detail.${PRIORITY_KEY}: ${describeIssues(parsed.error)}`);
+    priority = parsed.data;
+  }
   const schemaCheck = detailSchemaFor(type).safeParse(record);
   if (!schemaCheck.success)
     return reject(RejectReason.invalidDetail, `detail of ${type}: ${describeIssues(schemaCheck.error)}`);
 
-  const { [AUDIENCE_KEY]: _audience, ...data } = record;
+  const { [AUDIENCE_KEY]: _audience, [PRIORITY_KEY]: _priority, ...data } = record;
   const when = new Date(time);
   const envelope: Envelope = {
     type,
@@ -81,6 +93,8 @@ export function prepareEnvelope(event: unknown, clock: Clock): Prepared {
     timestamp: (Number.isNaN(when.getTime()) ? new Date(clock()) : when).toISOString(),
     eventId: eventIdOf(id),
     tenantId: tenant.data,
+    source,
+    priority,
   };
   const payload = JSON.stringify(envelope);
   const bytes = Buffer.byteLength(payload, 'utf8');
@@ -151,6 +165,8 @@ export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<Br
   const appended = deps.now?.();
   const stats = await fanOut({ ...deps, timing }, envelope.tenantId, {
     type: envelope.type,
+    source: envelope.source,
+    priority: envelope.priority,
     payload,
     ...(audience ? { audience } : {}),
   });

@@ -9,7 +9,13 @@
  * later fan-outs send it nothing and retry the close, and the sweeper closes it. If the mark
  * fails too, the fan-out rejects once every send has settled, so the invocation is retried.
  */
-import { type Audience, MAX_AUDIENCE_USER_LOOKUPS, type Recipient, serverMessage } from '../contract/index.js';
+import {
+  type Audience,
+  MAX_AUDIENCE_USER_LOOKUPS,
+  type Priority,
+  type Recipient,
+  serverMessage,
+} from '../contract/index.js';
 import {
   boundedPool,
   closeWithRetry,
@@ -21,7 +27,7 @@ import {
   yieldToIo,
 } from './delivery.js';
 import { UnresolvedDeliveryError } from './errors.js';
-import { inAudience, matchesSubscriptions } from './matching.js';
+import { connectionTarget, delivers } from './matching.js';
 import type { Clock, ConnectionStore, Sender } from './ports.js';
 
 export interface FanoutDeps {
@@ -56,7 +62,7 @@ export interface FanoutStats {
   gone: number;
   /** Token expired: told, closed and removed. */
   expired: number;
-  /** Excluded by subscriptions or audience. */
+  /** Excluded by the connection's filter (types, sources, priority) or the audience. */
   filtered: number;
   /** Still failing after retries, or failed with a non-retryable error. */
   failed: number;
@@ -70,6 +76,9 @@ export interface FanoutStats {
 
 export interface FanoutEvent {
   type: string;
+  /** The envelope's `source` and `priority` (what the recipients' filters match). */
+  source?: string | undefined;
+  priority?: Priority | undefined;
   /** The serialized envelope. */
   payload: string;
   audience?: Audience;
@@ -207,10 +216,7 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
       if (deps.timing && deps.timing.recipientsAt === undefined) deps.timing.recipientsAt = deps.timing.now();
       for (const r of page) {
         stats.recipients++;
-        if (
-          r.brokenAt === undefined &&
-          (!matchesSubscriptions(r.subscriptions, event.type) || !inAudience(event.audience, r))
-        ) {
+        if (r.brokenAt === undefined && !delivers(connectionTarget(r), event)) {
           stats.filtered++;
           continue;
         }

@@ -154,7 +154,13 @@ export async function handleHttpRequest(deps: HttpApiDeps, request: HttpRequest)
       const result = await pollEvents(
         deps.log,
         tenantId,
-        { types: query.value.types, userId: identity.userId, roles: identity.roles },
+        {
+          types: query.value.types,
+          sources: query.value.sources,
+          minPriority: query.value.minPriority,
+          userId: identity.userId,
+          roles: identity.roles,
+        },
         query.value,
         now,
         deps.settings.eventRetentionHours,

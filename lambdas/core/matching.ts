@@ -5,6 +5,8 @@
  */
 import {
   type Audience,
+  type ConnectionRecord,
+  type Envelope,
   LOWEST_PRIORITY,
   matchesSources,
   matchesSubscriptions,
@@ -65,6 +67,24 @@ export function delivers(target: MatchTarget, event: MatchEvent): boolean {
     meetsPriority(target.minPriority, event.priority) &&
     inAudience(event.audience, target)
   );
+}
+
+/** A connection record (or fan-out recipient) as a target: its `subscriptions` are the event types. */
+export function connectionTarget(
+  r: Pick<ConnectionRecord, 'subscriptions' | 'sources' | 'minPriority' | 'userId' | 'roles'>,
+): MatchTarget {
+  return {
+    eventTypes: r.subscriptions,
+    sources: r.sources,
+    minPriority: r.minPriority,
+    userId: r.userId,
+    roles: r.roles,
+  };
+}
+
+/** A logged (or live) event as matched: the envelope's type, source and priority, and its audience. */
+export function eventOf(envelope: Pick<Envelope, 'type' | 'source' | 'priority'>, audience?: Audience): MatchEvent {
+  return { type: envelope.type, source: envelope.source, priority: envelope.priority, audience };
 }
 
 /** The complete filter a reply reports (`subscribe.success`): absent parts filled in. */

@@ -11,13 +11,17 @@ import {
   MAX_EVENT_ID_BYTES,
   MAX_EVENTS_LIMIT,
   MAX_EVENTS_RESPONSE_BYTES,
+  MAX_FILTER_SOURCES,
   MAX_POLL_EVENTS,
   MAX_POLL_SCAN_EVENTS,
   MAX_SUBSCRIPTIONS,
+  type Priority,
+  PrioritySchema,
+  SourceSchema,
   SubscriptionPatternSchema,
 } from '../contract/index.js';
 import { describeIssues } from './frames.js';
-import { inAudience, matchesSubscriptions } from './matching.js';
+import { delivers, eventOf } from './matching.js';
 import type { EventLogScan, LogChunk, LoggedEvent } from './ports.js';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -49,6 +53,10 @@ export interface EventsQuery {
   cursor: PollCursor;
   /** Subscription patterns; empty means every type. */
   types: string[];
+  /** Exact EventBridge sources; empty means every source. */
+  sources: string[];
+  /** The lowest priority returned; absent means every priority. */
+  minPriority?: Priority;
   limit: number;
 }
 
@@ -71,6 +79,8 @@ export function parseEventsQuery(
   const since = query[HttpQuery.since];
   const rawLimit = query[HttpQuery.limit];
   const rawTypes = query[HttpQuery.types];
+  const rawSources = query[HttpQuery.sources];
+  const rawMinPriority = query[HttpQuery.minPriority];
 
   if (after !== undefined && since !== undefined)
     return fail(`${HttpQuery.after}, ${HttpQuery.since}: give one of them, not both`);
@@ -94,6 +104,26 @@ export function parseEventsQuery(
     if (types.length > MAX_SUBSCRIPTIONS) return fail(`${HttpQuery.types}: at most ${MAX_SUBSCRIPTIONS} patterns`);
   }
 
+  // Matched exactly, so a source holding a comma (or surrounding spaces) cannot be named here.
+  const sources: string[] = [];
+  if (rawSources !== undefined && rawSources.trim() !== '') {
+    for (const raw of rawSources.split(',')) {
+      const source = raw.trim();
+      const checked = SourceSchema.safeParse(source);
+      if (!checked.success)
+        return fail(`${HttpQuery.sources}: ${JSON.stringify(source.slice(0, 64))} ${describeIssues(checked.error)}`);
+      if (!sources.includes(source)) sources.push(source);
+    }
+    if (sources.length > MAX_FILTER_SOURCES) return fail(`${HttpQuery.sources}: at most ${MAX_FILTER_SOURCES} sources`);
+  }
+
+  let minPriority: Priority | undefined;
+  if (rawMinPriority !== undefined) {
+    const checked = PrioritySchema.safeParse(rawMinPriority);
+    if (!checked.success) return fail(`${HttpQuery.minPriority}: ${describeIssues(checked.error)}`);
+    minPriority = checked.data;
+  }
+
   let cursor: PollCursor;
   if (after !== undefined) {
     if (after === '') return fail(`${HttpQuery.after}: must not be empty`);
@@ -106,22 +136,26 @@ export function parseEventsQuery(
       );
     cursor = { since: ms };
   }
-  return { ok: true, value: { cursor, types, limit } };
+  return { ok: true, value: { cursor, types, sources, ...(minPriority ? { minPriority } : {}), limit } };
 }
 
 // ---------------------------------------------------------------- GET /events: the page function
 
-/** What live delivery filters on: the connection's subscriptions, user and roles. */
+/** What live delivery filters on: the connection's subscription filter, user and roles. */
 export interface DeliveryFilter {
   /** Subscription patterns; empty means every type. */
   types: readonly string[];
+  /** Exact EventBridge sources; empty or absent means every source. */
+  sources?: readonly string[] | undefined;
+  /** The lowest priority; absent means every priority. */
+  minPriority?: Priority | undefined;
   userId: string;
   roles: readonly string[];
 }
 
-/** True when live delivery would send this event to a connection with this filter (same matching). */
+/** True when live delivery would send this event to a connection with this filter (`delivers`). */
 export function deliverable(filter: DeliveryFilter, event: LoggedEvent): boolean {
-  return matchesSubscriptions(filter.types, event.envelope.type) && inAudience(event.audience, filter);
+  return delivers({ ...filter, eventTypes: filter.types }, eventOf(event.envelope, event.audience));
 }
 
 export type PollResult = { ok: true; response: EventsResponse } | { ok: false; message: string };

@@ -2,7 +2,15 @@
  * The dependencies pure logic receives. Adapters in `lambdas/adapters/` implement them against
  * DynamoDB, the API Gateway management API and jose; tests pass in-memory or failing versions.
  */
-import type { Audience, ConnectionRecord, DueConnection, Envelope, Recipient, ReplayState } from '../contract/index.js';
+import type {
+  Audience,
+  ConnectionRecord,
+  DueConnection,
+  Envelope,
+  Recipient,
+  ReplayState,
+  SubscriptionFilter,
+} from '../contract/index.js';
 
 /** Epoch milliseconds. */
 export type Clock = () => number;
@@ -36,16 +44,12 @@ export interface ConnectionStore {
    */
   authenticate(connectionId: string, identity: Identity, nowSeconds: number): Promise<AuthenticateOutcome>;
   /**
-   * Replaces the subscription set if the record is authenticated, its session not expired at
-   * `nowSeconds`, and its `subscriptionsVersion` still `version` (0: never changed); then bumps the
-   * version. Returns false when any of that failed (the caller reads again and retries).
+   * Replaces the subscription filter (`subscriptions`, `sources`, `minPriority`) if the record is
+   * authenticated, its session not expired at `nowSeconds`, and its `subscriptionsVersion` still
+   * `version` (0: never changed); then bumps the version. Returns false when any of that failed
+   * (the caller reads again and retries).
    */
-  setSubscriptions(
-    connectionId: string,
-    subscriptions: string[],
-    version: number,
-    nowSeconds: number,
-  ): Promise<boolean>;
+  setFilter(connectionId: string, filter: SubscriptionFilter, version: number, nowSeconds: number): Promise<boolean>;
   delete(connectionId: string): Promise<void>;
   /** Deletes only if `sweepAt` is still at or before `nowSeconds`; returns whether it did. */
   deleteIfDue(connectionId: string, nowSeconds: number): Promise<boolean>;

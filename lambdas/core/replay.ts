@@ -9,7 +9,7 @@
  * REPLAY_OVERLAP_SECONDS, not from just after it: it re-sends some events the client already has
  * (clients drop them by eventId), and never misses one that was retried or delivered out of order.
  *
- * What it sends. Copies the connection may receive (its subscriptions, the event's audience),
+ * What it sends. Copies the connection may receive (its filter, the event's audience: `delivers`),
  * unexpired, each event once: never the cursor event, never an event twice within what it sends,
  * and a retry's copy only when its first copy lies before the replay's start (else the first copy
  * was, or will be, the one sent). Frames carry `replay: true`.
@@ -41,7 +41,7 @@ import {
   serverMessage,
 } from '../contract/index.js';
 import { closeWithRetry, DEFAULT_RETRY, defaultSleep, postWithRetry, type RetryPolicy } from './delivery.js';
-import { inAudience, matchesSubscriptions } from './matching.js';
+import { connectionTarget, delivers, eventOf } from './matching.js';
 import type { Clock, ConnectionStore, EventLog, LogItem, Sender } from './ports.js';
 import { isExpired, notAuthenticated, seconds } from './session.js';
 
@@ -196,16 +196,17 @@ async function readPage(
   const sent = new Set([state.origin, state.cursor]);
   let after = state.after;
   let scanned = 0;
+  const target = connectionTarget(record);
   const scanLeft = () => Math.min(budget.scanPerCall - scanned, budget.maxScanned - state.scanned - scanned);
 
   const keep = (item: LogItem): boolean => {
     if (item.ttl <= nowSeconds) return false;
-    const { eventId, type } = item.envelope;
+    const { eventId } = item.envelope;
     if (sent.has(eventId)) return false;
     const first = item.first;
     if (first && first.position !== item.position && first.position >= state.from && first.ttl > nowSeconds)
       return false; // the first copy is inside this replay: it is the one sent
-    return matchesSubscriptions(record.subscriptions, type) && inAudience(item.audience, record);
+    return delivers(target, eventOf(item.envelope, item.audience));
   };
 
   for (

@@ -1,5 +1,5 @@
 /**
- * Connection lifecycle logic: connect, authenticate, subscribe/unsubscribe (resume is in
+ * Connection lifecycle logic: connect, authenticate, subscribe/unsubscribe (the filter; resume is in
  * `replay.ts`). Each function takes its dependencies and returns the reply to send (or a connect
  * verdict). Every action of an authenticated connection whose token has expired is refused with
  * `auth.expired`: the record is then due in the sweep index, and the sweeper (or `resume`, which
@@ -10,12 +10,15 @@ import {
   CONNECTION_TTL_SECONDS,
   type ConnectionRecord,
   ErrorCode,
+  type FilterChange,
+  MAX_FILTER_SOURCES,
   MAX_SUBSCRIPTIONS,
   type ServerMessage,
+  type SubscriptionFilter,
   serverMessage,
 } from '../contract/index.js';
 import { AuthError } from './errors.js';
-import { addPatterns, removePatterns } from './matching.js';
+import { addPatterns, connectionTarget, fullFilter, removePatterns } from './matching.js';
 import type { Clock, ConnectionStore, EventLog, Identity, TokenVerifier } from './ports.js';
 
 export const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -132,40 +135,64 @@ export interface SubscribeDeps {
   clock: Clock;
 }
 
-/** Read-modify-write attempts before a subscription change gives up on concurrent changes. */
+/** Read-modify-write attempts before a filter change gives up on concurrent changes. */
 export const SUBSCRIBE_ATTEMPTS = 5;
 
 /**
- * Adds (`subscribe`) or removes (`unsubscribe`) patterns and replies with the resulting set. The
- * write is conditional on the set's version as read, so two concurrent changes cannot lose one
- * another: the loser reads again and reapplies its change.
+ * The filter after a change: `subscribe` adds its `eventTypes` and `sources`, `unsubscribe` removes
+ * them; `minPriority`, when given, replaces the floor in either. Parts the change leaves out stay.
+ */
+export function applyFilterChange(
+  current: SubscriptionFilter,
+  mode: 'subscribe' | 'unsubscribe',
+  change: FilterChange,
+): SubscriptionFilter {
+  const apply = mode === 'subscribe' ? addPatterns : removePatterns;
+  return {
+    eventTypes: apply(current.eventTypes, change.eventTypes ?? []),
+    sources: apply(current.sources, change.sources ?? []),
+    minPriority: change.minPriority ?? current.minPriority,
+  };
+}
+
+/**
+ * Applies a `subscribe` or `unsubscribe` to the connection's filter (event types, sources, minimum
+ * priority) and replies with the resulting filter. The write is conditional on the filter's
+ * version as read, so two concurrent changes cannot lose one another: the loser reads again and
+ * reapplies its change. A resulting set over its cap is refused, naming the field.
  */
 export async function changeSubscriptions(
   deps: SubscribeDeps,
   connectionId: string,
   mode: 'subscribe' | 'unsubscribe',
-  patterns: readonly string[],
+  change: FilterChange,
 ): Promise<ServerMessage> {
   for (let attempt = 0; attempt < SUBSCRIBE_ATTEMPTS; attempt++) {
     const current = await session(deps.store, deps.clock, connectionId);
     if (!current.ok) return current.reply;
     const { record } = current;
-    const had = record.subscriptions ?? [];
-    const next = mode === 'subscribe' ? addPatterns(had, patterns) : removePatterns(had, patterns);
-    if (next.length > MAX_SUBSCRIPTIONS) {
+    const next = applyFilterChange(fullFilter(connectionTarget(record)), mode, change);
+    if (next.eventTypes.length > MAX_SUBSCRIPTIONS) {
       return serverMessage.error(
         deps.clock(),
         ErrorCode.badRequest,
         `eventTypes: a connection may hold at most ${MAX_SUBSCRIPTIONS} patterns`,
       );
     }
+    if (next.sources.length > MAX_FILTER_SOURCES) {
+      return serverMessage.error(
+        deps.clock(),
+        ErrorCode.badRequest,
+        `sources: a connection may hold at most ${MAX_FILTER_SOURCES} sources`,
+      );
+    }
     const version = record.subscriptionsVersion ?? 0;
-    if (await deps.store.setSubscriptions(connectionId, next, version, seconds(deps.clock()))) {
+    if (await deps.store.setFilter(connectionId, next, version, seconds(deps.clock()))) {
       return mode === 'subscribe'
         ? serverMessage.subscribeSuccess(deps.clock(), next)
         : serverMessage.unsubscribeSuccess(deps.clock(), next);
     }
-    // The set changed, the session expired or the record went away since the read: read again.
+    // The filter changed, the session expired or the record went away since the read: read again.
   }
   return serverMessage.error(
     deps.clock(),

@@ -1,4 +1,4 @@
-/** `subscribe` and `unsubscribe` (one function, two routes): change the event-type set. */
+/** `subscribe` and `unsubscribe` (one function, two routes): change the subscription filter. */
 import { clock } from '../adapters/clock.js';
 import { connectionStore } from '../adapters/dynamodb.js';
 import { reply, webSocketHandler } from '../adapters/websocket-handler.js';
@@ -10,12 +10,8 @@ export const handler = webSocketHandler(async (event) => {
   const mode = event.requestContext.routeKey === Route.unsubscribe ? Route.unsubscribe : Route.subscribe;
   const frame = parseAction(event.body, mode);
   if (!frame.ok) return reply(serverMessage.error(clock(), ErrorCode.badRequest, frame.message));
+  const { action: _action, ...change } = frame.message;
   return reply(
-    await changeSubscriptions(
-      { store: connectionStore(), clock },
-      event.requestContext.connectionId,
-      mode,
-      frame.message.eventTypes,
-    ),
+    await changeSubscriptions({ store: connectionStore(), clock }, event.requestContext.connectionId, mode, change),
   );
 });

@@ -106,7 +106,7 @@ describe.skipIf(!browser)('client SDK in headless Chromium', () => {
     expect(session.problemsOf('connect')).toEqual([]);
   });
 
-  it('receives an emitted event: the envelope with its five fields, once; lastEventId follows it', async () => {
+  it('receives an emitted event: the envelope with its five fields and source/priority, once; lastEventId follows it', async () => {
     const tenant = backend.freshTenant('event');
     const other = backend.freshTenant('other');
     const page = await clientPage('event', tenant);
@@ -125,6 +125,9 @@ describe.skipIf(!browser)('client SDK in headless Chromium', () => {
       timestamp: expect.any(String),
       eventId: `evt_${id}`,
       tenantId: tenant,
+      // Issue 14: the EventBridge source and the priority (the default: the detail names none).
+      source: 'test.browser',
+      priority: 'normal',
     });
     expect(Date.parse(envelope!.timestamp)).not.toBeNaN();
     expect(await page.evaluate(() => (globalThis as unknown as ClientGlobal).__rtClient.lastEventId)).toBe(`evt_${id}`);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { EnvelopeSchema, eventLogSortKey, MAX_MESSAGE_BYTES } from '../../lambdas/contract/index.js';
+import {
+  EnvelopeSchema,
+  type EnvelopeSchemaMatches,
+  eventLogSortKey,
+  MAX_MESSAGE_BYTES,
+  PRIORITIES,
+} from '../../lambdas/contract/index.js';
 import {
   type BroadcastDeps,
   broadcast,
@@ -42,6 +48,8 @@ describe('prepareEnvelope', () => {
       timestamp: '2025-01-15T11:59:58.000Z',
       eventId: 'evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718',
       tenantId: 'acme',
+      source: 'com.example.goals',
+      priority: 'normal',
     });
     expect(EnvelopeSchema.parse(prepared.envelope)).toEqual(prepared.envelope);
     expect(JSON.parse(prepared.payload)).toEqual(prepared.envelope);
@@ -146,6 +154,81 @@ describe('prepareEnvelope', () => {
     );
     expect(reason).toBe('invalid_audience');
     expect(message).toMatch(/^detail\.audience: /);
+  });
+
+  it.each([
+    ['an unknown word', 'urgent'],
+    ['empty', ''],
+    ['a number', 3],
+    ['null', null],
+    ['upper case', 'HIGH'],
+    ['capitalized', 'Critical'],
+    ['padded', ' high'],
+    ['a list', ['high']],
+    ['an object', { level: 'high' }],
+    ['a boolean', true],
+  ])('rejects a priority that is %s as invalid_priority, naming the field and the values', (_label, priority) => {
+    const { reason, message } = rejection(
+      prepareEnvelope(withDetail({ tenantId: 'acme', goalId: 'g', priority }), now),
+    );
+    expect(reason).toBe('invalid_priority');
+    expect(message).toMatch(/^detail\.priority: /);
+    for (const p of PRIORITIES) expect(message).toContain(`"${p}"`);
+  });
+
+  it('checks the priority before the detail schema (a bad priority on a bad detail is invalid_priority)', () => {
+    const { reason } = rejection(prepareEnvelope(withDetail({ tenantId: 'acme', priority: 'urgent' }), now));
+    expect(reason).toBe('invalid_priority');
+  });
+
+  it.each(PRIORITIES)('accepts priority %j: carried as the envelope priority, removed from data', (priority) => {
+    const event = withDetail({ tenantId: 'acme', goalId: 'g', title: 'T', priority });
+    const prepared = prepareEnvelope(event, now);
+    expect(prepared.ok).toBe(true);
+    if (!prepared.ok) return;
+    expect(prepared.envelope.priority).toBe(priority);
+    expect(prepared.envelope.data).toEqual({ tenantId: 'acme', goalId: 'g', title: 'T' });
+    expect(JSON.parse(prepared.payload)).toEqual(prepared.envelope);
+    expect(EnvelopeSchema.parse(prepared.envelope)).toEqual(prepared.envelope);
+  });
+
+  it('gives an event without priority the default, normal', () => {
+    const prepared = prepareOk(withDetail({ tenantId: 'acme', goalId: 'g' }));
+    expect(prepared.priority).toBe('normal');
+    expect(prepared.data).not.toHaveProperty('priority');
+  });
+
+  it("carries the EventBridge source as the envelope's source, exactly", () => {
+    const base = eventBridgeFixture('goal-created');
+    for (const source of ['com.example.billing', 'Billing Service', 'a'.repeat(256), 'crm/eu-1']) {
+      expect(prepareOk({ ...base, source }).source).toBe(source);
+    }
+    expect(prepareOk(eventBridgeFixture('billing-invoice-paid'))).toMatchObject({
+      source: expect.any(String),
+      priority: 'normal',
+    });
+  });
+
+  it('strips priority and audience together, keeping both out of the payload', () => {
+    const prepared = prepareEnvelope(
+      withDetail({ tenantId: 'acme', goalId: 'g', priority: 'critical', audience: { roles: ['admin'] } }),
+      now,
+    );
+    expect(prepared).toMatchObject({ ok: true, audience: { roles: ['admin'] }, envelope: { priority: 'critical' } });
+    if (!prepared.ok) return;
+    expect(prepared.envelope.data).toEqual({ tenantId: 'acme', goalId: 'g' });
+    expect(JSON.parse(prepared.payload).data).toEqual({ tenantId: 'acme', goalId: 'g' });
+  });
+
+  it('describes the envelope with EnvelopeSchema: source and priority optional, checked when present', () => {
+    const matches: EnvelopeSchemaMatches = true; // a compile-time check: the schema's type is the Envelope
+    expect(matches).toBe(true);
+    const envelope = prepareOk(eventBridgeFixture('goal-created'));
+    const { source: _s, priority: _p, ...older } = envelope;
+    expect(EnvelopeSchema.parse(older)).toEqual(older); // a logged envelope of before this change
+    expect(EnvelopeSchema.safeParse({ ...envelope, priority: 'urgent' }).success).toBe(false);
+    expect(EnvelopeSchema.safeParse({ ...envelope, source: '' }).success).toBe(false);
+    expect(EnvelopeSchema.safeParse({ ...envelope, source: undefined }).success).toBe(false);
   });
 
   it('rejects a catalog type whose detail lacks its id field, naming the field', () => {
@@ -286,6 +369,41 @@ describe('broadcast', () => {
     expect(sender.received('c1')).toHaveLength(1);
     expect(sender.received('c1')[0]?.data).not.toHaveProperty('audience');
     expect(sender.attemptsFor('c2')).toBe(0);
+  });
+
+  it('logs source and priority with the envelope and delivers by them: a critical-only connection gets critical', async () => {
+    const { log, sender, deps, store, clock } = await setup();
+    await seedAuthenticated(store, 'crit', { tenantId: 'acme', userId: 'u-c', minPriority: 'critical' }, clock.seconds);
+    await seedAuthenticated(store, 'crm', { tenantId: 'acme', userId: 'u-s', sources: ['crm'] }, clock.seconds);
+    const base = eventBridgeFixture('goal-created');
+    const urgent = { ...withDetail({ ...base.detail, priority: 'critical' }, base), id: 'e-critical', source: 'crm' };
+    const plain = { ...base, id: 'e-normal' };
+
+    const critical = await broadcast(deps, urgent);
+    const normal = await broadcast(deps, plain);
+
+    expect(critical).toMatchObject({ status: 'delivered', stats: { recipients: 4, delivered: 4, filtered: 0 } });
+    expect(normal).toMatchObject({ status: 'delivered', stats: { recipients: 4, delivered: 2, filtered: 2 } });
+    expect(log.envelopes('acme').map((e) => [e.eventId, e.source, e.priority])).toEqual([
+      ['evt_e-critical', 'crm', 'critical'],
+      ['evt_e-normal', 'com.example.goals', 'normal'],
+    ]);
+    expect(sender.received('crit').map((e) => e.eventId)).toEqual(['evt_e-critical']);
+    expect(sender.received('crm').map((e) => e.eventId)).toEqual(['evt_e-critical']);
+    expect(sender.received('c1').map((e) => e.eventId)).toEqual(['evt_e-critical', 'evt_e-normal']);
+    expect(sender.received('crit')[0]).toMatchObject({ source: 'crm', priority: 'critical' });
+    expect(sender.received('crit')[0]?.data).not.toHaveProperty('priority');
+  });
+
+  it('rejects a bad priority without logging or sending anything', async () => {
+    const { log, sender, deps } = await setup();
+    const base = eventBridgeFixture('goal-created');
+
+    const result = await broadcast(deps, withDetail({ ...base.detail, priority: 'urgent' }, base));
+
+    expect(result).toEqual({ status: 'rejected', reason: 'invalid_priority', message: expect.any(String) });
+    expect(log.appendCalls).toBe(0);
+    expect(sender.attempts).toEqual([]);
   });
 
   it('rejects an invalid event without logging or sending anything', async () => {

@@ -4,7 +4,7 @@
  * They follow the documented semantics of the DynamoDB adapters, conditions included
  * (`test/core/store-contract.ts` runs the same checks against both), and stay small:
  * - InMemoryConnectionStore: a Map; `authenticate` succeeds on an existing, unbroken record that is
- *   pending or of the same tenant and user and unexpired; `setSubscriptions` only on an
+ *   pending or of the same tenant and user and unexpired; `setFilter` only on an
  *   authenticated, unexpired record at the expected version; `deleteIfDue` only when
  *   `sweepAt <= now`; `recipients`/`due` page like index queries.
  * - InMemoryEventLog: an id marker per (tenant, eventId) keeping the first copy's position, and a
@@ -20,11 +20,14 @@ import {
   type Envelope,
   EVENT_LOG_END,
   eventLogSortKey,
+  type Priority,
   type Recipient,
   type ReplayState,
+  type SubscriptionFilter,
   SWEEP_SHARDS,
 } from '../../lambdas/contract/index.js';
 import { AuthError, SendError } from '../../lambdas/core/errors.js';
+import { fullFilter } from '../../lambdas/core/matching.js';
 import type {
   AuthenticateOutcome,
   Clock,
@@ -133,9 +136,9 @@ export class InMemoryConnectionStore implements ConnectionStore {
     return 'authenticated';
   }
 
-  async setSubscriptions(
+  async setFilter(
     connectionId: string,
-    subscriptions: string[],
+    filter: SubscriptionFilter,
     version: number,
     nowSeconds: number,
   ): Promise<boolean> {
@@ -145,7 +148,9 @@ export class InMemoryConnectionStore implements ConnectionStore {
     if ((current.subscriptionsVersion ?? 0) !== version) return false;
     this.records.set(connectionId, {
       ...current,
-      subscriptions: [...subscriptions],
+      subscriptions: [...filter.eventTypes],
+      sources: [...filter.sources],
+      minPriority: filter.minPriority,
       subscriptionsVersion: version + 1,
     });
     return true;
@@ -218,6 +223,8 @@ export class InMemoryConnectionStore implements ConnectionStore {
             userId: r.userId,
             roles: r.roles && [...r.roles],
             subscriptions: r.subscriptions && [...r.subscriptions],
+            sources: r.sources && [...r.sources],
+            minPriority: r.minPriority,
             tokenExpiresAt: r.tokenExpiresAt,
             brokenAt: r.brokenAt,
           }),
@@ -242,7 +249,7 @@ export function withOverrides(store: ConnectionStore, overrides: Partial<Connect
     putPending: (r) => store.putPending(r),
     get: (id) => store.get(id),
     authenticate: (id, identity, now) => store.authenticate(id, identity, now),
-    setSubscriptions: (id, subs, version, now) => store.setSubscriptions(id, subs, version, now),
+    setFilter: (id, filter, version, now) => store.setFilter(id, filter, version, now),
     delete: (id) => store.delete(id),
     deleteIfDue: (id, now) => store.deleteIfDue(id, now),
     markBroken: (id, now) => store.markBroken(id, now),
@@ -490,14 +497,14 @@ export function identity(overrides: Partial<Identity> = {}): Identity {
   };
 }
 
-/** Puts an authenticated connection in the store (pending first, as the handlers do). */
+/** Puts an authenticated connection in the store (pending first, as the handlers do), with a filter if given. */
 export async function seedAuthenticated(
   store: ConnectionStore,
   connectionId: string,
-  who: Partial<Identity> & { subscriptions?: string[] } = {},
+  who: Partial<Identity> & { subscriptions?: string[]; sources?: string[]; minPriority?: Priority } = {},
   nowSeconds = Math.floor(Date.UTC(2025, 0, 15, 12) / 1000),
 ): Promise<void> {
-  const { subscriptions, ...rest } = who;
+  const { subscriptions, sources, minPriority, ...rest } = who;
   await store.putPending({
     connectionId,
     connectedAt: nowSeconds,
@@ -506,7 +513,9 @@ export async function seedAuthenticated(
   });
   if ((await store.authenticate(connectionId, identity(rest), nowSeconds)) !== 'authenticated')
     throw new Error(`seed: cannot authenticate ${connectionId}`);
-  if (subscriptions && !(await store.setSubscriptions(connectionId, subscriptions, 0, nowSeconds)))
+  if (subscriptions === undefined && sources === undefined && minPriority === undefined) return;
+  const filter = fullFilter({ eventTypes: subscriptions, sources, minPriority });
+  if (!(await store.setFilter(connectionId, filter, 0, nowSeconds)))
     throw new Error(`seed: cannot subscribe ${connectionId}`);
 }
 

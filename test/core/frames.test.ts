@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_SUBSCRIPTIONS, MAX_TOKEN_LENGTH } from '../../lambdas/contract/index.js';
+import {
+  MAX_FILTER_SOURCES,
+  MAX_SOURCE_LENGTH,
+  MAX_SUBSCRIPTIONS,
+  MAX_TOKEN_LENGTH,
+  PRIORITIES,
+} from '../../lambdas/contract/index.js';
 import { diagnoseFrame, parseAction, parseJsonObject } from '../../lambdas/core/frames.js';
 
 const subscribe = (eventTypes: unknown) => JSON.stringify({ action: 'subscribe', eventTypes });
@@ -122,6 +128,77 @@ describe('parseAction', () => {
   it(`accepts exactly ${MAX_SUBSCRIPTIONS} patterns`, () => {
     const patterns = Array.from({ length: MAX_SUBSCRIPTIONS }, (_, i) => `goal.t${i}`);
     expect(parseAction(subscribe(patterns), 'subscribe').ok).toBe(true);
+  });
+});
+
+describe('parseAction: the filter fields of subscribe and unsubscribe', () => {
+  const frame = (action: string, fields: Record<string, unknown>) => JSON.stringify({ action, ...fields });
+
+  it.each(['subscribe', 'unsubscribe'] as const)('%s: every field is optional, and all three are read', (action) => {
+    expect(parseAction(frame(action, {}), action)).toEqual({ ok: true, message: { action } });
+    expect(
+      parseAction(frame(action, { eventTypes: ['goal.*'], sources: ['billing', 'crm'], minPriority: 'high' }), action),
+    ).toEqual({
+      ok: true,
+      message: { action, eventTypes: ['goal.*'], sources: ['billing', 'crm'], minPriority: 'high' },
+    });
+    expect(parseAction(frame(action, { sources: [] }), action)).toEqual({ ok: true, message: { action, sources: [] } });
+  });
+
+  it.each(PRIORITIES)('accepts minPriority %j', (minPriority) => {
+    expect(parseAction(frame('subscribe', { minPriority }), 'subscribe')).toEqual({
+      ok: true,
+      message: { action: 'subscribe', minPriority },
+    });
+  });
+
+  it.each([
+    ['an unknown word', 'urgent'],
+    ['upper case', 'HIGH'],
+    ['empty', ''],
+    ['a number', 3],
+    ['null', null],
+    ['a list', ['high']],
+  ])('refuses a minPriority that is %s, naming minPriority and the values', (_label, minPriority) => {
+    for (const action of ['subscribe', 'unsubscribe'] as const) {
+      const result = parseAction(frame(action, { minPriority }), action);
+      expect(result).toMatchObject({
+        ok: false,
+        problem: 'bad_request',
+        message: expect.stringMatching(/^minPriority: /),
+      });
+      if (!result.ok) for (const p of PRIORITIES) expect(result.message).toContain(`"${p}"`);
+    }
+  });
+
+  it.each([
+    ['not an array', 'billing', /^sources: /],
+    ['null', null, /^sources: /],
+    ['a number inside', ['billing', 7], /^sources\.1: /],
+    ['an empty source', [''], /^sources\.0: must not be empty/],
+    [`a source of ${MAX_SOURCE_LENGTH + 1} characters`, ['x'.repeat(MAX_SOURCE_LENGTH + 1)], /^sources\.0: /],
+    ['a lone surrogate', ['billing\ud800'], /^sources\.0: /],
+    [
+      `${MAX_FILTER_SOURCES + 1} sources`,
+      Array.from({ length: MAX_FILTER_SOURCES + 1 }, (_, i) => `s${i}`),
+      new RegExp(`^sources: must hold at most ${MAX_FILTER_SOURCES} sources`),
+    ],
+  ])('refuses sources that are %s, naming the field', (_label, sources, message) => {
+    for (const action of ['subscribe', 'unsubscribe'] as const)
+      expect(parseAction(frame(action, { sources }), action)).toMatchObject({
+        ok: false,
+        problem: 'bad_request',
+        message,
+      });
+  });
+
+  it(`accepts ${MAX_FILTER_SOURCES} sources of ${MAX_SOURCE_LENGTH} characters, matched as written`, () => {
+    const sources = Array.from({ length: MAX_FILTER_SOURCES }, (_, i) => `${i}`.padEnd(MAX_SOURCE_LENGTH, 'x'));
+    expect(parseAction(frame('subscribe', { sources }), 'subscribe').ok).toBe(true);
+    expect(parseAction(frame('subscribe', { sources: [' Billing Service '] }), 'subscribe')).toMatchObject({
+      ok: true,
+      message: { sources: [' Billing Service '] },
+    });
   });
 });
 

@@ -9,7 +9,9 @@ import {
   type Envelope,
   HTTP_ROUTES,
   HttpRoute,
+  MAX_FILTER_SOURCES,
   MAX_TOKEN_LENGTH,
+  PRIORITIES,
 } from '../../lambdas/contract/index.js';
 import { AuthError } from '../../lambdas/core/errors.js';
 import { fanOut } from '../../lambdas/core/fanout.js';
@@ -273,18 +275,18 @@ describe('routes', () => {
 
 describe('GET /events parameters', () => {
   it('defaults to the newest 20 of every type', () => {
-    expect(parseEventsQuery({})).toEqual({ ok: true, value: { cursor: undefined, types: [], limit: 20 } });
+    expect(parseEventsQuery({})).toEqual({ ok: true, value: { cursor: undefined, types: [], sources: [], limit: 20 } });
     expect(parseEventsQuery({ types: '' })).toMatchObject({ ok: true, value: { types: [] } });
   });
 
   it('reads after, since, types (trimmed, deduplicated) and limit', () => {
     expect(parseEventsQuery({ after: 'evt_1', types: 'goal.*, action.created,goal.*', limit: '100' })).toEqual({
       ok: true,
-      value: { cursor: { after: 'evt_1' }, types: ['goal.*', 'action.created'], limit: 100 },
+      value: { cursor: { after: 'evt_1' }, types: ['goal.*', 'action.created'], sources: [], limit: 100 },
     });
     expect(parseEventsQuery({ since: '1736942400000', limit: '1' })).toEqual({
       ok: true,
-      value: { cursor: { since: 1_736_942_400_000 }, types: [], limit: 1 },
+      value: { cursor: { since: 1_736_942_400_000 }, types: [], sources: [], limit: 1 },
     });
   });
 
@@ -309,6 +311,62 @@ describe('GET /events parameters', () => {
     const parsed = parseEventsQuery(query);
     expect(parsed.ok).toBe(false);
     expect(parsed.ok ? '' : parsed.message).toMatch(new RegExp(`^${parameter}: `));
+  });
+
+  it('reads sources (trimmed, deduplicated, exact) and minPriority', () => {
+    expect(parseEventsQuery({ sources: 'billing, crm,billing', minPriority: 'high' })).toEqual({
+      ok: true,
+      value: { cursor: undefined, types: [], sources: ['billing', 'crm'], minPriority: 'high', limit: 20 },
+    });
+    expect(parseEventsQuery({ sources: 'Billing Service' })).toMatchObject({
+      ok: true,
+      value: { sources: ['Billing Service'] },
+    });
+    expect(parseEventsQuery({ sources: '' })).toMatchObject({ ok: true, value: { sources: [] } });
+    for (const p of PRIORITIES)
+      expect(parseEventsQuery({ minPriority: p })).toMatchObject({ ok: true, value: { minPriority: p } });
+    const none = parseEventsQuery({});
+    expect(none.ok && 'minPriority' in none.value).toBe(false);
+    const twenty = Array.from({ length: MAX_FILTER_SOURCES }, (_, i) => `s${i}`);
+    expect(parseEventsQuery({ sources: [...twenty, 's0'].join(',') })).toMatchObject({
+      ok: true,
+      value: { sources: twenty },
+    });
+  });
+
+  it.each([
+    [{ sources: 'billing,,crm' }, 'sources'],
+    [{ sources: ' , ' }, 'sources'],
+    [{ sources: 'x'.repeat(257) }, 'sources'],
+    [{ sources: 'billing,\ud800' }, 'sources'],
+    [{ sources: Array.from({ length: 21 }, (_, i) => `s${i}`).join(',') }, 'sources'],
+    [{ minPriority: 'urgent' }, 'minPriority'],
+    [{ minPriority: 'HIGH' }, 'minPriority'],
+    [{ minPriority: '' }, 'minPriority'],
+    [{ minPriority: '3' }, 'minPriority'],
+    [{ minPriority: 'high,low' }, 'minPriority'],
+  ])('refuses %j, naming %s', (query, parameter) => {
+    const parsed = parseEventsQuery(query);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? '' : parsed.message).toMatch(new RegExp(`^${parameter}: `));
+  });
+
+  it('answers 400 naming sources or minPriority through the route, in the bad-request shape', async () => {
+    const { call } = setup();
+    const badFloor = await call(ROUTE.events, { token: 'member', query: { minPriority: 'urgent' } });
+    expect(badFloor).toMatchObject({
+      statusCode: 400,
+      body: { code: 'bad_request', message: expect.stringMatching(/^minPriority: must be one of "low"/) },
+    });
+    expect(Object.keys(badFloor.body).sort()).toEqual(['code', 'message']);
+    const tooMany = await call(ROUTE.events, {
+      token: 'member',
+      query: { sources: Array.from({ length: MAX_FILTER_SOURCES + 1 }, (_, i) => `s${i}`).join(',') },
+    });
+    expect(tooMany).toMatchObject({
+      statusCode: 400,
+      body: { code: 'bad_request', message: `sources: at most ${MAX_FILTER_SOURCES} sources` },
+    });
   });
 
   it('parses since as ISO 8601 with a zone, or epoch milliseconds', () => {

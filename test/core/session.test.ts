@@ -3,13 +3,15 @@ import {
   type Audience,
   CONNECTION_TTL_SECONDS,
   type Envelope,
+  type FilterChange,
+  MAX_FILTER_SOURCES,
   MAX_SUBSCRIPTIONS,
   REPLAY_OVERLAP_SECONDS,
 } from '../../lambdas/contract/index.js';
 import { AuthError } from '../../lambdas/core/errors.js';
 import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
 import { type ResumeDeps, resume } from '../../lambdas/core/replay.js';
-import { authenticate, changeSubscriptions, connect } from '../../lambdas/core/session.js';
+import { applyFilterChange, authenticate, changeSubscriptions, connect } from '../../lambdas/core/session.js';
 import {
   envelope,
   FakeClock,
@@ -280,7 +282,7 @@ describe('changeSubscriptions', () => {
     const { clock, store } = setup();
     await connect({ store, clock: clock.now, authTimeoutSeconds: 30, allowedOrigins: [] }, 'pending', undefined);
     for (const id of ['pending', 'unknown']) {
-      const reply = await changeSubscriptions({ store, clock: clock.now }, id, 'subscribe', ['goal.*']);
+      const reply = await changeSubscriptions({ store, clock: clock.now }, id, 'subscribe', { eventTypes: ['goal.*'] });
       expect(reply).toMatchObject({ type: 'error', data: { code: 'not_authenticated' } });
     }
     expect((await store.get('pending'))?.subscriptions).toBeUndefined();
@@ -290,14 +292,13 @@ describe('changeSubscriptions', () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*'] }, clock.seconds);
 
-    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', [
-      'issue.created',
-      'goal.*',
-    ]);
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', {
+      eventTypes: ['issue.created', 'goal.*'],
+    });
 
     expect(reply).toEqual({
       type: 'subscribe.success',
-      data: { eventTypes: ['goal.*', 'issue.created'] },
+      data: { eventTypes: ['goal.*', 'issue.created'], sources: [], minPriority: 'low' },
       timestamp: new Date(clock.nowMs).toISOString(),
     });
     expect((await store.get('c1'))?.subscriptions).toEqual(['goal.*', 'issue.created']);
@@ -307,10 +308,9 @@ describe('changeSubscriptions', () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*', 'issue.created', 'action.*'] }, clock.seconds);
 
-    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'unsubscribe', [
-      'issue.created',
-      'never.subscribed',
-    ]);
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'unsubscribe', {
+      eventTypes: ['issue.created', 'never.subscribed'],
+    });
 
     expect(reply).toMatchObject({ type: 'unsubscribe.success', data: { eventTypes: ['goal.*', 'action.*'] } });
     expect((await store.get('c1'))?.subscriptions).toEqual(['goal.*', 'action.*']);
@@ -319,7 +319,9 @@ describe('changeSubscriptions', () => {
   it('unsubscribing everything leaves an empty set (which means every type)', async () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*'] }, clock.seconds);
-    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'unsubscribe', ['goal.*']);
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'unsubscribe', {
+      eventTypes: ['goal.*'],
+    });
     expect(reply).toMatchObject({ type: 'unsubscribe.success', data: { eventTypes: [] } });
     expect((await store.get('c1'))?.subscriptions).toEqual([]);
   });
@@ -329,11 +331,12 @@ describe('changeSubscriptions', () => {
     const existing = Array.from({ length: MAX_SUBSCRIPTIONS - 1 }, (_, i) => `goal.t${i}`);
     await seedAuthenticated(store, 'c1', { subscriptions: existing }, clock.seconds);
 
-    const fits = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', [
-      'goal.t0',
-      'issue.created',
-    ]);
-    const tooMany = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', ['action.created']);
+    const fits = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', {
+      eventTypes: ['goal.t0', 'issue.created'],
+    });
+    const tooMany = await changeSubscriptions({ store, clock: clock.now }, 'c1', 'subscribe', {
+      eventTypes: ['action.created'],
+    });
 
     expect(fits).toMatchObject({ type: 'subscribe.success' });
     expect(tooMany).toMatchObject({
@@ -348,13 +351,203 @@ describe('changeSubscriptions', () => {
     await seedAuthenticated(store, 'c1', {}, clock.seconds);
     // Its record is deleted ($disconnect, the sweeper) between the read and the write.
     const racing = withOverrides(store, {
-      setSubscriptions: async (...args) => {
+      setFilter: async (...args) => {
         await store.delete('c1');
-        return store.setSubscriptions(...args);
+        return store.setFilter(...args);
       },
     });
-    const reply = await changeSubscriptions({ store: racing, clock: clock.now }, 'c1', 'subscribe', ['goal.*']);
+    const reply = await changeSubscriptions({ store: racing, clock: clock.now }, 'c1', 'subscribe', {
+      eventTypes: ['goal.*'],
+    });
     expect(reply).toMatchObject({ type: 'error', data: { code: 'not_authenticated' } });
+  });
+});
+
+describe('changeSubscriptions: sources and minPriority', () => {
+  const change = async (
+    store: InMemoryConnectionStore,
+    clock: FakeClock,
+    mode: 'subscribe' | 'unsubscribe',
+    fields: Parameters<typeof changeSubscriptions>[3],
+  ) => changeSubscriptions({ store, clock: clock.now }, 'c1', mode, fields);
+
+  it('replies with the whole filter, absent parts filled in, and stores it', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', {}, clock.seconds);
+
+    const reply = await change(store, clock, 'subscribe', { sources: ['billing'] });
+
+    expect(reply).toEqual({
+      type: 'subscribe.success',
+      data: { eventTypes: [], sources: ['billing'], minPriority: 'low' },
+      timestamp: new Date(clock.nowMs).toISOString(),
+    });
+    expect(await store.get('c1')).toMatchObject({ subscriptions: [], sources: ['billing'], minPriority: 'low' });
+  });
+
+  it('adds sources without duplicates (subscribe) and removes them (unsubscribe), leaving the rest', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*'], minPriority: 'high' }, clock.seconds);
+
+    const added = await change(store, clock, 'subscribe', { sources: ['billing', 'crm', 'billing'] });
+    const more = await change(store, clock, 'subscribe', { sources: ['crm', 'ops'] });
+    const removed = await change(store, clock, 'unsubscribe', { sources: ['crm', 'never.added'] });
+
+    expect(added).toMatchObject({
+      type: 'subscribe.success',
+      data: { eventTypes: ['goal.*'], sources: ['billing', 'crm'], minPriority: 'high' },
+    });
+    expect(more).toMatchObject({ data: { sources: ['billing', 'crm', 'ops'] } });
+    expect(removed).toEqual({
+      type: 'unsubscribe.success',
+      data: { eventTypes: ['goal.*'], sources: ['billing', 'ops'], minPriority: 'high' },
+      timestamp: new Date(clock.nowMs).toISOString(),
+    });
+    expect(await store.get('c1')).toMatchObject({
+      subscriptions: ['goal.*'],
+      sources: ['billing', 'ops'],
+      minPriority: 'high',
+    });
+  });
+
+  it('removing every source leaves an empty set (which means any source)', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', { sources: ['billing'] }, clock.seconds);
+    const reply = await change(store, clock, 'unsubscribe', { sources: ['billing'] });
+    expect(reply).toMatchObject({ type: 'unsubscribe.success', data: { sources: [] } });
+    expect((await store.get('c1'))?.sources).toEqual([]);
+  });
+
+  it('replaces minPriority in either message, up or down; leaving it out keeps it', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', {}, clock.seconds);
+
+    const floors = [];
+    const steps: Array<['subscribe' | 'unsubscribe', FilterChange]> = [
+      ['subscribe', { minPriority: 'critical' }],
+      ['subscribe', { eventTypes: ['goal.*'] }],
+      ['unsubscribe', { minPriority: 'normal' }],
+      ['unsubscribe', { eventTypes: ['goal.*'] }],
+      ['subscribe', { minPriority: 'low' }],
+      ['unsubscribe', { minPriority: 'high' }],
+    ];
+    for (const [mode, fields] of steps) {
+      const reply = await change(store, clock, mode, fields);
+      expect(reply.type).toBe(`${mode}.success`);
+      floors.push((reply.data as { minPriority: string }).minPriority);
+    }
+
+    expect(floors).toEqual(['critical', 'critical', 'normal', 'normal', 'low', 'high']);
+    expect((await store.get('c1'))?.minPriority).toBe('high');
+  });
+
+  it('an empty change answers the current filter and changes nothing in it', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(
+      store,
+      'c1',
+      { subscriptions: ['goal.*'], sources: ['crm'], minPriority: 'high' },
+      clock.seconds,
+    );
+    for (const mode of ['subscribe', 'unsubscribe'] as const) {
+      expect(await change(store, clock, mode, {})).toMatchObject({
+        type: `${mode}.success`,
+        data: { eventTypes: ['goal.*'], sources: ['crm'], minPriority: 'high' },
+      });
+    }
+    expect(await store.get('c1')).toMatchObject({ subscriptions: ['goal.*'], sources: ['crm'], minPriority: 'high' });
+  });
+
+  it('changes types, sources and floor in one message', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', { subscriptions: ['goal.*', 'issue.*'], sources: ['crm'] }, clock.seconds);
+    const reply = await change(store, clock, 'unsubscribe', {
+      eventTypes: ['issue.*'],
+      sources: ['crm'],
+      minPriority: 'critical',
+    });
+    expect(reply).toMatchObject({
+      type: 'unsubscribe.success',
+      data: { eventTypes: ['goal.*'], sources: [], minPriority: 'critical' },
+    });
+  });
+
+  it(`refuses to grow past ${MAX_FILTER_SOURCES} sources on the resulting set (bad_request naming sources) and keeps the filter`, async () => {
+    const { clock, store } = setup();
+    const existing = Array.from({ length: MAX_FILTER_SOURCES - 1 }, (_, i) => `src.${i}`);
+    await seedAuthenticated(store, 'c1', { sources: existing, minPriority: 'normal' }, clock.seconds);
+
+    // Already held sources do not count twice: this reaches exactly the cap.
+    const fits = await change(store, clock, 'subscribe', { sources: ['src.0', 'src.new'] });
+    const tooMany = await change(store, clock, 'subscribe', { sources: ['src.one-more'], minPriority: 'critical' });
+
+    expect(fits).toMatchObject({ type: 'subscribe.success' });
+    expect((fits.data as { sources: string[] }).sources).toHaveLength(MAX_FILTER_SOURCES);
+    expect(tooMany).toMatchObject({
+      type: 'error',
+      data: { code: 'bad_request', message: `sources: a connection may hold at most ${MAX_FILTER_SOURCES} sources` },
+    });
+    // Nothing of the refused change was applied, not even its floor.
+    const record = await store.get('c1');
+    expect(record?.sources).toHaveLength(MAX_FILTER_SOURCES);
+    expect(record?.sources).not.toContain('src.one-more');
+    expect(record?.minPriority).toBe('normal');
+    // Removing makes room again.
+    expect(await change(store, clock, 'unsubscribe', { sources: ['src.1'] })).toMatchObject({
+      type: 'unsubscribe.success',
+    });
+    expect(await change(store, clock, 'subscribe', { sources: ['src.one-more'] })).toMatchObject({
+      type: 'subscribe.success',
+    });
+  });
+
+  it('two concurrent changes of sources and floor lose neither (the version-conditioned write)', async () => {
+    const { clock, store } = setup();
+    await seedAuthenticated(store, 'c1', {}, clock.seconds);
+    let reads = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const interleaved = withOverrides(store, {
+      get: async (id) => {
+        const record = await store.get(id);
+        if (++reads === 2) release();
+        if (reads <= 2) await bothRead;
+        return record;
+      },
+    });
+    const deps = { store: interleaved, clock: clock.now };
+
+    await Promise.all([
+      changeSubscriptions(deps, 'c1', 'subscribe', { sources: ['billing'] }),
+      changeSubscriptions(deps, 'c1', 'subscribe', { minPriority: 'high' }),
+    ]);
+
+    expect(await store.get('c1')).toMatchObject({ sources: ['billing'], minPriority: 'high', subscriptionsVersion: 2 });
+  });
+});
+
+describe('applyFilterChange', () => {
+  const current = { eventTypes: ['goal.*'], sources: ['crm'], minPriority: 'normal' as const };
+
+  it('subscribe adds, unsubscribe removes; minPriority replaces in both; the input is not changed', () => {
+    expect(applyFilterChange(current, 'subscribe', { eventTypes: ['issue.*'], sources: ['billing'] })).toEqual({
+      eventTypes: ['goal.*', 'issue.*'],
+      sources: ['crm', 'billing'],
+      minPriority: 'normal',
+    });
+    expect(applyFilterChange(current, 'unsubscribe', { eventTypes: ['goal.*'], sources: ['crm'] })).toEqual({
+      eventTypes: [],
+      sources: [],
+      minPriority: 'normal',
+    });
+    expect(applyFilterChange(current, 'unsubscribe', { minPriority: 'critical' })).toEqual({
+      ...current,
+      minPriority: 'critical',
+    });
+    expect(applyFilterChange(current, 'subscribe', { minPriority: 'low' }).minPriority).toBe('low');
+    expect(current).toEqual({ eventTypes: ['goal.*'], sources: ['crm'], minPriority: 'normal' });
   });
 });
 
@@ -520,7 +713,7 @@ describe('every action of an expired session', () => {
   it.each(['subscribe', 'unsubscribe'] as const)('refuses %s with auth.expired and leaves the set', async (mode) => {
     const { clock, store } = await expiredSession();
     const before = await store.get('c1');
-    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', mode, ['goal.*']);
+    const reply = await changeSubscriptions({ store, clock: clock.now }, 'c1', mode, { eventTypes: ['goal.*'] });
     expect(reply).toMatchObject({ type: 'auth.expired', data: { code: 'token_expired' } });
     expect(await store.get('c1')).toEqual(before);
   });
@@ -581,8 +774,8 @@ describe('concurrent subscription changes', () => {
     const deps = { store: interleaved, clock: clock.now };
 
     const [a, b] = await Promise.all([
-      changeSubscriptions(deps, 'c1', 'subscribe', ['goal.*']),
-      changeSubscriptions(deps, 'c1', 'subscribe', ['issue.*']),
+      changeSubscriptions(deps, 'c1', 'subscribe', { eventTypes: ['goal.*'] }),
+      changeSubscriptions(deps, 'c1', 'subscribe', { eventTypes: ['issue.*'] }),
     ]);
 
     expect((await store.get('c1'))?.subscriptions?.sort()).toEqual(['goal.*', 'issue.*']);
@@ -596,12 +789,14 @@ describe('concurrent subscription changes', () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', {}, clock.seconds);
     const alwaysStale = withOverrides(store, {
-      setSubscriptions: async (id, subs, version, now) => {
-        await store.setSubscriptions(id, ['x.*'], version, now); // someone else wins every time
-        return store.setSubscriptions(id, subs, version, now);
+      setFilter: async (id, filter, version, now) => {
+        await store.setFilter(id, { ...filter, eventTypes: ['x.*'] }, version, now); // someone else wins every time
+        return store.setFilter(id, filter, version, now);
       },
     });
-    const reply = await changeSubscriptions({ store: alwaysStale, clock: clock.now }, 'c1', 'subscribe', ['goal.*']);
+    const reply = await changeSubscriptions({ store: alwaysStale, clock: clock.now }, 'c1', 'subscribe', {
+      eventTypes: ['goal.*'],
+    });
     expect(reply).toMatchObject({ type: 'error', data: { code: 'internal_error' } });
   });
 });

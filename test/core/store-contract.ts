@@ -12,6 +12,7 @@ import {
   eventLogSortKey,
   type Recipient,
 } from '../../lambdas/contract/index.js';
+import { fullFilter } from '../../lambdas/core/matching.js';
 import type { ConnectionStore, EventLog, LogItem } from '../../lambdas/core/ports.js';
 import { sweepShardFor } from '../../lambdas/core/sweep.js';
 import { envelope, identity } from './fakes.js';
@@ -23,6 +24,9 @@ async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
   for await (const page of pages) out.push(...page);
   return out;
 }
+
+/** A filter of these event types (any source, every priority). */
+const types = (eventTypes: string[]) => fullFilter({ eventTypes });
 
 const byId = <T extends { connectionId: string }>(items: T[]) =>
   [...items].sort((a, b) => a.connectionId.localeCompare(b.connectionId));
@@ -107,9 +111,9 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       await pending(store, 'p1');
       await pending(store, 'c1');
       await store.authenticate('c1', identity(), NOW);
-      expect(await store.setSubscriptions('p1', ['goal.*'], 0, NOW)).toBe(false);
-      expect(await store.setSubscriptions('absent', ['goal.*'], 0, NOW)).toBe(false);
-      expect(await store.setSubscriptions('c1', ['goal.*', 'issue.created'], 0, NOW)).toBe(true);
+      expect(await store.setFilter('p1', types(['goal.*']), 0, NOW)).toBe(false);
+      expect(await store.setFilter('absent', types(['goal.*']), 0, NOW)).toBe(false);
+      expect(await store.setFilter('c1', types(['goal.*', 'issue.created']), 0, NOW)).toBe(true);
       expect((await store.get('c1'))?.subscriptions).toEqual(['goal.*', 'issue.created']);
       expect((await store.get('p1'))?.subscriptions).toBeUndefined();
       expect(await store.get('absent')).toBeUndefined();
@@ -146,7 +150,7 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       await store.authenticate('b', identity({ userId: 'ub', expiresAt: NOW + 200 }), NOW);
       await store.authenticate('c', identity({ userId: 'uc', expiresAt: NOW + 300 }), NOW);
       await store.authenticate('x', identity({ tenantId: 't2', userId: 'ux' }), NOW);
-      await store.setSubscriptions('b', ['goal.*'], 0, NOW);
+      await store.setFilter('b', types(['goal.*']), 0, NOW);
 
       const recipients = byId(await collect(store.recipients('t1')));
 
@@ -166,6 +170,37 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
         expected.map((r) => expect.objectContaining(r)),
       );
       expect(await collect(store.recipients('t3'))).toEqual([]);
+    });
+
+    it('stores the whole filter, and both fan-out indexes project it (types, sources, minimum priority)', async () => {
+      const store = await make();
+      for (const id of ['f', 'g']) await pending(store, id);
+      await store.authenticate('f', identity({ userId: 'uf' }), NOW);
+      await store.authenticate('g', identity({ userId: 'ug' }), NOW);
+      const filter = { eventTypes: ['goal.*'], sources: ['billing', 'crm'], minPriority: 'high' as const };
+      expect(await store.setFilter('f', filter, 0, NOW)).toBe(true);
+
+      expect(await store.get('f')).toMatchObject({
+        subscriptions: ['goal.*'],
+        sources: ['billing', 'crm'],
+        minPriority: 'high',
+        subscriptionsVersion: 1,
+      });
+      const projected = { subscriptions: ['goal.*'], sources: ['billing', 'crm'], minPriority: 'high' };
+      const viaTenant = await collect(store.recipients('t1'));
+      expect(viaTenant.find((r) => r.connectionId === 'f')).toMatchObject(projected);
+      expect(await collect(store.recipientsOf('t1', ['uf']))).toEqual([expect.objectContaining(projected)]);
+      // One that never changed its filter has none of these (absent: every type, source and priority).
+      const untouched = viaTenant.find((r) => r.connectionId === 'g');
+      expect(untouched).toBeDefined();
+      expect(untouched?.sources).toBeUndefined();
+      expect(untouched?.minPriority).toBeUndefined();
+
+      // Replaced as a whole at the next version: an emptied source set and a lower floor stick.
+      expect(await store.setFilter('f', { eventTypes: [], sources: [], minPriority: 'low' }, 1, NOW)).toBe(true);
+      expect(await collect(store.recipientsOf('t1', ['uf']))).toEqual([
+        expect.objectContaining({ subscriptions: [], sources: [], minPriority: 'low' }),
+      ]);
     });
 
     it("lists the connections of some users of a tenant, never another tenant's user of the same id", async () => {
@@ -250,11 +285,11 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       await pending(store, 'c1');
       await store.authenticate('c1', identity({ expiresAt: NOW + 3600 }), NOW);
       // Two writers read version 0; the first write wins and bumps the version.
-      expect(await store.setSubscriptions('c1', ['goal.*'], 0, NOW)).toBe(true);
-      expect(await store.setSubscriptions('c1', ['issue.*'], 0, NOW)).toBe(false);
+      expect(await store.setFilter('c1', types(['goal.*']), 0, NOW)).toBe(true);
+      expect(await store.setFilter('c1', types(['issue.*']), 0, NOW)).toBe(false);
       expect(await store.get('c1')).toMatchObject({ subscriptions: ['goal.*'], subscriptionsVersion: 1 });
       // Re-read, re-applied at version 1.
-      expect(await store.setSubscriptions('c1', ['goal.*', 'issue.*'], 1, NOW)).toBe(true);
+      expect(await store.setFilter('c1', types(['goal.*', 'issue.*']), 1, NOW)).toBe(true);
       expect(await store.get('c1')).toMatchObject({ subscriptions: ['goal.*', 'issue.*'], subscriptionsVersion: 2 });
     });
 
@@ -262,7 +297,7 @@ export function connectionStoreContract(name: string, make: () => Promise<Connec
       const store = await make();
       await pending(store, 'c1');
       await store.authenticate('c1', identity({ expiresAt: NOW }), NOW - 10);
-      expect(await store.setSubscriptions('c1', ['goal.*'], 0, NOW)).toBe(false);
+      expect(await store.setFilter('c1', types(['goal.*']), 0, NOW)).toBe(false);
       expect((await store.get('c1'))?.subscriptions).toBeUndefined();
     });
 

@@ -462,7 +462,32 @@ describe('adversarial input', () => {
         type: 'error',
         code: 'bad_request',
       },
-      { name: 'subscribe without eventTypes', frame: '{"action":"subscribe"}', type: 'error', code: 'bad_request' },
+      // (`{"action":"subscribe"}` without eventTypes is valid since issue 14: it answers the filter.)
+      ...(
+        [
+          ['subscribe sources as a string', { action: 'subscribe', sources: 'billing' }, /^sources: /],
+          ['subscribe an empty source', { action: 'subscribe', sources: [''] }, /^sources\.0: /],
+          ['subscribe a numeric source', { action: 'unsubscribe', sources: [7] }, /^sources\.0: /],
+          ['subscribe a source of 257 chars', { action: 'subscribe', sources: ['s'.repeat(257)] }, /^sources\.0: /],
+          [
+            'subscribe 21 sources',
+            { action: 'subscribe', sources: Array.from({ length: 21 }, (_, i) => `s${i}`) },
+            /^sources: /,
+          ],
+          ['subscribe minPriority "urgent"', { action: 'subscribe', minPriority: 'urgent' }, /^minPriority: /],
+          ['subscribe minPriority "HIGH"', { action: 'subscribe', minPriority: 'HIGH' }, /^minPriority: /],
+          ['unsubscribe minPriority 3', { action: 'unsubscribe', minPriority: 3 }, /^minPriority: /],
+          ['subscribe minPriority null', { action: 'subscribe', minPriority: null }, /^minPriority: /],
+        ] as const
+      ).map(
+        ([name, frame, message]): FrameCase => ({
+          name,
+          frame: JSON.stringify(frame),
+          type: 'error',
+          code: 'bad_request',
+          message,
+        }),
+      ),
       {
         name: 'unsubscribe eventTypes as an object',
         frame: '{"action":"unsubscribe","eventTypes":{"0":"goal.*"}}',
@@ -730,6 +755,14 @@ describe('adversarial input', () => {
         goal({ tenantId: BUS, audience: { userIds: ['u1'], everyone: true } }),
         'invalid_audience',
       ],
+      ...(['urgent', '', 3, null, 'HIGH'] as const).map(
+        (priority): [string, string, Record<string, unknown>, string] => [
+          `priority ${JSON.stringify(priority)}`,
+          'goal.created',
+          goal({ tenantId: BUS, priority }),
+          'invalid_priority',
+        ],
+      ),
       ['a known type without its id field', 'goal.created', { tenantId: BUS }, 'invalid_detail'],
       ['a known type with a numeric id field', 'action.created', { tenantId: BUS, actionId: 7 }, 'invalid_detail'],
     ];

@@ -72,7 +72,17 @@ describe('broadcaster', () => {
       });
       expect(event!.eventId).toMatch(/^evt_/);
       expect(Date.parse(String(event!.timestamp))).not.toBeNaN();
-      expect(Object.keys(event!).sort()).toEqual(['data', 'eventId', 'tenantId', 'timestamp', 'type']);
+      // The seed's five fields, and issue 14's source and priority (the default, normal).
+      expect(Object.keys(event!).sort()).toEqual([
+        'data',
+        'eventId',
+        'priority',
+        'source',
+        'tenantId',
+        'timestamp',
+        'type',
+      ]);
+      expect(event).toMatchObject({ source: 'test.e2e', priority: 'normal' });
     }
     expect(a1.events()[0]!.eventId).toBe(a2.events()[0]!.eventId);
     expect(b1.events()).toHaveLength(0);

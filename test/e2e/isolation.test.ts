@@ -210,7 +210,15 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
     const why = `seed ${SEED}, client ${label(spec)}`;
 
     for (const e of received) {
-      expect(Object.keys(e).sort(), why).toEqual(['data', 'eventId', 'tenantId', 'timestamp', 'type']);
+      expect(Object.keys(e).sort(), why).toEqual([
+        'data',
+        'eventId',
+        'priority',
+        'source',
+        'tenantId',
+        'timestamp',
+        'type',
+      ]);
       expect(e.tenantId, why).toBe(spec.tenant);
       expect(e.data.tenantId, why).toBe(spec.tenant);
       expect(e.data, why).not.toHaveProperty('audience');

@@ -182,6 +182,26 @@ describe('DynamoDB tables', () => {
     );
   });
 
+  it.each([TENANT_INDEX, USER_INDEX])(
+    'projects into %s every attribute fan-out matches on: the filter (subscriptions, sources, minPriority) and identity',
+    (indexName) => {
+      const table = template.toJSON().Resources[idOf(stack.tables.connections)].Properties;
+      const index = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === indexName);
+      expect(index.Projection.ProjectionType).toBe('INCLUDE');
+      expect(index.Projection.NonKeyAttributes).toEqual(
+        expect.arrayContaining([
+          'subscriptions',
+          'sources',
+          'minPriority',
+          'userId',
+          'roles',
+          'tokenExpiresAt',
+          'brokenAt',
+        ]),
+      );
+    },
+  );
+
   it('keys the sparse tenant index on tenantId, sorted by connectionId (unique index keys)', () => {
     const table = template.toJSON().Resources[idOf(stack.tables.connections)].Properties;
     const tenantIndex = table.GlobalSecondaryIndexes.find((i: { IndexName: string }) => i.IndexName === TENANT_INDEX);

@@ -112,6 +112,23 @@ describe('npm run emit', () => {
     expect(local.client.endpoint).toBe('http://127.0.0.1:1');
   });
 
+  it('sets detail.priority from --priority, and refuses a priority the broadcaster would reject', () => {
+    const options = emitOptionsFromArgs(
+      ['--type', 'goal.created', '--tenant', 't1', '--source', 'billing', '--priority', 'critical'],
+      {},
+    );
+    if (options === 'help') throw new Error('unexpected help');
+    expect(JSON.parse(options.entry.Detail ?? '')).toEqual({ tenantId: 't1', priority: 'critical' });
+    expect(options.entry.Source).toBe('billing');
+    const none = emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1'], {});
+    if (none === 'help') throw new Error('unexpected help');
+    expect(JSON.parse(none.entry.Detail ?? '')).not.toHaveProperty('priority');
+    for (const bad of ['urgent', 'HIGH', ''])
+      expect(() => emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--priority', bad], {})).toThrow(
+        /--priority must be one of "low", "normal", "high", "critical"/,
+      );
+  });
+
   it('rejects invalid --data and types clearly', () => {
     expect(() => emitOptionsFromArgs(['--type', 'goal.created', '--tenant', 't1', '--data', '{oops'], {})).toThrow(
       /--data is not valid JSON/,
