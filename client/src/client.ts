@@ -1,8 +1,8 @@
 /**
  * The client: one class wiring the pure pieces (state table, backoff, dedupe window) to sockets
- * and timers. A `Connection` is one socket with its own request queue and timers; the client
- * owns at most two (the current one, and its successor while rotating) and the shared state:
- * resume point, subscription set, dedupe window, handlers.
+ * and timers. A `Connection` (connection.ts) is one socket with its own request queue and
+ * timers; the client owns at most two (the current one, and its successor while rotating) and
+ * the shared state: resume point, subscription filter, dedupe window, handlers.
  *
  * With `shareAcrossTabs`, `tabs` (tabs.ts, imported on demand) hooks in at a few places: the
  * leader posts its states, deliveries, resume point and gaps to the other tabs, subscribes to
@@ -22,31 +22,27 @@ import {
   HttpPath,
   LOWEST_PRIORITY,
   MAX_CONNECTION_SECONDS,
-  MAX_FILTER_SOURCES,
   MAX_REPLAY_EVENTS,
-  MAX_SOURCE_LENGTH,
-  MAX_SUBSCRIPTIONS,
   matchesSubscriptions,
-  PRIORITIES,
   type PresenceResponse,
   passesFilter,
-  priorityRank,
   REPLAY_FLAG,
   ResumeErrorCode,
   type ResumeSuccessData,
   Route,
-  SUBSCRIPTION_PATTERN,
   type SubscriptionFilter,
   ServerMessageType as T,
 } from '../../lambdas/contract/plain.js';
 import { backoff } from './backoff.js';
+import { check } from './check.js';
+import { Connection, describe, type Msg, noop } from './connection.js';
 import { dedupeWindow } from './dedupe.js';
-import { RealtimeError, serverError } from './errors.js';
-import { type FetchLike, get, pollingSocket } from './polling.js';
+import { RealtimeError } from './errors.js';
+import { type FetchLike, get } from './polling.js';
 import { type ConnectionState, type LostReason, type StateReason, transition } from './state.js';
 import type { Tabs } from './tabs.js';
 import { Timers } from './timers.js';
-import { type SocketLike, type Transport, type TransportName, webSocketTransport } from './transport.js';
+import { type Transport, type TransportName, webSocketTransport } from './transport.js';
 import type {
   EventFor,
   EventPattern,
@@ -63,174 +59,6 @@ import type {
 export const STABLE_AFTER_MS = 2000;
 /** Codes no new token can fix: the client stops. */
 const FATAL: readonly string[] = [AuthErrorCode.invalidClaims, AuthErrorCode.tenantMismatch];
-
-interface Msg {
-  type?: string;
-  data?: Record<string, unknown>;
-  timestamp?: string;
-  eventId?: unknown;
-  message?: unknown;
-}
-type Frame = { action: string; [field: string]: unknown };
-interface Request {
-  /** The frame as sent, serialized when queued: what the caller changes after that is not sent. */
-  data: string;
-  action: string;
-  expect: string;
-  resolve: (m: Msg) => void;
-  reject: (e: RealtimeError) => void;
-}
-
-const noop = () => {};
-const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-/** Throws `bad_request` naming the option (or argument) unless `ok`. */
-function need(ok: unknown, part: string, what: string, value: unknown): void {
-  if (!ok) throw new RealtimeError(ErrorCode.badRequest, `${part} must be ${what}, got ${JSON.stringify(value)}`);
-}
-
-/** An array of at most `cap` strings, each `ok`. */
-const strings = (value: unknown, cap: number, ok: (s: string) => boolean) =>
-  Array.isArray(value) && value.length <= cap && value.every((s) => typeof s === 'string' && ok(s));
-
-/** Checks a filter, or a change to one, as the server would (its caps too). */
-function check({ eventTypes = [], sources = [], minPriority = LOWEST_PRIORITY }: FilterParts): void {
-  need(
-    strings(eventTypes, MAX_SUBSCRIPTIONS, (p) => SUBSCRIPTION_PATTERN.test(p)),
-    'eventTypes',
-    `at most ${MAX_SUBSCRIPTIONS} event types or "prefix.*" patterns`,
-    eventTypes,
-  );
-  need(
-    strings(sources, MAX_FILTER_SOURCES, (s) => s.length > 0 && s.length <= MAX_SOURCE_LENGTH),
-    'sources',
-    `at most ${MAX_FILTER_SOURCES} strings of 1 to ${MAX_SOURCE_LENGTH} characters`,
-    sources,
-  );
-  need(priorityRank(minPriority) >= 0, 'minPriority', `one of ${PRIORITIES.join(', ')}`, minPriority);
-}
-
-/** One socket: its request queue (one request on the wire at a time, so replies need no ids) and its timers. */
-class Connection {
-  readonly timers = new Timers();
-  readonly openedAt = Date.now();
-  declare readonly token: Promise<string | RealtimeError>;
-  declare readonly socket: SocketLike;
-  /** Live frames that arrived before the resume finished, delivered after the replayed ones. */
-  held: Envelope[] = [];
-  // The flags start unset (undefined: false), which costs the bundle nothing.
-  /** `held` hit its bound and was dropped: resume once more from the last delivered event. */
-  declare overflow?: boolean;
-  declare authed?: boolean;
-  declare live?: boolean;
-  declare dead?: boolean;
-  declare id: string | undefined;
-  refreshFailures = 0;
-  #queue: Request[] = [];
-
-  readonly #c: Client;
-  declare readonly polling: boolean;
-
-  constructor(c: Client, polling = false) {
-    this.#c = c;
-    this.polling = polling;
-    this.token = c.fetchToken();
-    const s = (this.socket = polling ? pollingSocket(c) : (c.ws as Transport)(c.url));
-    this.timers.set('open', c.timeoutMs, () =>
-      c.lost(this, 'timeout', new RealtimeError('timeout', `the socket did not open within ${c.timeoutMs} ms`)),
-    );
-    s.onopen = () => {
-      this.timers.clear('open');
-      c.opened(this);
-    };
-    s.onmessage = (ev: { data: unknown }) => this.#frame(String(ev.data));
-    s.onclose = (ev: { code: number }) =>
-      c.lost(this, ev.code === 1001 ? 'going_away' : 'socket_closed', undefined, ev.code);
-    s.onerror = noop; // always followed by close, which carries the only useful detail
-  }
-
-  request(frame: Frame, expect: string): Promise<Msg> {
-    return new Promise((resolve, reject) => {
-      if (this.dead) return reject(new RealtimeError('disconnected', 'the connection closed'));
-      const data = JSON.stringify(frame);
-      if (this.#queue.push({ data, action: frame.action, expect, resolve, reject }) === 1) this.#sendHead();
-    });
-  }
-
-  #sendHead(): void {
-    const head = this.#queue[0];
-    if (!head) return;
-    this.#arm();
-    try {
-      this.socket.send(head.data);
-    } catch (err) {
-      this.#c.lost(this, 'socket_closed', new RealtimeError('disconnected', `send failed: ${describe(err)}`));
-    }
-  }
-
-  /** (Re)starts the reply deadline of the request on the wire; any frame counts as a sign of life. */
-  #arm(): void {
-    const action = this.#queue[0]?.action;
-    if (action === undefined) return;
-    this.timers.set('reply', this.#c.timeoutMs, () =>
-      this.#c.lost(
-        this,
-        'timeout',
-        new RealtimeError('timeout', `no reply to "${action}" within ${this.#c.timeoutMs} ms`),
-      ),
-    );
-  }
-
-  #settle(m: Msg, error?: RealtimeError): void {
-    const head = this.#queue.shift();
-    this.timers.clear('reply');
-    this.#sendHead();
-    if (error) head?.reject(error);
-    else head?.resolve(m);
-  }
-
-  #frame(text: string): void {
-    let m: Msg | null = null;
-    try {
-      m = JSON.parse(text) as Msg | null;
-    } catch {
-      // reported below
-    }
-    const head = this.#queue[0];
-    if (!m || typeof m !== 'object') {
-      this.#c.report(new RealtimeError('protocol_error', `not a JSON object: ${text.slice(0, 80)}`));
-      return;
-    }
-    this.#arm();
-    if (typeof m.eventId === 'string') {
-      this.#c.envelope(this, m as unknown as Envelope);
-    } else if (m.type === T.authExpired) {
-      this.#c.lost(this, 'auth_expired');
-    } else if (head && m.type === head.expect) {
-      this.#settle(m);
-    } else if (m.type === undefined || m.type === T.error || m.type === T.authError || m.type === T.resumeError) {
-      // `error`, `auth.error`, `resume.error`, or API Gateway's `{"message":"Internal server error"}`.
-      const error = serverError(m.data ?? {}, m.message);
-      if (head) this.#settle(m, error);
-      else this.#c.report(error);
-    }
-    // Anything else (a late pong, a future message type) is not for us.
-  }
-
-  dispose(code = 1000, reason = ''): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.timers.dispose();
-    const s = this.socket;
-    s.onopen = s.onmessage = s.onclose = s.onerror = noop;
-    try {
-      if (s.readyState < 2) s.close(code, reason);
-    } catch {
-      // already closing
-    }
-    for (const r of this.#queue.splice(0)) r.reject(new RealtimeError('disconnected', 'the connection closed'));
-  }
-}
 
 export class Client implements RealtimeClient {
   state: ConnectionState = 'idle';
