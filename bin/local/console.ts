@@ -7,8 +7,9 @@
  * - `GET /_local/info`: tells the page it runs on a local runtime, and where the WebSocket is.
  * - `POST /_local/token` `{tenant, user, roles?, ttl?}` → `{token}`: a dev token signed with the
  *   local secret, exactly as `npm run token` makes it (same checks, same JWT_* settings).
- * - `POST /_local/emit` `{type, tenant, data?, users?, roles?, source?}` → the PutEvents result:
- *   one event through the local EventBridge, as `npm run emit` puts it.
+ * - `POST /_local/emit` `{type, tenant, data?, users?, roles?, source?, priority?}` → the PutEvents
+ *   result: one event through the local EventBridge, as `npm run emit` puts it (`source` is the
+ *   EventBridge source, `priority` goes into the detail; a bad one is a 400, as the CLI's).
  *
  * The tools answer the console's own origin only: no CORS (a preflight gets 405), a POST needs
  * `content-type: application/json` (which a cross-site form cannot send) and, when the browser
@@ -86,6 +87,7 @@ export function localConsole(options: LocalConsoleOptions): LocalConsole {
       ...arg('--tenant', body.tenant),
       ...arg('--data', body.data),
       ...arg('--source', body.source),
+      ...arg('--priority', body.priority),
       ...arg('--audience-users', body.users),
       ...arg('--audience-roles', body.roles),
       '--endpoint',

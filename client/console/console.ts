@@ -6,7 +6,14 @@
  * Query string: `url` (WebSocket URL), `http` (HTTP API URL), `token`; with `url` and `token` it
  * connects at once. The token is then taken out of the address bar (kept for this tab only).
  */
-import type { KnownEventType } from '../../lambdas/contract/plain.js';
+import {
+  changeFilter,
+  DEFAULT_PRIORITY,
+  isPriority,
+  type KnownEventType,
+  type Priority,
+  type SubscriptionFilter,
+} from '../../lambdas/contract/plain.js';
 import {
   createRealtimeClient,
   type Envelope,
@@ -29,6 +36,9 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return el as T;
 };
 const input = (id: string) => $<HTMLInputElement>(id);
+const select = (id: string) => $<HTMLSelectElement>(id);
+/** A comma- or space-separated list from an input. */
+const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 const text = (id: string, value: string) => {
   $(id).textContent = value;
 };
@@ -140,7 +150,7 @@ function connect(lastEventId?: string): void {
   const client = createRealtimeClient({
     url,
     getToken: token,
-    eventTypes: currentSubs(),
+    ...currentFilter(),
     pingIntervalMs: PING_INTERVAL_MS,
     ...(lastEventId ? { lastEventId } : {}),
   });
@@ -178,56 +188,69 @@ function disconnect(): void {
 
 // ------------------------------------------------------------------ subscriptions
 
-/** The set shown in the editor: the client's, or the one the next connection starts with. */
-let pendingSubs: string[] = [];
-const currentSubs = () => [...(state.client?.subscriptions ?? pendingSubs)];
+/** The filter shown in the editor: the client's, or the one the next connection starts with. */
+let pendingFilter: SubscriptionFilter = changeFilter({}, true, {});
+const currentFilter = (): SubscriptionFilter => state.client?.filter ?? pendingFilter;
 
-function showSubs(): void {
-  const list = $('subs');
-  list.replaceChildren();
-  const subs = currentSubs();
-  if (!subs.length) {
+/** One list of chips: each a part of the filter with its × (unsubscribe), or what an empty list means. */
+function showChips(id: string, items: readonly string[], empty: string, remove: (item: string) => void): void {
+  const chips = $(id);
+  chips.replaceChildren();
+  if (!items.length) {
     const li = document.createElement('li');
     li.className = 'all';
-    li.textContent = 'every event type';
-    list.append(li);
+    li.textContent = empty;
+    chips.append(li);
   }
-  for (const pattern of subs) {
+  for (const item of items) {
     const li = document.createElement('li');
-    li.append(pattern);
-    const remove = document.createElement('button');
-    remove.type = 'button';
-    remove.textContent = '×';
-    remove.setAttribute('aria-label', `Unsubscribe ${pattern}`);
-    remove.addEventListener('click', () => void changeSubs('unsubscribe', [pattern]));
-    li.append(remove);
-    list.append(li);
+    li.append(item);
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = '×';
+    button.setAttribute('aria-label', `Unsubscribe ${item}`);
+    button.addEventListener('click', () => remove(item));
+    li.append(button);
+    chips.append(li);
   }
 }
 
-async function changeSubs(action: 'subscribe' | 'unsubscribe', patterns: string[]): Promise<void> {
+function showSubs(): void {
+  const f = currentFilter();
+  showChips('subs', f.eventTypes, 'every event type', (p) => void changeSubs('unsubscribe', [p]));
+  showChips('sources', f.sources, 'every source', (s) => void changeSubs('unsubscribe', [], { sources: [s] }));
+  select('min-priority').value = f.minPriority;
+}
+
+/** `subscribe` or `unsubscribe` on the client, or on the filter the next connection starts with. */
+async function changeSubs(
+  action: 'subscribe' | 'unsubscribe',
+  patterns: string[],
+  options: { sources?: string[]; minPriority?: Priority } = {},
+): Promise<void> {
   try {
-    if (state.client && state.client.state !== 'closed') await state.client[action](patterns);
-    else {
-      const drop = new Set(patterns);
-      pendingSubs =
-        action === 'subscribe' ? [...new Set([...pendingSubs, ...patterns])] : pendingSubs.filter((p) => !drop.has(p));
-    }
+    if (state.client && state.client.state !== 'closed') await state.client[action](patterns, options);
+    else pendingFilter = changeFilter(pendingFilter, action === 'subscribe', { eventTypes: patterns, ...options });
     showError('');
   } catch (err) {
     const e = err as { code?: string; message?: string };
     showError(`${e.code ?? 'error'}: ${e.message ?? String(err)}`);
   }
-  if (state.client) pendingSubs = [...state.client.subscriptions];
+  if (state.client) pendingFilter = state.client.filter;
   showSubs();
 }
 
 // ------------------------------------------------------------------ events
 
+/** The envelope's priority; an event without one is `normal`. */
+const priorityOf = (e: Envelope): Priority => e.priority ?? DEFAULT_PRIORITY;
+
 function matchesFilter(row: Row, filter: string): boolean {
   if (!filter) return true;
   const e = row.envelope;
-  return `${e.type} ${e.eventId} ${JSON.stringify(e.data)}`.toLowerCase().includes(filter);
+  return `${e.type} ${e.source ?? ''} ${priorityOf(e)} ${e.eventId} ${JSON.stringify(e.data)}`
+    .toLowerCase()
+    .includes(filter);
 }
 
 function rowElement(row: Row): HTMLLIElement {
@@ -235,6 +258,8 @@ function rowElement(row: Row): HTMLLIElement {
   const li = document.createElement('li');
   li.dataset.eventId = e.eventId;
   li.dataset.type = e.type;
+  li.dataset.source = e.source ?? '';
+  li.dataset.priority = priorityOf(e);
   const details = document.createElement('details');
   const summary = document.createElement('summary');
   const cell = (cls: string, value: string, title?: string) => {
@@ -254,6 +279,8 @@ function rowElement(row: Row): HTMLLIElement {
     mark.textContent = ' replayed';
     type.append(mark);
   }
+  cell('source', e.source ?? '–', 'EventBridge source');
+  cell('priority', priorityOf(e), 'priority').dataset.priority = priorityOf(e);
   cell('id', e.eventId, e.eventId);
   const ms = row.latencyMs;
   cell('latency', Math.abs(ms) < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`, `now − ${e.timestamp}`);
@@ -418,6 +445,8 @@ async function emit(form: HTMLFormElement): Promise<void> {
       type: data.get('type'),
       tenant,
       data: data.get('data'),
+      source: data.get('source'),
+      priority: data.get('priority'),
       users: data.get('users'),
       roles: data.get('roles'),
     });
@@ -482,12 +511,19 @@ function main(): void {
   input('http').addEventListener('change', () => void probeLocal());
   $<HTMLFormElement>('sub-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const patterns = input('sub-input')
-      .value.split(/[\s,]+/)
-      .filter(Boolean);
-    if (!patterns.length) return;
+    const patterns = list(input('sub-input').value);
+    const sources = list(input('source-input').value);
+    const minPriority = select('min-priority').value;
+    const floor = isPriority(minPriority) && minPriority !== currentFilter().minPriority ? { minPriority } : {};
+    if (!patterns.length && !sources.length && !('minPriority' in floor)) return;
     input('sub-input').value = '';
-    void changeSubs('subscribe', patterns);
+    input('source-input').value = '';
+    void changeSubs('subscribe', patterns, { ...(sources.length ? { sources } : {}), ...floor });
+  });
+  // A new floor applies at once (it replaces the old one).
+  select('min-priority').addEventListener('change', () => {
+    const minPriority = select('min-priority').value;
+    if (isPriority(minPriority)) void changeSubs('subscribe', [], { minPriority });
   });
   $<HTMLFormElement>('resume-form').addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -1,8 +1,9 @@
-import type {
-  AuthErrorCodeName,
-  ErrorCodeName,
-  HttpErrorCodeName,
-  ResumeErrorCodeName,
+import {
+  type AuthErrorCodeName,
+  ErrorCode,
+  type ErrorCodeName,
+  type HttpErrorCodeName,
+  type ResumeErrorCodeName,
 } from '../../lambdas/contract/plain.js';
 
 /** Codes the client raises itself (the others are the server's own codes). */
@@ -29,13 +30,23 @@ export type RealtimeErrorCode =
 /** Every error the client reports: `code` is the server's code or a client-side one. */
 export class RealtimeError extends Error {
   override readonly name = 'RealtimeError';
-  readonly code: RealtimeErrorCode;
+  // Declared, not defined: the constructor assigns them (and the bundle carries no field list).
+  declare readonly code: RealtimeErrorCode;
   /** The server message's `data`, when the error came from the server. */
-  readonly data: Readonly<Record<string, unknown>> | undefined;
+  declare readonly data: Readonly<Record<string, unknown>> | undefined;
 
   constructor(code: RealtimeErrorCode, message: string, data?: Record<string, unknown>, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.code = code;
     this.data = data;
   }
+}
+
+/**
+ * The error a server's answer describes (an error frame's `data`, an HTTP error body): its `code`
+ * (`internal_error` when it has none) and `message` (else `fallback`, else the code).
+ */
+export function serverError(body: Record<string, unknown> | null | undefined, fallback?: unknown): RealtimeError {
+  const code = (typeof body?.code === 'string' ? body.code : ErrorCode.internal) as RealtimeErrorCode;
+  return new RealtimeError(code, String(body?.message ?? fallback ?? code), body ?? undefined);
 }

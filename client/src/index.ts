@@ -13,7 +13,9 @@ export type {
   KnownEventType,
   PresenceResponse,
   PresenceUser,
+  Priority,
   ResumeErrorCodeName,
+  SubscriptionFilter,
 } from '../../lambdas/contract/plain.js';
 export { createRealtimeClient } from './client.js';
 export { type ClientErrorCode, RealtimeError, type RealtimeErrorCode } from './errors.js';
@@ -29,4 +31,5 @@ export type {
   RealtimeClientOptions,
   RealtimeEventMap,
   StateInfo,
+  SubscribeOptions,
 } from './types.js';

@@ -7,7 +7,9 @@
  *   token and is retried once);
  * - `resume`: one `GET /events?after=`, its events replayed, then `resume.success` with the
  *   answer's `more` (the client asks again while `more`); `410 gap` is the same `gap` error;
- * - `subscribe`, `unsubscribe`, `ping`: answered locally; polls send the client's set as `types`.
+ * - `subscribe`, `unsubscribe`, `ping`: answered locally; the first two change this "socket"'s
+ *   filter as the server changes a connection's (`changeFilter`), and polls send it as `types`,
+ *   `sources` and `minPriority`.
  *
  * Then it polls `GET /events?after=<cursor>&types=…` every `pollIntervalMs`, at once while
  * `more`. A poll that fails (network, 5xx, `410`, a `401` a fresh token does not fix) ends this
@@ -15,17 +17,19 @@
  * a gap surfaces as `gap` and an auth failure as `auth.error` (a fatal code closes the client).
  */
 import {
-  ErrorCode,
+  AuthErrorCode,
+  changeFilter,
   type EventsResponse,
-  HttpErrorCode,
   HttpPath,
   HttpQuery,
+  LOWEST_PRIORITY,
   MAX_EVENTS_LIMIT,
   REPLAY_FLAG,
   Route,
+  type SubscriptionFilter,
   ServerMessageType as T,
 } from '../../lambdas/contract/plain.js';
-import { RealtimeError, type RealtimeErrorCode } from './errors.js';
+import { RealtimeError, serverError } from './errors.js';
 import type { SocketLike } from './transport.js';
 
 /** The part of `fetch` the client uses: the global one in browsers, Node ≥ 18 and React Native. */
@@ -42,12 +46,10 @@ export interface PollHost {
   readonly pollIntervalMs: number;
   /** Longest wait for one poll's answer. */
   readonly timeoutMs: number;
-  /** Sent as `types` with every poll. */
-  readonly subscriptions: readonly string[];
   fetchToken(): Promise<string | RealtimeError>;
 }
 
-type Frame = { action: string; token?: string; lastEventId?: string };
+type Frame = { action: string; token?: string; lastEventId?: string } & Partial<SubscriptionFilter>;
 /**
  * `GET url` with a bearer token: the parsed body of a 2xx; otherwise a `RealtimeError` with the
  * server's `code` and body as `data` (`internal_error` for a body without a code, `disconnected`
@@ -57,10 +59,9 @@ export async function get<R>(fetch: FetchLike, url: string, token: string, signa
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal }).catch((err: unknown) => {
     throw new RealtimeError('disconnected', `GET ${url}: ${err}`, undefined, err);
   });
-  const body = (await res.json().catch(() => null)) as { code?: unknown; message?: unknown } | null;
+  const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
   if (res.ok && body) return body as R;
-  const code = (typeof body?.code === 'string' ? body.code : ErrorCode.internal) as RealtimeErrorCode;
-  throw new RealtimeError(code, String(body?.message ?? `HTTP ${res.status}`), body ?? undefined);
+  throw serverError(body, `HTTP ${res.status}`);
 }
 
 type Handler = SocketLike['onopen'];
@@ -73,6 +74,8 @@ export function pollingSocket(h: PollHost): SocketLike {
   let token = '';
   /** Where the next poll starts; null while the tenant's log is empty. */
   let after: string | null = null;
+  /** What a connection's filter would be: none until the client's `subscribe` restores it. */
+  let filter = changeFilter({}, true, {});
   /** The one timer: the open, the next poll, or a poll's deadline. */
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -106,16 +109,21 @@ export function pollingSocket(h: PollHost): SocketLike {
     call(s.onclose, { code: 1006 });
   };
 
-  /** One `GET /events` from `from` (null: the newest page) with the client's types; one retry on `token_expired`. */
+  /** One `GET /events` from `from` (null: the newest page) with the filter; one retry on `token_expired`. */
   const events = async (from: string | null, limit: number): Promise<EventsResponse> => {
+    const { eventTypes, sources, minPriority } = filter;
+    // Patterns are URL-safe; none: every type. No sources: every source; the lowest floor: every priority.
     const url = `${httpUrl}${HttpPath.events}?${HttpQuery.limit}=${limit}${
       from === null ? '' : `&${HttpQuery.after}=${encodeURIComponent(from)}`
-    }&${HttpQuery.types}=${h.subscriptions.join(',')}`; // patterns are URL-safe; none: every type
+    }&${HttpQuery.types}=${eventTypes.join(',')}${
+      sources.length ? `&${HttpQuery.sources}=${encodeURIComponent(sources.join(','))}` : ''
+    }${minPriority === LOWEST_PRIORITY ? '' : `&${HttpQuery.minPriority}=${minPriority}`}`;
     const go = () => get<EventsResponse>(h.fetch, url, token, abort.signal);
     try {
       return await go();
     } catch (e) {
-      if ((e as RealtimeError).code !== HttpErrorCode.tokenExpired) throw e;
+      // HttpErrorCode.tokenExpired is this same code.
+      if ((e as RealtimeError).code !== AuthErrorCode.tokenExpired) throw e;
       const fresh = await h.fetchToken();
       if (fresh instanceof RealtimeError) throw fresh;
       token = fresh;
@@ -126,8 +134,10 @@ export function pollingSocket(h: PollHost): SocketLike {
   const answer = async (m: Frame): Promise<unknown> => {
     const a = m.action;
     if (a !== Route.auth && a !== Route.resume) {
-      const type = a === Route.ping ? T.pong : a === Route.subscribe ? T.subscribeSuccess : T.unsubscribeSuccess;
-      return frame({ type, data: { eventTypes: [...h.subscriptions] } });
+      const add = a === Route.subscribe;
+      // A `ping` frame changes nothing (it names no part), and its reply's data is not read.
+      filter = changeFilter(filter, add, m);
+      return frame({ type: a === Route.ping ? T.pong : add ? T.subscribeSuccess : T.unsubscribeSuccess, data: filter });
     }
     clearTimeout(timer);
     if (a === Route.auth) token = m.token as string;

@@ -1,4 +1,4 @@
-/** The connection state machine as data: which reason moves which state where. */
+/** The connection state machine: which reason moves which state where (`transition`, a pure function). */
 
 export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'connected' | 'reconnecting' | 'closed';
 
@@ -42,32 +42,31 @@ export type StateReason =
   /** An error no retry can fix (`invalid_claims`, `tenant_mismatch`): see `info.error` → closed. */
   | 'fatal';
 
-const live: readonly ConnectionState[] = ['connecting', 'authenticating', 'connected'];
-const notClosed: readonly ConnectionState[] = ['idle', 'connecting', 'authenticating', 'connected', 'reconnecting'];
-
-/** For each reason: the target state and the states it may leave. */
-const TABLE: Record<StateReason, readonly [ConnectionState, readonly ConnectionState[]]> = {
-  connect: ['connecting', ['idle']],
-  retry: ['connecting', ['reconnecting']],
-  online: ['connecting', ['reconnecting']],
-  takeover: ['connecting', notClosed],
-  open: ['authenticating', ['connecting']],
-  authenticated: ['connected', ['authenticating']],
-  rotated: ['connected', ['connected']],
-  switched: ['connected', ['connected']],
-  socket_closed: ['reconnecting', live],
-  going_away: ['reconnecting', live],
-  timeout: ['reconnecting', live],
-  auth_error: ['reconnecting', live],
-  auth_expired: ['reconnecting', live],
-  token_error: ['reconnecting', live],
-  server_error: ['reconnecting', live],
-  close: ['closed', notClosed],
-  fatal: ['closed', notClosed],
-};
-
 /** The pure reducer: the next state, or undefined when `reason` does not apply to `state`. */
 export function transition(state: ConnectionState, reason: StateReason): ConnectionState | undefined {
-  const [to, from] = TABLE[reason];
-  return from.includes(state) ? to : undefined;
+  if (state === 'closed') return; // final
+  switch (reason) {
+    case 'close':
+    case 'fatal':
+      return 'closed';
+    case 'takeover':
+      return 'connecting';
+    case 'connect':
+      return state === 'idle' ? 'connecting' : undefined;
+    case 'retry':
+    case 'online':
+      return state === 'reconnecting' ? 'connecting' : undefined;
+    case 'open':
+      return state === 'connecting' ? 'authenticating' : undefined;
+    case 'authenticated':
+      return state === 'authenticating' ? 'connected' : undefined;
+    case 'rotated':
+    case 'switched':
+      return state === 'connected' ? state : undefined;
+    default:
+      // The rest are the reasons a connection is lost (a new reason must be one, or get a case),
+      // from connecting, authenticating or connected (closed returned above).
+      reason satisfies LostReason;
+      return state === 'idle' || state === 'reconnecting' ? undefined : 'reconnecting';
+  }
 }

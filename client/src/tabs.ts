@@ -8,17 +8,23 @@
  *   every envelope it delivers (after dedupe, before its own filter), its resume point and gaps.
  *   Followers mirror the states, dedupe and filter events like a connection would, and keep the
  *   resume point, so a new leader resumes where the old one stopped.
- * - **Subscriptions.** Every tab posts its set; every tab keeps the sets of the others, so the
- *   leader (whichever it is) subscribes to their union and a new leader starts with it.
+ * - **Subscriptions.** Every tab posts its filter; every tab keeps the filters of the others, so
+ *   the leader (whichever it is) subscribes to their union and a new leader starts with it: the
+ *   union of the event types and of the sources (each empty, i.e. every one, when a tab's is empty
+ *   or the union is over the server's cap) and the lowest `minPriority`. Each tab still delivers
+ *   only what its own filter passes (`deliver`).
  *
- * A frame on the channel is `{k, f, …}`: its kind and the sending tab's id.
+ * A frame on the channel is `{k, f, …}`: its kind and the sending tab's id. A filter travels as
+ * `s` (event types), `o` (sources) and `p` (minPriority): a tab of an SDK from before sources and
+ * priorities sends and reads `s` alone, and still shares correctly.
  *
  * Its own entry point (`dist/tabs.js`): the core imports it only when `shareAcrossTabs` is set
  * and the platform has Web Locks and BroadcastChannel, so apps that do not share pay nothing.
  */
-// limits.js rather than plain.js: plain.js re-exports the route tables, which would be bundled again here.
-import { MAX_SUBSCRIPTIONS } from '../../lambdas/contract/limits.js';
-import type { Envelope } from '../../lambdas/contract/plain.js';
+// Not plain.js: it re-exports the route tables, which would be bundled again here.
+import { LOWEST_PRIORITY, PRIORITIES, type Priority, priorityRank } from '../../lambdas/contract/event-types.js';
+import { MAX_FILTER_SOURCES, MAX_SUBSCRIPTIONS } from '../../lambdas/contract/limits.js';
+import type { Envelope, SubscriptionFilter } from '../../lambdas/contract/plain.js';
 import type { Client } from './client.js';
 import type { RealtimeError } from './errors.js';
 import type { ConnectionState } from './state.js';
@@ -67,17 +73,21 @@ export interface Tabs {
   tell(frame: Frame): void;
   /** Posts the leader's state (its error as `{code, message}`: a clone of any `cause` could fail). */
   state(): void;
-  /** The set the leader's connection subscribes to: the union of every tab's set. */
-  wire(): string[];
+  /** The filter the leader's connection subscribes to: the union of every tab's. */
+  wire(): SubscriptionFilter;
   /** This tab's set changed: tells the others; resolves once the leader has applied it. */
   change(): Promise<void>;
 }
 
-export function tabs(c: Client, key: string | undefined): Tabs {
+/**
+ * `share` is the `shareAcrossTabs` option (a string is the key). `E` is the core's RealtimeError:
+ * this module imports nothing, so a follower's mirrored error is an instance of the app's class.
+ */
+export function tabs(c: Client, share: true | string, E: typeof RealtimeError): Tabs {
   const id = Math.random().toString(36).slice(2);
   const abort = new AbortController();
-  /** Other tabs' subscription sets, by tab id. */
-  const peers = new Map<string, readonly string[]>();
+  /** Other tabs' filters, by tab id. */
+  const peers = new Map<string, SubscriptionFilter>();
   /** Subscription changes waiting for the leader's acknowledgement. */
   const acks = new Map<string, () => void>();
   let role: Tabs['role'];
@@ -85,8 +95,8 @@ export function tabs(c: Client, key: string | undefined): Tabs {
   let started = false;
   let leader: string | undefined;
   let release: (() => void) | undefined;
-  /** The set the leader's connection holds on the server. */
-  let union: string[] = [];
+  /** The filter the leader's connection holds on the server. */
+  let union: SubscriptionFilter = { eventTypes: [], sources: [], minPriority: LOWEST_PRIORITY };
 
   const post = (frame: Frame) => ch?.postMessage({ ...frame, f: id });
   const tell = (frame: Frame) => role === 'leader' && post(frame);
@@ -95,23 +105,49 @@ export function tabs(c: Client, key: string | undefined): Tabs {
     tell({ k: 's', s: c.state, i: { ...c.stateInfo, error: e && { code: e.code, message: e.message } }, c: c.cursor });
   };
 
-  /** The union of every set; empty (every type) when one is empty or it is over the cap. */
-  const wire = () => {
-    const sets = [c.subs, ...peers.values()];
-    const all = [...new Set(sets.flat())];
-    return (union = sets.some((s) => !s.length) || all.length > MAX_SUBSCRIPTIONS ? [] : all);
+  /** This tab's filter as a frame's fields. */
+  const own = () => ({ s: c.subs.eventTypes, o: c.subs.sources, p: c.subs.minPriority });
+
+  const filters = () => [c.subs, ...peers.values()];
+  /** The union of one part of every filter; empty (every one) when one is empty or it is over `cap`. */
+  const all = (part: 'eventTypes' | 'sources', cap: number) => {
+    const sets = filters().map((f) => f[part]);
+    const u = [...new Set(sets.flat())];
+    return sets.some((s) => !s.length) || u.length > cap ? [] : u;
+  };
+  const wire = () =>
+    (union = {
+      eventTypes: all('eventTypes', MAX_SUBSCRIPTIONS),
+      sources: all('sources', MAX_FILTER_SOURCES),
+      // An unknown floor (-1) leaves `low`: the tabs filter locally anyway.
+      minPriority: PRIORITIES[Math.min(...filters().map((f) => priorityRank(f.minPriority)))] ?? LOWEST_PRIORITY,
+    });
+
+  /** What `a` has and `b` lacks: the event types and sources (the parts that are not empty). */
+  const minus = (a: SubscriptionFilter, b: SubscriptionFilter) => {
+    const d: Partial<SubscriptionFilter> = {};
+    for (const part of ['eventTypes', 'sources'] as const) {
+      const x = a[part].filter((p) => !b[part].includes(p));
+      if (x.length) d[part] = x;
+    }
+    return d;
   };
 
-  /** Brings the server's set to the union: adds first, so it is never "every type" in between. */
+  /**
+   * Brings the server's filter to the union: adds first (with a new floor), then removes, so it
+   * is never "every type" or "every source" in between.
+   */
   const sync = async () => {
     const before = union;
     const after = wire();
-    for (const [add, patterns] of [
-      [true, after.filter((p) => !before.includes(p))],
-      [false, before.filter((p) => !after.includes(p))],
+    const added = minus(after, before);
+    if (after.minPriority !== before.minPriority) added.minPriority = after.minPriority;
+    for (const [add, change] of [
+      [true, added],
+      [false, minus(before, after)],
     ] as const)
-      if (patterns.length)
-        await c.send(add, patterns)?.catch((e: RealtimeError) => e.code === 'disconnected' || c.report(e));
+      if (Object.keys(change).length)
+        await c.send(add, change)?.catch((e: RealtimeError) => e.code === 'disconnected' || c.report(e));
   };
 
   const lead = (): Promise<void> | undefined => {
@@ -125,11 +161,15 @@ export function tabs(c: Client, key: string | undefined): Tabs {
   const receive = (m: Frame) => {
     const from = m.f as string;
     if (m.k === 'h') {
-      post({ k: 'u', s: c.subs });
+      post({ k: 'u', ...own() });
       state();
     }
     if (m.k === 'h' || m.k === 'u') {
-      peers.set(from, m.s as string[]);
+      peers.set(from, {
+        eventTypes: m.s as string[],
+        sources: (m.o as string[] | undefined) ?? [],
+        minPriority: (m.p as Priority | undefined) ?? LOWEST_PRIORITY,
+      });
       if (role === 'leader') void sync().then(() => m.r && post({ k: 'a', r: m.r }));
     } else if (m.k === 'b') {
       peers.delete(from);
@@ -146,7 +186,12 @@ export function tabs(c: Client, key: string | undefined): Tabs {
       if (m.k === 's') {
         role = 'follower';
         leader = from;
-        c.mirror(m.s as ConnectionState, { ...(m.i as StateInfo), role });
+        // The leader's state; its error came as `{code, message}`.
+        const info = m.i as StateInfo;
+        const e = info.error;
+        c.state = m.s as ConnectionState;
+        c.stateInfo = { ...info, role, error: e && new E(e.code, e.message) };
+        c.emit('state', c.state, c.stateInfo);
       } else if (m.k === 'e') c.deliver(m.e as Envelope);
       else if (m.k === 'g') c.gap(m.g as GapInfo);
     }
@@ -165,7 +210,7 @@ export function tabs(c: Client, key: string | undefined): Tabs {
       let name: string;
       try {
         // Both URLs: with `transport: 'polling'` there is no `url`, and tabs of two backends must not share.
-        name = `tenant-realtime ${c.url} ${c.httpUrl} ${key ?? shareKey((await c.fetchToken()) as string)}`;
+        name = `tenant-realtime ${c.url} ${c.httpUrl} ${typeof share === 'string' ? share : shareKey((await c.fetchToken()) as string)}`;
       } catch {
         // No token, or not a JWT: this tab keeps its own connection.
         c.tabs = undefined;
@@ -175,7 +220,7 @@ export function tabs(c: Client, key: string | undefined): Tabs {
       ch = new platform.BroadcastChannel(name);
       ch.onmessage = (ev) => receive(ev.data);
       platform.navigator.locks.request(name, { signal: abort.signal }, lead).catch(() => {}); // aborted by close()
-      post({ k: 'h', s: c.subs });
+      post({ k: 'h', ...own() });
     },
     stop() {
       post({ k: 'b' });
@@ -191,7 +236,7 @@ export function tabs(c: Client, key: string | undefined): Tabs {
         acks.set(r, resolve);
         c.timers.set(r, c.timeoutMs, resolve);
       });
-      post({ k: 'u', s: c.subs, r });
+      post({ k: 'u', ...own(), r });
       if (role === 'leader') await sync();
       else if (c.state === 'connected') await acked;
       acks.delete(r);

@@ -24,16 +24,12 @@ export type WebSocketConstructor = new (url: string) => SocketLike;
 /** `polling`: `GET /events` on the HTTP API (polling.ts), as a fallback or with `transport: 'polling'`. */
 export type TransportName = 'websocket' | 'polling';
 
-export interface Transport {
-  readonly name: TransportName;
-  open(url: string): SocketLike;
-}
+/** Opens one socket to `url`. */
+export type Transport = (url: string) => SocketLike;
 
 export function webSocketTransport(Ctor: WebSocketConstructor | undefined): Transport {
   const WS = Ctor ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!WS)
-    throw new TypeError(
-      'No global WebSocket: pass one, e.g. createRealtimeClient({ WebSocket: (await import("ws")).default, … })',
-    );
-  return { name: 'websocket', open: (url) => new WS(url) };
+    throw new TypeError('No global WebSocket: pass one as the WebSocket option (in Node 20, the "ws" package\'s)');
+  return (url) => new WS(url);
 }

@@ -5,6 +5,8 @@ import type {
   EventDetailMap,
   KnownEventType,
   PresenceResponse,
+  Priority,
+  SubscriptionFilter,
 } from '../../lambdas/contract/plain.js';
 import type { RealtimeError } from './errors.js';
 import type { FetchLike } from './polling.js';
@@ -18,6 +20,10 @@ export interface RealtimeClientOptions {
   readonly getToken: () => string | Promise<string>;
   /** Server-side subscription (exact types or `prefix.*`), restored after every reconnect. @default every type */
   readonly eventTypes?: readonly string[];
+  /** Exact EventBridge sources to receive (at most 20), restored after every reconnect. @default every source */
+  readonly sources?: readonly string[];
+  /** The lowest priority to receive (`low`, `normal`, `high`, `critical`), restored after every reconnect. @default 'low' (every event) */
+  readonly minPriority?: Priority;
   /** Resume point: the `eventId` of the last event the app processed (e.g. saved in storage). */
   readonly lastEventId?: string;
   /** WebSocket constructor, for runtimes without a global one (Node 20: `ws`) and tests. @default globalThis.WebSocket */
@@ -67,6 +73,14 @@ export interface RealtimeClientOptions {
    * keeps its own connection. @default false
    */
   readonly shareAcrossTabs?: boolean | string;
+}
+
+/** The filter parts `subscribe()` and `unsubscribe()` take besides the event types. */
+export interface SubscribeOptions {
+  /** Sources added (`subscribe`) or removed (`unsubscribe`); an empty set means every source. */
+  readonly sources?: readonly string[];
+  /** Replaces the lowest priority received, in either call. */
+  readonly minPriority?: Priority;
 }
 
 export interface OnlineEventTarget {
@@ -144,8 +158,10 @@ export interface RealtimeClient {
   readonly connectionId: string | undefined;
   /** The transport in use, as in `stateInfo.transport`: `'websocket'` or `'polling'`. */
   readonly transport: TransportName;
-  /** The server-side subscription set (empty: every event type). */
+  /** The server-side subscription set (empty: every event type): `filter.eventTypes`. */
   readonly subscriptions: readonly string[];
+  /** The whole server-side filter: event types, sources (empty: every source) and the lowest priority. */
+  readonly filter: SubscriptionFilter;
   /** Subscribes to a client event; returns a function that unsubscribes. */
   on<K extends keyof RealtimeEventMap>(name: K, handler: (...args: RealtimeEventMap[K]) => void): () => void;
   /** Events of one type or pattern (`goal.created`, `goal.*`), typed from the catalog. Local filter only. */
@@ -154,10 +170,13 @@ export interface RealtimeClient {
   connect(): void;
   /** Final: closes the socket and clears every timer and listener of the platform. */
   close(): void;
-  /** Adds patterns to the server-side subscription; resolves with the resulting set. */
-  subscribe(patterns: readonly string[]): Promise<string[]>;
-  /** Removes patterns; an empty set means every event type again. */
-  unsubscribe(patterns: readonly string[]): Promise<string[]>;
+  /**
+   * Adds patterns (and `sources`) to the server-side filter, and sets `minPriority` when given;
+   * resolves with the resulting event types (the whole filter is `filter`).
+   */
+  subscribe(patterns: readonly string[], options?: SubscribeOptions): Promise<string[]>;
+  /** Removes patterns (and `sources`), and sets `minPriority` when given; an empty set means every event type (or source) again. */
+  unsubscribe(patterns: readonly string[], options?: SubscribeOptions): Promise<string[]>;
   /**
    * `GET /presence` on `httpUrl` with a fresh token: the tenant's authenticated connections per user.
    * Rejects with a `RealtimeError` carrying the server's code (`disconnected` when no answer came).

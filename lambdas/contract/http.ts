@@ -96,12 +96,8 @@ export const MAX_EVENTS_LIMIT = 100;
  * (refetch state), as for `resume`.
  */
 export const MAX_POLL_EVENTS = MAX_REPLAY_EVENTS;
-/**
- * Most log entries one `GET /events` reads. Past it the answer is what was found so far, with
- * `more: true` and a `lastEventId` past what was read, so a narrow filter in a busy tenant pages
- * on instead of scanning the whole log in one request.
- */
-export const MAX_POLL_SCAN_EVENTS = 5 * MAX_REPLAY_EVENTS;
+// MAX_POLL_SCAN_EVENTS, most log entries one `GET /events` reads, is in limits.ts (computed from
+// MAX_REPLAY_EVENTS there, so the client SDK's bundle, which imports this module, drops it).
 /**
  * Most bytes of envelopes in one answer (Lambda's synchronous response limit is 6 MB); a page
  * that would grow past it stops early with `more: true`.
@@ -110,21 +106,25 @@ export const MAX_EVENTS_RESPONSE_BYTES = 5 * 1024 * 1024;
 /** Role allowed on `GET /status` and `GET /health?deep=1`, unless configured otherwise. */
 export const DEFAULT_STATUS_ROLE = 'admin';
 
-/** The `code` of every HTTP error body; the auth codes are `auth.error`'s. */
-export const HttpErrorCode = {
-  invalidToken: AuthErrorCode.invalidToken,
-  tokenExpired: AuthErrorCode.tokenExpired,
-  invalidClaims: AuthErrorCode.invalidClaims,
-  /** Authenticated, but the route needs the status role. */
-  forbidden: 'forbidden',
-  /** A query parameter is malformed; the message names it. */
-  badRequest: ErrorCode.badRequest,
-  /** Unknown, expired or foreign `after`, `since` older than retention, or too many events missed. */
-  gap: ResumeErrorCode.gap,
-  internal: ErrorCode.internal,
-  /** `GET /health?deep=1`: a dependency failed its check. */
-  unavailable: 'unavailable',
-} as const;
+/**
+ * The `code` of every HTTP error body; the auth codes are `auth.error`'s. (Built in a pure
+ * function: bundles that do not use it, such as the client SDK's, drop it.)
+ */
+export const HttpErrorCode = /* @__PURE__ */ (() =>
+  ({
+    invalidToken: AuthErrorCode.invalidToken,
+    tokenExpired: AuthErrorCode.tokenExpired,
+    invalidClaims: AuthErrorCode.invalidClaims,
+    /** Authenticated, but the route needs the status role. */
+    forbidden: 'forbidden',
+    /** A query parameter is malformed; the message names it. */
+    badRequest: ErrorCode.badRequest,
+    /** Unknown, expired or foreign `after`, `since` older than retention, or too many events missed. */
+    gap: ResumeErrorCode.gap,
+    internal: ErrorCode.internal,
+    /** `GET /health?deep=1`: a dependency failed its check. */
+    unavailable: 'unavailable',
+  }) as const)();
 export type HttpErrorCodeName = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
 
 /** Every error answer of the handler. */

@@ -9,6 +9,7 @@ export * from './env.js';
 export * from './envelope.js';
 export * from './event-types.js';
 export * from './events.js';
+export * from './filter.js';
 export * from './http.js';
 export * from './limits.js';
 export * from './messages.js';

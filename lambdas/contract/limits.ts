@@ -40,6 +40,12 @@ export const MAX_EVENT_ID_BYTES = 512;
  * overlap window included); beyond it, `resume.error` with code `gap`.
  */
 export const MAX_REPLAY_EVENTS = 1000;
+/**
+ * Most log entries one `GET /events` reads. Past it the answer is what was found so far, with
+ * `more: true` and a `lastEventId` past what was read, so a narrow filter in a busy tenant pages
+ * on instead of scanning the whole log in one request.
+ */
+export const MAX_POLL_SCAN_EVENTS = 5 * MAX_REPLAY_EVENTS;
 /** Most envelopes one `resume` call replays (one page); `more: true` says to continue. */
 export const REPLAY_PAGE_EVENTS = 100;
 /**

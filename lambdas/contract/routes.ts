@@ -19,7 +19,8 @@ export const Route = {
 export type RouteKey = (typeof Route)[keyof typeof Route];
 
 /** The client actions: route keys a JSON frame selects with `{"action": …}`. */
-export const ACTIONS = [Route.auth, Route.ping, Route.subscribe, Route.unsubscribe, Route.resume] as const;
+export const ACTIONS = /* @__PURE__ */ (() =>
+  [Route.auth, Route.ping, Route.subscribe, Route.unsubscribe, Route.resume] as const)();
 export type Action = (typeof ACTIONS)[number];
 
 export function isAction(value: unknown): value is Action {

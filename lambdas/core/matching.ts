@@ -6,33 +6,25 @@
 import {
   type Audience,
   type ConnectionRecord,
-  DEFAULT_PRIORITY,
   type Envelope,
   LOWEST_PRIORITY,
+  matchesSources,
+  matchesSubscriptions,
+  meetsPriority,
   type Priority,
-  priorityRank,
   type SubscriptionFilter,
 } from '../contract/index.js';
 
-/** True when `type` matches one of the patterns; an empty or absent set matches everything. */
-export function matchesSubscriptions(patterns: readonly string[] | undefined, type: string): boolean {
-  if (!patterns || patterns.length === 0) return true;
-  return patterns.some((p) => (p.endsWith('.*') ? type.startsWith(p.slice(0, -1)) : p === type));
-}
-
-/** True when `source` is one of `sources`; an empty or absent set matches every source. */
-export function matchesSources(sources: readonly string[] | undefined, source: string | undefined): boolean {
-  if (!sources || sources.length === 0) return true;
-  return source !== undefined && sources.includes(source);
-}
-
-/**
- * True when `priority` (absent: `normal`, the default of an event that names none) is at least
- * `minPriority` (absent: `low`, every priority).
- */
-export function meetsPriority(minPriority: Priority | undefined, priority: Priority | undefined): boolean {
-  return priorityRank(priority ?? DEFAULT_PRIORITY) >= priorityRank(minPriority ?? LOWEST_PRIORITY);
-}
+// The filter's pure parts live in the zod-free contract (lambdas/contract/filter.ts), which the
+// client SDK runs too: one implementation on both sides.
+export {
+  addPatterns,
+  changeFilter,
+  matchesSources,
+  matchesSubscriptions,
+  meetsPriority,
+  removePatterns,
+} from '../contract/index.js';
 
 /**
  * True when the recipient is in the audience: listed by user id, or holding one of the roles.
@@ -102,15 +94,4 @@ export function fullFilter(target: Pick<MatchTarget, 'eventTypes' | 'sources' | 
     sources: [...(target.sources ?? [])],
     minPriority: target.minPriority ?? LOWEST_PRIORITY,
   };
-}
-
-/** Union of two pattern (or source) sets, keeping first-seen order. */
-export function addPatterns(current: readonly string[], added: readonly string[]): string[] {
-  return [...new Set([...current, ...added])];
-}
-
-/** `current` without `removed`. */
-export function removePatterns(current: readonly string[], removed: readonly string[]): string[] {
-  const drop = new Set(removed);
-  return current.filter((p) => !drop.has(p));
 }

@@ -6,7 +6,9 @@
  *   and shows presence; its local-only forms stay hidden;
  * - the page `npm start` serves at `/console`: the dev token form (driven by the keyboard) and
  *   the emit form work, subscriptions narrow the list, filter / pause / clear / count behave, a
- *   resume from an unknown eventId shows the gap notice;
+ *   resume from an unknown eventId shows the gap notice; the subscription editor's sources and
+ *   minimum priority narrow it too (and survive a forced reconnect), and each row shows the
+ *   event's source and priority;
  * - screenshots at 1280×800 and 390×844 with no horizontal scrolling and no request to another
  *   origin. `SAVE_SCREENSHOTS=1` (or a missing docs/console.png) writes the desktop one to
  *   docs/console.png, the README's picture.
@@ -192,6 +194,76 @@ describe.skipIf(!browser)('debug console in headless Chromium', () => {
     await context.close();
   });
 
+  it('the subscription editor filters by source and minimum priority; the event list shows both', async () => {
+    const tenant = backend.freshTenant('console-filter');
+    const token = await backend.token({ tenant, user: 'cy' });
+    const context = await session.newContext({ viewport: DESKTOP });
+    const { page } = await consolePage('console-filter', context, `${backend.rt.consoleUrl}?token=${token}`);
+    await stateIs(page, 'connected');
+    await page.locator('#local-emit').waitFor();
+    const cellOf = (id: string, cls: string) => text(page, `#events li[data-event-id="${id}"] .${cls}`);
+    expect(await text(page, '#sources')).toBe('every source');
+    expect(await page.locator('#min-priority').inputValue()).toBe('low');
+
+    // The emit form's source and priority: the EventBridge source, and the detail's priority.
+    await page.locator('#emit-source').fill('app.billing');
+    await page.locator('#emit-priority').selectOption('critical');
+    await page.locator('#emit-data').fill('{"goalId":"g-src"}');
+    await page.locator('#emit button[type="submit"]').click();
+    await page.locator('#emit-result', { hasText: '"FailedEntryCount": 0' }).waitFor();
+    const result = JSON.parse((await text(page, '#emit-result')).replace(/^PutEvents: /, '')) as {
+      Entries: Array<{ EventId: string }>;
+      entry: { Source: string; Detail: string };
+    };
+    expect(result.entry.Source).toBe('app.billing');
+    expect(JSON.parse(result.entry.Detail)).toEqual({ goalId: 'g-src', tenantId: tenant, priority: 'critical' });
+    const critical = `evt_${result.Entries[0]!.EventId}`;
+    await row(page, critical).waitFor();
+    expect([await cellOf(critical, 'source'), await cellOf(critical, 'priority')]).toEqual(['app.billing', 'critical']);
+    // No priority: normal.
+    const plain = `evt_${await backend.emit(tenant, 'goal.updated', { goalId: 'g-src' })}`;
+    await row(page, plain).waitFor();
+    expect([await cellOf(plain, 'source'), await cellOf(plain, 'priority')]).toEqual(['test.browser', 'normal']);
+    // The text filter finds sources and priorities too.
+    await page.locator('#filter').fill('app.billing');
+    expect(await text(page, '#count')).toBe('1 of 2 events');
+    await page.locator('#filter').fill('');
+
+    // Min priority: applied as soon as it is chosen.
+    await page.locator('#min-priority').selectOption('high');
+    const normal = `evt_${await backend.emit(tenant, 'goal.updated', { goalId: 'n', priority: 'normal' })}`;
+    const high = `evt_${await backend.emit(tenant, 'goal.updated', { goalId: 'h', priority: 'high' })}`;
+    await row(page, high).waitFor();
+    expect(await row(page, normal).count()).toBe(0);
+
+    // Sources: only app.billing from now on.
+    await page.locator('#source-input').fill('app.billing');
+    await page.locator('#source-input').press('Enter');
+    await page.locator('#sources li', { hasText: 'app.billing' }).waitFor();
+    const other = `evt_${await backend.emit(tenant, 'goal.updated', { goalId: 'o', priority: 'critical' }, 'app.other')}`;
+    const billing = `evt_${await backend.emit(tenant, 'goal.updated', { goalId: 'b', priority: 'critical' }, 'app.billing')}`;
+    await row(page, billing).waitFor();
+    expect(await row(page, other).count()).toBe(0);
+
+    // A forced reconnect (a new client) starts with the same filter.
+    await page.locator('#reconnect').click();
+    await stateIs(page, 'connected');
+    expect(await page.locator('#min-priority').inputValue()).toBe('high');
+    expect(await text(page, '#sources')).toContain('app.billing');
+    const low = `evt_${await backend.emit(tenant, 'goal.updated', { goalId: 'l', priority: 'low' }, 'app.billing')}`;
+    const after = `evt_${await backend.emit(tenant, 'goal.updated', { goalId: 'a', priority: 'critical' }, 'app.billing')}`;
+    await row(page, after).waitFor();
+    expect(await row(page, low).count()).toBe(0);
+
+    // × on the source chip: every source again.
+    await page.locator('#sources li button').click();
+    await page.locator('#sources li.all', { hasText: 'every source' }).waitFor();
+    const back = `evt_${await backend.emit(tenant, 'goal.updated', { goalId: 'x', priority: 'high' }, 'app.other')}`;
+    await row(page, back).waitFor();
+    expect(session.problemsOf('console-filter')).toEqual([]);
+    await context.close();
+  });
+
   it('readable at 1280×800 and at phone width (390×844): screenshots, no horizontal scrolling', async () => {
     const tenant = backend.freshTenant('acme');
     const token = await backend.token({ tenant, user: 'ana', roles: ['admin'] });
@@ -206,14 +278,14 @@ describe.skipIf(!browser)('debug console in headless Chromium', () => {
     await second.goto(`${backend.rt.consoleUrl}?token=${other}`);
     await stateIs(second, 'connected');
     const ids: string[] = [];
-    for (const [type, data] of [
-      ['goal.created', { goalId: 'g-41', title: 'Ship the console' }],
-      ['action.created', { actionId: 'a-7', goalId: 'g-41', [AUDIENCE_KEY]: { roles: ['admin'] } }],
-      ['goal.updated', { goalId: 'g-41', progress: 0.5 }],
-      ['action.completed', { actionId: 'a-7' }],
-      ['goal.completed', { goalId: 'g-41' }],
+    for (const [type, data, source] of [
+      ['goal.created', { goalId: 'g-41', title: 'Ship the console' }, 'app.goals'],
+      ['action.created', { actionId: 'a-7', goalId: 'g-41', [AUDIENCE_KEY]: { roles: ['admin'] } }, 'app.actions'],
+      ['goal.updated', { goalId: 'g-41', progress: 0.5, priority: 'low' }, 'app.goals'],
+      ['action.completed', { actionId: 'a-7', priority: 'high' }, 'app.actions'],
+      ['goal.completed', { goalId: 'g-41', priority: 'critical' }, 'app.goals'],
     ] as const)
-      ids.push(`evt_${await backend.emit(tenant, type, data)}`);
+      ids.push(`evt_${await backend.emit(tenant, type, data, source)}`);
     await row(page, ids.at(-1)!).waitFor();
     await page.locator(`#events li[data-event-id="${ids.at(-1)}"] summary`).click();
     await page.locator('#presence-refresh').click();

@@ -33,7 +33,7 @@ const TABS_BUDGET = 1.5 * 1024;
 
 /** The contract modules the client may bundle: the zod-free half. */
 const ALLOWED_INPUT =
-  /^(src\/[a-z-]+\.ts|\.\.\/lambdas\/contract\/(plain|protocol|routes|limits|event-types|http)\.ts)$/;
+  /^(src\/[a-z-]+\.ts|\.\.\/lambdas\/contract\/(plain|protocol|routes|limits|event-types|filter|http)\.ts)$/;
 
 async function inputsOf(options: (typeof bundles)[keyof typeof bundles]) {
   const result = await build({ ...options, write: false, logLevel: 'silent' });

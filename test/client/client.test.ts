@@ -12,12 +12,15 @@ import {
   authSuccess,
   envelope,
   FakeSocket,
+  filter,
   HOUR,
   harness,
   replayed,
   resumeSuccess,
+  subscribed,
   T0,
   tick,
+  unsubscribed,
 } from './fakes.js';
 
 const MIN = 60_000;
@@ -370,8 +373,8 @@ describe('subscriptions', () => {
     h.client.connect();
     let ws = await accept();
     expect(ws.actions()).toEqual(['auth', 'subscribe']);
-    expect(ws.lastSent()).toEqual({ action: 'subscribe', eventTypes: ['goal.*'] });
-    ws.receive(serverMessage.subscribeSuccess(Date.now(), ['goal.*']));
+    expect(ws.lastSent()).toEqual({ action: 'subscribe', ...filter(['goal.*']) });
+    ws.receive(subscribed(filter(['goal.*'])));
     await tick();
     expect(ws.actions()).toEqual(['auth', 'subscribe', 'resume']);
     const pending = h.client.subscribe(['action.created']); // queued behind the resume
@@ -379,7 +382,7 @@ describe('subscriptions', () => {
     expect(await pending).toEqual(['goal.*', 'action.created']); // kept, restored on the next connection
     await vi.advanceTimersByTimeAsync(50);
     ws = await accept();
-    expect(ws.lastSent()).toEqual({ action: 'subscribe', eventTypes: ['goal.*', 'action.created'] });
+    expect(ws.lastSent()).toEqual({ action: 'subscribe', ...filter(['goal.*', 'action.created']) });
     h.client.close();
   });
 
@@ -389,10 +392,10 @@ describe('subscriptions', () => {
     const ws = await accept();
     const sub = h.client.subscribe(['goal.*', 'action.created']);
     expect(ws.lastSent()).toEqual({ action: 'subscribe', eventTypes: ['goal.*', 'action.created'] });
-    ws.receive(serverMessage.subscribeSuccess(Date.now(), ['goal.*', 'action.created']));
+    ws.receive(subscribed(filter(['goal.*', 'action.created'])));
     expect(await sub).toEqual(['goal.*', 'action.created']);
     const unsub = h.client.unsubscribe(['goal.*']);
-    ws.receive(serverMessage.unsubscribeSuccess(Date.now(), ['action.created']));
+    ws.receive(unsubscribed(filter(['action.created'])));
     expect(await unsub).toEqual(['action.created']);
     expect(h.client.subscriptions).toEqual(['action.created']);
 
@@ -409,10 +412,213 @@ describe('subscriptions', () => {
     h.client.connect();
     const ws = await accept();
     ws.receive(envelope(1, { type: 'action.created' })); // sent before subscribe.success
-    ws.receive(serverMessage.subscribeSuccess(Date.now(), ['goal.*']));
+    ws.receive(subscribed(filter(['goal.*'])));
     await tick();
     ws.receive(envelope(2));
     expect(h.events).toEqual(['evt_2']);
+    h.client.close();
+  });
+});
+
+describe('filter by source and priority', () => {
+  const base = { url: 'wss://x.test', getToken: () => 't', WebSocket: FakeSocket };
+  /** The error `createRealtimeClient` throws for these options, or undefined. */
+  const optionError = (o: object) => {
+    try {
+      createRealtimeClient({ ...base, ...o });
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  };
+
+  it('validates sources and minPriority up front, naming the option (bad_request, as for eventTypes)', () => {
+    for (const sources of [
+      [''],
+      ['x'.repeat(257)],
+      Array.from({ length: 21 }, (_, i) => `s${i}`),
+      [42],
+      'app.billing',
+      [null],
+    ]) {
+      const err = optionError({ sources });
+      expect(err, JSON.stringify(sources)).toBeInstanceOf(RealtimeError);
+      expect(err).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^sources must be /) });
+    }
+    for (const minPriority of ['urgent', 'LOW', '', 3, null]) {
+      const err = optionError({ minPriority });
+      expect(err, String(minPriority)).toBeInstanceOf(RealtimeError);
+      expect(err).toMatchObject({
+        code: 'bad_request',
+        message: expect.stringMatching(/^minPriority must be one of low, normal, high, critical, got /),
+      });
+    }
+    expect(optionError({ eventTypes: ['goal.*', 'nope*'] })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/^eventTypes must be /),
+    });
+    expect(optionError({ eventTypes: [null] })).toBeInstanceOf(RealtimeError);
+    // The limits themselves are fine.
+    expect(optionError({ sources: ['x'.repeat(256), ...Array.from({ length: 19 }, (_, i) => `s${i}`)] })).toBe(
+      undefined,
+    );
+    for (const minPriority of ['low', 'normal', 'high', 'critical'])
+      expect(optionError({ minPriority })).toBe(undefined);
+  });
+
+  it('`filter` is the whole filter: the options (deduplicated), `low` and no sources by default; a copy', () => {
+    const plain = createRealtimeClient(base);
+    expect(plain.filter).toEqual(filter());
+    const c = createRealtimeClient({
+      ...base,
+      eventTypes: ['goal.*', 'goal.*'],
+      sources: ['app.billing', 'app.billing', 'app.goals'],
+      minPriority: 'high',
+    });
+    expect(c.filter).toEqual(filter(['goal.*'], ['app.billing', 'app.goals'], 'high'));
+    expect(c.subscriptions).toEqual(['goal.*']);
+    (c.filter.sources as string[]).push('mutated');
+    expect(c.filter.sources).toEqual(['app.billing', 'app.goals']);
+  });
+
+  it('subscribe() and unsubscribe() send the change (sources added or removed, minPriority replaced) and keep the whole filter', async () => {
+    const h = harness();
+    h.client.connect();
+    const ws = await accept();
+    const sub = h.client.subscribe(['goal.*'], { sources: ['app.goals'], minPriority: 'high' });
+    expect(ws.lastSent()).toEqual({
+      action: 'subscribe',
+      eventTypes: ['goal.*'],
+      sources: ['app.goals'],
+      minPriority: 'high',
+    });
+    ws.receive(subscribed(filter(['goal.*'], ['app.goals'], 'high')));
+    expect(await sub).toEqual(['goal.*']); // still the event types, as before sources existed
+    expect(h.client.filter).toEqual(filter(['goal.*'], ['app.goals'], 'high'));
+
+    // Only sources: the types stay; the floor stays when not given.
+    const more = h.client.subscribe([], { sources: ['app.billing'] });
+    expect(ws.lastSent()).toEqual({ action: 'subscribe', eventTypes: [], sources: ['app.billing'] });
+    ws.receive(subscribed(filter(['goal.*'], ['app.goals', 'app.billing'], 'high')));
+    await more;
+    expect(h.client.filter).toEqual(filter(['goal.*'], ['app.goals', 'app.billing'], 'high'));
+
+    // unsubscribe removes sources; a minPriority given to it replaces the floor too.
+    const less = h.client.unsubscribe([], { sources: ['app.goals'], minPriority: 'normal' });
+    expect(ws.lastSent()).toEqual({
+      action: 'unsubscribe',
+      eventTypes: [],
+      sources: ['app.goals'],
+      minPriority: 'normal',
+    });
+    ws.receive(unsubscribed(filter(['goal.*'], ['app.billing'], 'normal')));
+    expect(await less).toEqual(['goal.*']);
+    expect(h.client.filter).toEqual(filter(['goal.*'], ['app.billing'], 'normal'));
+
+    // Bad parts reject before anything is sent, and change nothing.
+    const sent = ws.sent.length;
+    await expect(h.client.subscribe([], { sources: [''] })).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(h.client.subscribe([], { minPriority: 'urgent' as never })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/^minPriority/),
+    });
+    // The resulting set counts: 20 sources at most.
+    const twenty = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    await expect(h.client.subscribe([], { sources: twenty })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/^sources must be at most 20/),
+    });
+    expect(ws.sent).toHaveLength(sent);
+    expect(h.client.filter).toEqual(filter(['goal.*'], ['app.billing'], 'normal'));
+
+    // A change the server refuses is rolled back.
+    const refused = h.client.subscribe([], { minPriority: 'critical' });
+    ws.receive(serverMessage.error(Date.now(), 'internal_error', 'boom'));
+    await expect(refused).rejects.toMatchObject({ code: 'internal_error' });
+    expect(h.client.filter).toEqual(filter(['goal.*'], ['app.billing'], 'normal'));
+    h.client.close();
+  });
+
+  it('sends what subscribe() was given, though the caller changes its arrays while the frame waits in the queue', async () => {
+    const { client, ws } = await connected(); // its resume is on the wire: a subscribe waits
+    const types = ['goal.*'];
+    const sources = ['app.goals'];
+    const pending = client.subscribe(types, { sources });
+    types.push('action.*');
+    sources.push('app.other');
+    ws.receive(resumeSuccess({ replayed: 0, lastEventId: 'evt_0', more: false }));
+    await tick();
+    expect(ws.lastSent()).toEqual({ action: 'subscribe', eventTypes: ['goal.*'], sources: ['app.goals'] });
+    ws.receive(subscribed(filter(['goal.*'], ['app.goals'])));
+    expect(await pending).toEqual(['goal.*']);
+    expect(client.filter).toEqual(filter(['goal.*'], ['app.goals']));
+    client.close();
+  });
+
+  it('restores the whole filter (types, sources and floor) on every new connection, before resuming', async () => {
+    const h = harness({ sources: ['app.billing'], minPriority: 'high', lastEventId: 'evt_5', random: () => 0 });
+    h.client.connect();
+    let ws = await accept();
+    expect(ws.actions()).toEqual(['auth', 'subscribe']);
+    expect(ws.lastSent()).toEqual({ action: 'subscribe', ...filter([], ['app.billing'], 'high') });
+    ws.receive(subscribed(filter([], ['app.billing'], 'high')));
+    await tick();
+    expect(ws.actions()).toEqual(['auth', 'subscribe', 'resume']);
+    ws.receive(resumeSuccess({ replayed: 0, lastEventId: 'evt_5', more: false }));
+    await tick();
+    const changed = h.client.subscribe(['goal.*'], { sources: ['app.goals'], minPriority: 'critical' });
+    ws.receive(subscribed(filter(['goal.*'], ['app.billing', 'app.goals'], 'critical')));
+    await changed;
+    ws.drop();
+    await vi.advanceTimersByTimeAsync(50);
+    ws = await accept();
+    expect(ws.actions()).toEqual(['auth', 'subscribe']);
+    expect(ws.lastSent()).toEqual({
+      action: 'subscribe',
+      eventTypes: ['goal.*'],
+      sources: ['app.billing', 'app.goals'],
+      minPriority: 'critical',
+    });
+    ws.receive(subscribed(filter(['goal.*'], ['app.billing', 'app.goals'], 'critical')));
+    await tick();
+    expect(ws.lastSent()).toEqual({ action: 'resume', lastEventId: 'evt_5' });
+
+    // A floor alone is a filter too: it is restored although no type or source is set.
+    const floorOnly = harness({ minPriority: 'normal' });
+    floorOnly.client.connect();
+    const other = await accept();
+    expect(other.lastSent()).toEqual({ action: 'subscribe', ...filter([], [], 'normal') });
+    floorOnly.client.close();
+    h.client.close();
+  });
+
+  it('a rotation successor subscribes to the whole filter too', async () => {
+    const h = harness({ sources: ['app.billing'], minPriority: 'high', rotateAfterMs: MIN, pingIntervalMs: HOUR });
+    h.client.connect();
+    const old = await accept({ lastEventId: 'evt_0' });
+    old.receive(subscribed(filter([], ['app.billing'], 'high')));
+    old.receive(resumeSuccess({ replayed: 0, lastEventId: 'evt_0', more: false }));
+    await vi.advanceTimersByTimeAsync(MIN);
+    const fresh = await accept({ lastEventId: 'evt_0' });
+    expect(fresh).not.toBe(old);
+    expect(fresh.lastSent()).toEqual({ action: 'subscribe', ...filter([], ['app.billing'], 'high') });
+    h.client.close();
+  });
+
+  it('filters locally by source and priority too (an event without a priority is normal)', async () => {
+    const h = harness({ sources: ['app.billing'], minPriority: 'high' });
+    h.client.connect();
+    const ws = await accept();
+    // Sent before the server applied the restored filter: the client drops what does not pass.
+    ws.receive(envelope(1, { source: 'app.billing', priority: 'normal' }));
+    ws.receive(envelope(2, { source: 'app.other', priority: 'critical' }));
+    ws.receive(envelope(3, { source: 'app.billing' })); // normal
+    ws.receive(envelope(4, { priority: 'critical' })); // no source: not one of the sources
+    ws.receive(envelope(5, { source: 'app.billing', priority: 'high' }));
+    ws.receive(envelope(6, { source: 'app.billing', priority: 'critical' }));
+    expect(h.events).toEqual(['evt_5', 'evt_6']);
+    // The dropped ones still move the resume point: the server would not send them again.
+    expect(h.client.lastEventId).toBe('evt_6');
     h.client.close();
   });
 });
@@ -631,7 +837,7 @@ describe('make-before-break rotation', () => {
     const h = harness({ eventTypes: ['goal.*'] });
     h.client.connect();
     const old = await accept({ connectionId: 'old', lastEventId: 'evt_0' }, 10 * HOUR);
-    old.receive(serverMessage.subscribeSuccess(Date.now(), ['goal.*']));
+    old.receive(subscribed(filter(['goal.*'])));
     await tick();
     const pong = () => old.receive(serverMessage.pong(Date.now()));
     for (let t = 0; t < 14; t++) {
@@ -652,7 +858,7 @@ describe('make-before-break rotation', () => {
     expect(fresh.actions()).toEqual(['auth', 'subscribe']);
     old.receive(envelope(2)); // the old one keeps delivering
     fresh.receive(envelope(3)); // live on the new one: held until its resume is done
-    fresh.receive(serverMessage.subscribeSuccess(Date.now(), ['goal.*']));
+    fresh.receive(subscribed(filter(['goal.*'])));
     await tick();
     expect(fresh.lastSent()).toEqual({ action: 'resume', lastEventId: 'evt_1' });
     fresh.receive(replayed(2)); // the overlap

@@ -7,8 +7,10 @@ import { createRealtimeClient, type RealtimeClient, type RealtimeClientOptions }
 import {
   type AuthSuccessData,
   type Envelope,
+  type Priority,
   REPLAY_FLAG,
   type ResumeSuccessData,
+  type SubscriptionFilter,
   serverMessage,
 } from '../../lambdas/contract/plain.js';
 
@@ -109,6 +111,19 @@ export function authSuccess(data: Partial<AuthSuccessData> = {}, ttlMs = HOUR) {
 }
 
 export const resumeSuccess = (data: ResumeSuccessData) => serverMessage.resumeSuccess(Date.now(), data);
+
+/** A whole filter, as `subscribe.success` and `unsubscribe.success` carry it (and a restore frame sends it). */
+export const filter = (
+  eventTypes: string[] = [],
+  sources: string[] = [],
+  minPriority: Priority = 'low',
+): SubscriptionFilter => ({
+  eventTypes,
+  sources,
+  minPriority,
+});
+export const subscribed = (f: SubscriptionFilter) => serverMessage.subscribeSuccess(Date.now(), f);
+export const unsubscribed = (f: SubscriptionFilter) => serverMessage.unsubscribeSuccess(Date.now(), f);
 
 export interface Harness {
   client: RealtimeClient;

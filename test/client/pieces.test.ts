@@ -1,11 +1,17 @@
-/** The client's pure pieces: state table, backoff, dedupe window, pattern matching. */
+/** The client's pure pieces: state table, backoff, dedupe window, and the filter it shares with the server. */
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../bin/tools/prng.js';
 import { backoff } from '../../client/src/backoff.js';
-import { matches } from '../../client/src/client.js';
 import { dedupeWindow } from '../../client/src/dedupe.js';
 import { type ConnectionState, type StateReason, transition } from '../../client/src/state.js';
-import { matchesSubscriptions } from '../../lambdas/core/matching.js';
+import {
+  changeFilter,
+  matchesSources,
+  matchesSubscriptions,
+  meetsPriority,
+  passesFilter,
+} from '../../lambdas/contract/plain.js';
+import * as serverMatching from '../../lambdas/core/matching.js';
 
 const STATES: ConnectionState[] = ['idle', 'connecting', 'authenticating', 'connected', 'reconnecting', 'closed'];
 const LOST = ['socket_closed', 'going_away', 'timeout', 'auth_error', 'auth_expired', 'token_error', 'server_error'];
@@ -108,11 +114,69 @@ describe('dedupe window', () => {
   });
 });
 
-describe('pattern matching', () => {
-  it('agrees with the server on every case', () => {
+describe('the filter (lambdas/contract/filter.ts: the SDK bundles it, the server re-exports it)', () => {
+  it('is one implementation: the server matches with the very functions the SDK runs', () => {
+    expect(serverMatching.matchesSubscriptions).toBe(matchesSubscriptions);
+    expect(serverMatching.matchesSources).toBe(matchesSources);
+    expect(serverMatching.meetsPriority).toBe(meetsPriority);
+    expect(serverMatching.changeFilter).toBe(changeFilter);
+  });
+
+  it('patterns: exact types and `prefix.*` below the prefix; an empty set matches every type', () => {
     const sets = [[], ['goal.created'], ['goal.*'], ['goal.*', 'action.created'], ['billing.invoice.*']];
     const types = ['goal.created', 'goal.step.done', 'goals.created', 'action.created', 'billing.invoice.paid', 'x.y'];
-    for (const set of sets)
-      for (const type of types) expect(matches(set, type), `${set} ~ ${type}`).toBe(matchesSubscriptions(set, type));
+    const expected = [
+      [true, true, true, true, true, true],
+      [true, false, false, false, false, false],
+      [true, true, false, false, false, false],
+      [true, true, false, true, false, false],
+      [false, false, false, false, true, false],
+    ];
+    expect(sets.map((set) => types.map((type) => matchesSubscriptions(set, type)))).toEqual(expected);
+  });
+
+  it('sources match exactly; none (or an empty set) means every source; an event without one passes only then', () => {
+    expect(matchesSources([], 'app.billing')).toBe(true);
+    expect(matchesSources(undefined, undefined)).toBe(true);
+    expect(matchesSources(['app.billing'], 'app.billing')).toBe(true);
+    expect(matchesSources(['app.billing'], 'app.billing.eu')).toBe(false);
+    expect(matchesSources(['app.billing'], 'App.Billing')).toBe(false);
+    expect(matchesSources(['app.billing'], undefined)).toBe(false);
+  });
+
+  it('priority: at least the floor; an event without one is `normal`, a filter without one is `low`', () => {
+    expect(meetsPriority('high', 'critical')).toBe(true);
+    expect(meetsPriority('high', 'high')).toBe(true);
+    expect(meetsPriority('high', 'normal')).toBe(false);
+    expect(meetsPriority('normal', undefined)).toBe(true);
+    expect(meetsPriority('high', undefined)).toBe(false);
+    expect(meetsPriority(undefined, 'low')).toBe(true);
+  });
+
+  it('an event passes when its type, source and priority all do', () => {
+    const f = { eventTypes: ['goal.*'], sources: ['app.goals'], minPriority: 'high' } as const;
+    expect(passesFilter(f, { type: 'goal.created', source: 'app.goals', priority: 'critical' })).toBe(true);
+    expect(passesFilter(f, { type: 'action.created', source: 'app.goals', priority: 'critical' })).toBe(false);
+    expect(passesFilter(f, { type: 'goal.created', source: 'app.other', priority: 'critical' })).toBe(false);
+    expect(passesFilter(f, { type: 'goal.created', source: 'app.goals', priority: 'normal' })).toBe(false);
+    expect(passesFilter(f, { type: 'goal.created', source: 'app.goals' })).toBe(false);
+    expect(passesFilter({}, { type: 'x.y' })).toBe(true);
+  });
+
+  it('subscribe adds types and sources, unsubscribe removes them; a given minPriority replaces the floor in either', () => {
+    const none = changeFilter({}, true, {});
+    expect(none).toEqual({ eventTypes: [], sources: [], minPriority: 'low' });
+    const a = changeFilter(none, true, { eventTypes: ['goal.*', 'goal.*'], sources: ['s1'], minPriority: 'high' });
+    expect(a).toEqual({ eventTypes: ['goal.*'], sources: ['s1'], minPriority: 'high' });
+    const b = changeFilter(a, true, { sources: ['s2', 's1'] });
+    expect(b).toEqual({ eventTypes: ['goal.*'], sources: ['s1', 's2'], minPriority: 'high' });
+    const c = changeFilter(b, false, { sources: ['s1'], minPriority: 'normal' });
+    expect(c).toEqual({ eventTypes: ['goal.*'], sources: ['s2'], minPriority: 'normal' });
+    expect(changeFilter(c, false, { eventTypes: ['goal.*', 'nope'] })).toEqual({
+      eventTypes: [],
+      sources: ['s2'],
+      minPriority: 'normal',
+    });
+    expect(a.eventTypes).toEqual(['goal.*']); // a new filter each time: the old one is untouched
   });
 });

@@ -124,6 +124,44 @@ describe("transport: 'polling'", () => {
     h.client.close();
   });
 
+  it('sends the whole filter: sources (comma-separated) and minPriority beside types, as the connection holds it', async () => {
+    const h = client({
+      transport: 'polling',
+      lastEventId: 'evt_0',
+      eventTypes: ['goal.*'],
+      sources: ['app.billing', 'app/other & more'],
+      minPriority: 'high',
+    });
+    h.client.connect();
+    await tick();
+    // The auth comes before the restore, as on a socket: no filter yet.
+    const auth = http.next;
+    expect([auth.param('types'), auth.param('sources'), auth.param('minPriority')]).toEqual(['', undefined, undefined]);
+    auth.events([], false, 'evt_0');
+    await tick();
+    const resume = http.next;
+    expect(resume.param('types')).toBe('goal.*');
+    expect(resume.param('sources')).toBe('app.billing,app/other & more');
+    expect(resume.param('minPriority')).toBe('high');
+    resume.events([]);
+    await tick();
+    // A change applies to the next poll; the answer is the whole filter, as the server's is.
+    await h.client.unsubscribe([], { sources: ['app/other & more'], minPriority: 'low' });
+    expect(h.client.filter).toEqual({ eventTypes: ['goal.*'], sources: ['app.billing'], minPriority: 'low' });
+    await vi.advanceTimersByTimeAsync(5_000);
+    const poll = http.next;
+    expect([poll.param('types'), poll.param('sources'), poll.param('minPriority')]).toEqual([
+      'goal.*',
+      'app.billing',
+      undefined, // low: every priority, so not sent
+    ]);
+    // What the server still sent outside the filter is dropped locally, as on the socket.
+    poll.events([e(1, { source: 'app.other' }), e(2, { source: 'app.billing', priority: 'low' })]);
+    await tick();
+    expect(h.events).toEqual(['evt_2']);
+    h.client.close();
+  });
+
   it('without a resume point, the first answer only sets it (nothing delivered), then polls from it', async () => {
     const h = client({ transport: 'polling' });
     h.client.connect();

@@ -79,6 +79,25 @@ describe('RealtimeProvider', () => {
     expect(FakeSocket.all).toHaveLength(1);
   });
 
+  it('with options: the filter options (sources, minPriority) reach the client and its restore frame', async () => {
+    render(
+      createElement(
+        RealtimeProvider,
+        { options: { ...options, eventTypes: ['goal.*'], sources: ['app.goals'], minPriority: 'high' } },
+        createElement(Probe),
+      ),
+    );
+    await act(async () => {});
+    expect(probed?.filter).toEqual({ eventTypes: ['goal.*'], sources: ['app.goals'], minPriority: 'high' });
+    const ws = await accept();
+    expect(ws.lastSent('subscribe')).toEqual({
+      action: 'subscribe',
+      eventTypes: ['goal.*'],
+      sources: ['app.goals'],
+      minPriority: 'high',
+    });
+  });
+
   it('hooks outside a provider say so', () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     expect(() => renderHook(() => useRealtimeClient())).toThrow(/RealtimeProvider/);

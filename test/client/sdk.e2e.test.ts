@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * The SDK end to end in Node against the real local runtime (`ws` as the WebSocket), as a
  * frontend would use it: connections killed from the server side while events flow, the
  * reconnect time, short-lived tokens with a fast sweeper, a gap, a fatal auth error, and the
- * subscription restored after a reconnect.
+ * subscription (event types, and the filter by source and priority) restored after a reconnect.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ const STAGE = 'sdk';
 interface Recorder {
   client: RealtimeClient;
   states: StateInfo[];
-  received: Array<{ type: string; seq: unknown; eventId: string }>;
+  received: Array<{ type: string; seq: unknown; eventId: string; source?: string; priority?: string }>;
   errors: RealtimeError[];
   gaps: GapInfo[];
   tokens: number;
@@ -75,7 +75,15 @@ describe('client SDK against the local runtime', () => {
       },
     };
     r.client.on('state', (_state, info) => r.states.push(info));
-    r.client.on('event', (e) => r.received.push({ type: e.type, seq: e.data.seq, eventId: e.eventId }));
+    r.client.on('event', (e) =>
+      r.received.push({
+        type: e.type,
+        seq: e.data.seq,
+        eventId: e.eventId,
+        ...(e.source === undefined ? {} : { source: e.source }),
+        ...(e.priority === undefined ? {} : { priority: e.priority }),
+      }),
+    );
     r.client.on('error', (e) => r.errors.push(e));
     r.client.on('gap', (g) => r.gaps.push(g));
     clients.push(r.client);
@@ -254,6 +262,94 @@ describe('client SDK against the local runtime', () => {
       await until(() => r.received.length >= 1, 5_000, 'the goal event');
       await settled(rt);
       expect(r.received.map((e) => `${e.type}:${e.seq}`)).toEqual(['goal.created:2']);
+    } finally {
+      db.destroy();
+    }
+  });
+
+  it('the filter survives a reconnect through the SDK: only high and critical events of the chosen sources arrive, before and after', async () => {
+    const tenant = 'filter';
+    const db = tableClient(rt);
+    const recordOf = async (id: string) =>
+      (
+        await db.send(
+          new GetCommand({ TableName: localTableNames(STAGE).connections, Key: { [ConnectionAttr.connectionId]: id } }),
+        )
+      ).Item;
+    // Every frame the server sends, by socket: the server's filter, not only the SDK's own.
+    const frames: Array<Array<{ eventId?: string; data?: { seq?: unknown } }>> = [];
+    class Recording extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        const mine: (typeof frames)[number] = [];
+        frames.push(mine);
+        this.on('message', (data) => mine.push(JSON.parse(String(data))));
+      }
+    }
+    const put = (seq: number, source: string, priority?: string) =>
+      putEvents(rt, [
+        entry('goal.created', { tenantId: tenant, goalId: 'g', seq, ...(priority ? { priority } : {}) }, source),
+      ]);
+    const seqsOn = (socket: number) =>
+      (frames[socket] ?? []).filter((f) => typeof f.eventId === 'string').map((f) => f.data?.seq);
+    try {
+      const r = sdk(
+        { tenant },
+        {
+          WebSocket: Recording as unknown as typeof WebSocket,
+          sources: ['app.billing', 'app.alerts'],
+          minPriority: 'high',
+        },
+      );
+      expect(r.client.filter).toEqual({ eventTypes: [], sources: ['app.billing', 'app.alerts'], minPriority: 'high' });
+      r.client.connect();
+      const first = (await r.nextConnected()).connectionId!;
+      const restored = async (id: string) => {
+        const deadline = Date.now() + 5_000;
+        while ((await recordOf(id))?.[ConnectionAttr.minPriority] === undefined && Date.now() < deadline)
+          await sleep(20);
+        const record = await recordOf(id);
+        expect(record?.[ConnectionAttr.sources]).toEqual(['app.billing', 'app.alerts']);
+        expect(record?.[ConnectionAttr.minPriority]).toBe('high');
+      };
+      await restored(first);
+
+      await put(1, 'app.billing', 'normal');
+      await put(2, 'app.other', 'critical');
+      await put(3, 'app.billing'); // no priority: normal
+      await put(4, 'app.billing', 'high');
+      await put(5, 'app.alerts', 'critical');
+      await until(() => r.received.length >= 2, 5_000, 'the two events that pass');
+      await settled(rt);
+      await sleep(200);
+      expect(r.received.map((e) => e.seq)).toEqual([4, 5]);
+      expect(r.received.map((e) => [e.source, e.priority])).toEqual([
+        ['app.billing', 'high'],
+        ['app.alerts', 'critical'],
+      ]);
+      expect(seqsOn(0)).toEqual([4, 5]); // the server filtered: the others never reached the socket
+
+      // The server ends the connection; the SDK reconnects and restores the whole filter.
+      const since = r.states.length;
+      await kill(first);
+      const second = (await r.nextConnected(since)).connectionId!;
+      expect(second).not.toBe(first);
+      await restored(second);
+      const socket = frames.length - 1;
+
+      await put(6, 'app.billing', 'normal');
+      await put(7, 'app.other', 'critical');
+      await put(8, 'app.billing', 'critical');
+      await until(() => r.received.length >= 3, 5_000, 'the critical event after the reconnect');
+      await settled(rt);
+      await sleep(300);
+      expect(r.received.map((e) => e.seq)).toEqual([4, 5, 8]);
+      expect(r.received.at(-1)).toMatchObject({ source: 'app.billing', priority: 'critical' });
+      expect(seqsOn(socket)).not.toContain(6);
+      expect(seqsOn(socket)).not.toContain(7);
+      expect(seqsOn(socket)).toContain(8);
+      expect(r.gaps).toEqual([]);
+      expect(r.errors).toEqual([]);
     } finally {
       db.destroy();
     }

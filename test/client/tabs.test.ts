@@ -8,8 +8,18 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRealtimeClient, type RealtimeClient, RealtimeError, type StateInfo } from '../../client/src/index.js';
 // Loaded up front (the client imports it on demand), so fake time needs no real module loading.
 import { shareKey } from '../../client/src/tabs.js';
-import { serverMessage } from '../../lambdas/contract/plain.js';
-import { accept, envelope, FakeSocket, replayed, resumeSuccess, T0 } from './fakes.js';
+import { type Priority, serverMessage } from '../../lambdas/contract/plain.js';
+import {
+  accept,
+  envelope,
+  FakeSocket,
+  filter,
+  replayed,
+  resumeSuccess,
+  subscribed,
+  T0,
+  unsubscribed,
+} from './fakes.js';
 import { crashTab, FakeBroadcastChannel, type FakeLocks, fakeBrowser, fakeJwt } from './tab-fakes.js';
 
 const URL_ = 'wss://example.test/dev';
@@ -71,6 +81,8 @@ function tab(
     user?: string;
     tenant?: string;
     eventTypes?: string[];
+    sources?: string[];
+    minPriority?: Priority;
     url?: string;
     httpUrl?: string;
     lastEventId?: string;
@@ -90,6 +102,8 @@ function tab(
       onlineEvents: null,
       shareAcrossTabs: true,
       ...(options.eventTypes ? { eventTypes: options.eventTypes } : {}),
+      ...(options.sources ? { sources: options.sources } : {}),
+      ...(options.minPriority ? { minPriority: options.minPriority } : {}),
       ...(options.lastEventId ? { lastEventId: options.lastEventId } : {}),
       ...(options.httpUrl ? { httpUrl: options.httpUrl } : {}),
       getToken: async () => {
@@ -207,8 +221,8 @@ describe('shareAcrossTabs: one connection per origin, url and user', () => {
     await connect(a.client);
     await connect(b.client); // b's set reached a before a authenticated
     const ws = await accept();
-    expect(ws.lastSent('subscribe')).toEqual({ action: 'subscribe', eventTypes: ['goal.*', 'action.*'] });
-    ws.receive(serverMessage.subscribeSuccess(Date.now(), ['goal.*', 'action.*']));
+    expect(ws.lastSent('subscribe')).toEqual({ action: 'subscribe', ...filter(['goal.*', 'action.*']) });
+    ws.receive(subscribed(filter(['goal.*', 'action.*'])));
     ws.receive(resumeSuccess({ replayed: 0, lastEventId: 'evt_0', more: false }));
     await settle();
 
@@ -217,7 +231,7 @@ describe('shareAcrossTabs: one connection per origin, url and user', () => {
     await settle();
     expect(ws.lastSent()).toEqual({ action: 'subscribe', eventTypes: ['issue.*'] });
     expect(resolved).toBeUndefined(); // waits for the leader, which waits for the server
-    ws.receive(serverMessage.subscribeSuccess(Date.now(), ['goal.*', 'action.*', 'issue.*']));
+    ws.receive(subscribed(filter(['goal.*', 'action.*', 'issue.*'])));
     await settle();
     expect(resolved).toEqual(['action.*', 'issue.*']);
     expect(b.client.subscriptions).toEqual(['action.*', 'issue.*']);
@@ -226,7 +240,7 @@ describe('shareAcrossTabs: one connection per origin, url and user', () => {
     const dropped = b.client.unsubscribe(['issue.*']);
     await settle();
     expect(ws.lastSent()).toEqual({ action: 'unsubscribe', eventTypes: ['issue.*'] });
-    ws.receive(serverMessage.unsubscribeSuccess(Date.now(), ['goal.*', 'action.*']));
+    ws.receive(unsubscribed(filter(['goal.*', 'action.*'])));
     await settle();
     expect(await dropped).toEqual(['action.*']);
     const sentBefore = ws.sent.length;
@@ -240,7 +254,7 @@ describe('shareAcrossTabs: one connection per origin, url and user', () => {
     const own = a.client.unsubscribe(['action.*']);
     await settle();
     expect(ws.lastSent()).toEqual({ action: 'unsubscribe', eventTypes: ['action.*'] });
-    ws.receive(serverMessage.unsubscribeSuccess(Date.now(), ['goal.*']));
+    ws.receive(unsubscribed(filter(['goal.*'])));
     expect(await own).toEqual(['goal.*']);
     a.client.close();
   });
@@ -255,6 +269,105 @@ describe('shareAcrossTabs: one connection per origin, url and user', () => {
     b.client.close();
     await settle();
     expect(ws.lastSent()).toEqual({ action: 'subscribe', eventTypes: ['goal.*'] }); // b left: narrow again
+    a.client.close();
+  });
+
+  it('sources and priority: the leader subscribes to the union of the sources and the lowest floor; each tab sees only its own', async () => {
+    const a = tab('a', { sources: ['app.billing'], minPriority: 'high' });
+    const b = tab('b', { sources: ['app.goals'], minPriority: 'normal' });
+    await connect(a.client);
+    await connect(b.client);
+    const ws = await accept({ lastEventId: 'evt_0' });
+    await settle();
+    expect(ws.lastSent('subscribe')).toEqual({
+      action: 'subscribe',
+      ...filter([], ['app.billing', 'app.goals'], 'normal'),
+    });
+    ws.receive(subscribed(filter([], ['app.billing', 'app.goals'], 'normal')));
+    ws.receive(resumeSuccess({ replayed: 0, lastEventId: 'evt_0', more: false }));
+    await settle();
+    ws.receive(envelope(1, { source: 'app.billing', priority: 'high' }));
+    ws.receive(envelope(2, { source: 'app.goals', priority: 'normal' }));
+    ws.receive(envelope(3, { source: 'app.billing', priority: 'normal' })); // under a's floor, not b's source
+    ws.receive(envelope(4, { source: 'app.goals', priority: 'critical' }));
+    ws.receive(envelope(5, { source: 'app.goals' })); // no priority: normal
+    ws.receive(envelope(6, { source: 'app.goals', priority: 'low' }));
+    await settle();
+    expect(a.events).toEqual(['evt_1']);
+    expect(b.events).toEqual(['evt_2', 'evt_4', 'evt_5']);
+    for (const t of [a, b]) expect(t.client.lastEventId).toBe('evt_6');
+
+    // A follower's change reaches the server as the union's change: adds (with the new floor) first.
+    let done = false;
+    void b.client.subscribe([], { sources: ['app.users'], minPriority: 'low' }).then(() => (done = true));
+    await settle();
+    expect(ws.lastSent()).toEqual({ action: 'subscribe', sources: ['app.users'], minPriority: 'low' });
+    expect(done).toBe(false);
+    ws.receive(subscribed(filter([], ['app.billing', 'app.goals', 'app.users'], 'low')));
+    await settle();
+    expect(done).toBe(true);
+    expect(b.client.filter).toEqual(filter([], ['app.goals', 'app.users'], 'low'));
+    const less = b.client.unsubscribe([], { sources: ['app.goals'] });
+    await settle();
+    expect(ws.lastSent()).toEqual({ action: 'unsubscribe', sources: ['app.goals'] });
+    ws.receive(unsubscribed(filter([], ['app.billing', 'app.users'], 'low')));
+    await settle();
+    await less;
+
+    // b leaves: the floor goes back up to a's, then its source goes.
+    const before = ws.sent.length;
+    b.client.close();
+    await settle();
+    expect(ws.sent.slice(before)).toEqual([{ action: 'subscribe', minPriority: 'high' }]);
+    ws.receive(subscribed(filter([], ['app.billing', 'app.users'], 'high')));
+    await settle();
+    expect(ws.sent.slice(before + 1)).toEqual([{ action: 'unsubscribe', sources: ['app.users'] }]);
+    a.client.close();
+  });
+
+  it('a tab without sources (or a union over 20) means every source on the server; a tab without a floor, every priority', async () => {
+    const a = tab('a', { sources: ['app.billing'], minPriority: 'critical' });
+    const b = tab('b', { eventTypes: ['goal.*'] });
+    await connect(a.client);
+    await connect(b.client);
+    const ws = await accept();
+    expect(ws.actions()).toEqual(['auth']); // the union is every event: nothing to subscribe to
+    ws.receive(envelope(1, { source: 'app.goals', type: 'goal.created' }));
+    ws.receive(envelope(2, { source: 'app.billing', type: 'invoice.paid', priority: 'critical' }));
+    await settle();
+    expect(a.events).toEqual(['evt_2']);
+    expect(b.events).toEqual(['evt_1']);
+    a.client.close();
+    b.client.close();
+
+    const many = (prefix: string) => Array.from({ length: 12 }, (_, i) => `${prefix}.${i}`);
+    const c = tab('c', { sources: many('c') });
+    const d = tab('d', { sources: many('d') });
+    await connect(c.client);
+    await connect(d.client);
+    const ws2 = await accept();
+    expect(ws2.actions()).toEqual(['auth']); // 24 sources: over the server's cap, so every source
+    c.client.close();
+    d.client.close();
+  });
+
+  it('a tab of an SDK from before sources and priorities (its frames carry event types only) still shares', async () => {
+    const a = tab('a', { eventTypes: ['action.*'], sources: ['app.billing'], minPriority: 'high' });
+    await connect(a.client);
+    const ws = await accept();
+    expect(ws.lastSent('subscribe')).toEqual({ action: 'subscribe', ...filter(['action.*'], ['app.billing'], 'high') });
+    ws.receive(subscribed(filter(['action.*'], ['app.billing'], 'high')));
+    await settle();
+    const name = FakeBroadcastChannel.open[0]!.name;
+    const old = new FakeBroadcastChannel(name);
+    old.postMessage({ k: 'u', f: 'old-tab', s: ['goal.*'] });
+    await settle();
+    // Its filter is "goal.* from any source, any priority": the union widens to it.
+    expect(ws.sent.slice(-1)).toEqual([{ action: 'subscribe', eventTypes: ['goal.*'], minPriority: 'low' }]);
+    ws.receive(subscribed(filter(['action.*', 'goal.*'], ['app.billing'], 'low')));
+    await settle();
+    expect(ws.lastSent()).toEqual({ action: 'unsubscribe', sources: ['app.billing'] });
+    old.close();
     a.client.close();
   });
 

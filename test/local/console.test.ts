@@ -58,6 +58,27 @@ describe('local tools of the debug console', () => {
     await settled(rt);
     const frame = await client.waitFor((f) => (f as { eventId?: string }).eventId === eventId);
     expect(frame).toMatchObject({ type: 'goal.created', data: { goalId: 'g1', tenantId: 'ct' } });
+
+    // `source` is the EventBridge source, `priority` goes into the detail (and onto the envelope).
+    const sourced = await post('/_local/emit', {
+      type: 'goal.created',
+      tenant: 'ct',
+      data: '{"goalId":"g2"}',
+      source: 'app.billing',
+      priority: 'critical',
+    });
+    expect(sourced.status).toBe(200);
+    const put = (await sourced.json()) as {
+      Entries: Array<{ EventId: string }>;
+      entry: { Source: string; Detail: string };
+    };
+    expect(put.entry.Source).toBe('app.billing');
+    expect(JSON.parse(put.entry.Detail)).toEqual({ goalId: 'g2', tenantId: 'ct', priority: 'critical' });
+    const sourcedId = `evt_${put.Entries[0]!.EventId}`;
+    await settled(rt);
+    const second = await client.waitFor((f) => (f as { eventId?: string }).eventId === sourcedId);
+    expect(second).toMatchObject({ source: 'app.billing', priority: 'critical', data: { goalId: 'g2' } });
+    expect((second as { data: object }).data).not.toHaveProperty('priority');
     client.close();
   });
 
@@ -70,6 +91,9 @@ describe('local tools of the debug console', () => {
     expect(((await badData.json()) as { message: string }).message).toContain('--data must be a JSON object');
     const badType = await post('/_local/emit', { type: 'nodot', tenant: 'ct' });
     expect(badType.status).toBe(400);
+    const badPriority = await post('/_local/emit', { type: 'goal.created', tenant: 'ct', priority: 'urgent' });
+    expect(badPriority.status).toBe(400);
+    expect(((await badPriority.json()) as { message: string }).message).toMatch(/^--priority /);
   });
 
   it('serves the console`s own origin only: no CORS preflight, JSON only, same host', async () => {

@@ -26,10 +26,11 @@ export interface Backend {
   /** A dev token, as `npm run token` makes. */
   token(opts?: TokenOptions): Promise<string>;
   /**
-   * Emits one event (its detail gets `tenantId`) and waits until the runtime has delivered it.
-   * Returns the EventBridge event id (the envelope's `eventId` is `evt_` + this).
+   * Emits one event (its detail gets `tenantId`; `data.priority` is its priority) from `source`
+   * and waits until the runtime has delivered it. Returns the EventBridge event id (the
+   * envelope's `eventId` is `evt_` + this).
    */
-  emit(tenant: string, type: string, data?: Record<string, unknown>): Promise<string>;
+  emit(tenant: string, type: string, data?: Record<string, unknown>, source?: string): Promise<string>;
   /** `GET /presence` of the HTTP API, as a member of `tenant` would ask it. */
   presence(tenant: string): Promise<PresenceResponse>;
   /** Authenticated connections of a tenant (the sparse tenant index: pending ones are absent). */
@@ -74,8 +75,8 @@ export async function startBackend(env: Record<string, string> = {}): Promise<Ba
     stage,
     freshTenant: (label = 'b') => `${label}-${++seq}-${randomUUID().slice(0, 8)}`,
     token: (opts) => token(opts),
-    async emit(tenant, type, data = {}) {
-      const out = await putEvents(rt, [entry(type, { ...data, tenantId: tenant }, 'test.browser')]);
+    async emit(tenant, type, data = {}, source = 'test.browser') {
+      const out = await putEvents(rt, [entry(type, { ...data, tenantId: tenant }, source)]);
       const id = out.Entries?.[0]?.EventId;
       if (out.FailedEntryCount !== 0 || !id) throw new Error(`PutEvents failed: ${JSON.stringify(out.Entries)}`);
       await settled(rt);
