@@ -6,12 +6,10 @@
 import {
   type Audience,
   type ConnectionRecord,
+  changeFilter,
   type Envelope,
-  LOWEST_PRIORITY,
-  matchesSources,
-  matchesSubscriptions,
-  meetsPriority,
   type Priority,
+  passesFilter,
   type SubscriptionFilter,
 } from '../contract/index.js';
 
@@ -59,14 +57,9 @@ export interface MatchEvent {
   audience?: Audience | undefined;
 }
 
-/** Whether `event` goes to `target`: type, source, priority and audience all pass. */
+/** Whether `event` goes to `target`: its filter passes (type, source, priority) and it is in the audience. */
 export function delivers(target: MatchTarget, event: MatchEvent): boolean {
-  return (
-    matchesSubscriptions(target.eventTypes, event.type) &&
-    matchesSources(target.sources, event.source) &&
-    meetsPriority(target.minPriority, event.priority) &&
-    inAudience(event.audience, target)
-  );
+  return passesFilter(target, event) && inAudience(event.audience, target);
 }
 
 /** A connection record (or fan-out recipient) as a target: its `subscriptions` are the event types. */
@@ -87,11 +80,7 @@ export function eventOf(envelope: Pick<Envelope, 'type' | 'source' | 'priority'>
   return { type: envelope.type, source: envelope.source, priority: envelope.priority, audience };
 }
 
-/** The complete filter a reply reports (`subscribe.success`): absent parts filled in. */
+/** The complete filter a reply reports (`subscribe.success`): absent parts filled in, arrays copied. */
 export function fullFilter(target: Pick<MatchTarget, 'eventTypes' | 'sources' | 'minPriority'>): SubscriptionFilter {
-  return {
-    eventTypes: [...(target.eventTypes ?? [])],
-    sources: [...(target.sources ?? [])],
-    minPriority: target.minPriority ?? LOWEST_PRIORITY,
-  };
+  return changeFilter(target, true, {});
 }

@@ -14,11 +14,10 @@ import {
   MAX_FILTER_SOURCES,
   MAX_SUBSCRIPTIONS,
   type ServerMessage,
-  type SubscriptionFilter,
   serverMessage,
 } from '../contract/index.js';
 import { AuthError } from './errors.js';
-import { addPatterns, connectionTarget, fullFilter, removePatterns } from './matching.js';
+import { changeFilter, connectionTarget } from './matching.js';
 import type { Clock, ConnectionStore, EventLog, Identity, TokenVerifier } from './ports.js';
 
 export const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -139,23 +138,6 @@ export interface SubscribeDeps {
 export const SUBSCRIBE_ATTEMPTS = 5;
 
 /**
- * The filter after a change: `subscribe` adds its `eventTypes` and `sources`, `unsubscribe` removes
- * them; `minPriority`, when given, replaces the floor in either. Parts the change leaves out stay.
- */
-export function applyFilterChange(
-  current: SubscriptionFilter,
-  mode: 'subscribe' | 'unsubscribe',
-  change: FilterChange,
-): SubscriptionFilter {
-  const apply = mode === 'subscribe' ? addPatterns : removePatterns;
-  return {
-    eventTypes: apply(current.eventTypes, change.eventTypes ?? []),
-    sources: apply(current.sources, change.sources ?? []),
-    minPriority: change.minPriority ?? current.minPriority,
-  };
-}
-
-/**
  * Applies a `subscribe` or `unsubscribe` to the connection's filter (event types, sources, minimum
  * priority) and replies with the resulting filter. The write is conditional on the filter's
  * version as read, so two concurrent changes cannot lose one another: the loser reads again and
@@ -171,7 +153,7 @@ export async function changeSubscriptions(
     const current = await session(deps.store, deps.clock, connectionId);
     if (!current.ok) return current.reply;
     const { record } = current;
-    const next = applyFilterChange(fullFilter(connectionTarget(record)), mode, change);
+    const next = changeFilter(connectionTarget(record), mode === 'subscribe', change);
     if (next.eventTypes.length > MAX_SUBSCRIPTIONS) {
       return serverMessage.error(
         deps.clock(),

@@ -9,9 +9,10 @@ import {
   REPLAY_OVERLAP_SECONDS,
 } from '../../lambdas/contract/index.js';
 import { AuthError } from '../../lambdas/core/errors.js';
+import { changeFilter } from '../../lambdas/core/matching.js';
 import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
 import { type ResumeDeps, resume } from '../../lambdas/core/replay.js';
-import { applyFilterChange, authenticate, changeSubscriptions, connect } from '../../lambdas/core/session.js';
+import { authenticate, changeSubscriptions, connect } from '../../lambdas/core/session.js';
 import {
   envelope,
   FakeClock,
@@ -528,25 +529,25 @@ describe('changeSubscriptions: sources and minPriority', () => {
   });
 });
 
-describe('applyFilterChange', () => {
+describe("changeFilter (what subscribe and unsubscribe do to a connection's filter)", () => {
   const current = { eventTypes: ['goal.*'], sources: ['crm'], minPriority: 'normal' as const };
 
   it('subscribe adds, unsubscribe removes; minPriority replaces in both; the input is not changed', () => {
-    expect(applyFilterChange(current, 'subscribe', { eventTypes: ['issue.*'], sources: ['billing'] })).toEqual({
+    expect(changeFilter(current, true, { eventTypes: ['issue.*'], sources: ['billing'] })).toEqual({
       eventTypes: ['goal.*', 'issue.*'],
       sources: ['crm', 'billing'],
       minPriority: 'normal',
     });
-    expect(applyFilterChange(current, 'unsubscribe', { eventTypes: ['goal.*'], sources: ['crm'] })).toEqual({
+    expect(changeFilter(current, false, { eventTypes: ['goal.*'], sources: ['crm'] })).toEqual({
       eventTypes: [],
       sources: [],
       minPriority: 'normal',
     });
-    expect(applyFilterChange(current, 'unsubscribe', { minPriority: 'critical' })).toEqual({
+    expect(changeFilter(current, false, { minPriority: 'critical' })).toEqual({
       ...current,
       minPriority: 'critical',
     });
-    expect(applyFilterChange(current, 'subscribe', { minPriority: 'low' }).minPriority).toBe('low');
+    expect(changeFilter(current, true, { minPriority: 'low' }).minPriority).toBe('low');
     expect(current).toEqual({ eventTypes: ['goal.*'], sources: ['crm'], minPriority: 'normal' });
   });
 });
