@@ -1,7 +1,8 @@
 /** The envelope every client receives for a domain event. */
-import * as z from 'zod';
+
 import { EventTypeSchema, TenantIdSchema } from './catalog.js';
 import type { Envelope } from './protocol.js';
+import * as z from './zod.js';
 
 export const EnvelopeSchema = z.object({
   /** The EventBridge detail-type, dot notation. */
@@ -11,7 +12,7 @@ export const EnvelopeSchema = z.object({
   /** Event time, ISO 8601. */
   timestamp: z.iso.datetime(),
   /** Stable id: the same for every delivery of one EventBridge event; a resume point. */
-  eventId: z.string().min(1),
+  eventId: z.string().check(z.minLength(1)),
   tenantId: TenantIdSchema,
 });
 

@@ -1,7 +1,8 @@
 /**
  * The contract: the one place where event types, the envelope, client/server messages, routes,
  * table keys, environment variable names and settings (defaults and ranges) are spelled out.
- * Imports zod only, so Lambda bundles stay small and the CDK stack can import it at synth time.
+ * Imports zod only (`zod/mini`, through `./zod.ts`), so Lambda bundles stay small and the CDK stack
+ * can import it at synth time.
  */
 export * from './aws-events.js';
 export * from './catalog.js';
