@@ -8,7 +8,8 @@
  * z.refine(fn, 'msg'))` for `.min().max().regex().refine()`; `z.optional(s)` for `s.optional()`;
  * `z.nullish(s)`; `z.extend(obj, shape)`; `z.strictObject(shape)` for `.strict()`; an array's
  * `.max(n, 'msg')` is `.check(z.maxLength(n, 'msg'))`. Messages are identical: `zod/mini` loads no
- * locale by itself, so zod's English one (what `zod` registers) is configured here, once.
+ * locale by itself, so zod's English one (what `zod` registers) is configured here, once: the one
+ * contract module with a side effect, so `package.json` here lists it in `sideEffects`.
  */
 import { en } from 'zod/locales';
 import { config } from 'zod/mini';

@@ -41,6 +41,17 @@ describe('Lambda bundle sizes', () => {
     expect(bundle?.bytes).toBeLessThanOrEqual(BUDGET[handler]);
   });
 
+  it('carries zod only where a schema is used, and then with its English messages', () => {
+    for (const b of bundles) {
+      const code = readFileSync(b.file, 'utf8');
+      // Every zod schema has `_zod` internals; `zod/mini` has no locale of its own.
+      if (code.includes('_zod')) expect(code, b.handler).toContain('Invalid input: expected');
+    }
+    // The sweeper parses nothing: the contract's schema modules are left out (lambdas/contract/package.json).
+    const sweeper = bundles.find((b) => b.handler === 'sweeper');
+    expect(sweeper && readFileSync(sweeper.file, 'utf8')).not.toContain('_zod');
+  });
+
   it('leaves the SDK default credential chain out: environment credentials only', () => {
     for (const b of bundles) {
       const code = readFileSync(b.file, 'utf8');
