@@ -5,6 +5,7 @@
  *
  *   npm run bench                      # N = 1,000 and 10,000; 200 latency events
  *   npm run bench -- --sizes 1000 --rounds 5 --latency-events 500
+ *   npm run bench -- --cold-only --cold-runs 21   # the cold-start table alone
  */
 import { Agent } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -34,6 +35,8 @@ const { values: args } = parseArgs({
     'aws-call-ms': { type: 'string', default: '20' },
     concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
     'cold-runs': { type: 'string', default: '9' },
+    /** Print the cold-start table and stop (no runtime, no fan-out). */
+    'cold-only': { type: 'boolean', default: false },
   },
 });
 const sizes = args.sizes.split(',').filter(Boolean).map(Number);
@@ -146,6 +149,7 @@ async function main() {
   // First, while nothing else of ours runs: every bundle, built as the stack builds it.
   console.log(`Cold start: module init of each Lambda bundle, median of ${args['cold-runs']} fresh node processes`);
   console.log(formatColdStart(await measureColdStart(Number(args['cold-runs']))));
+  if (args['cold-only']) return;
   // DynamoDB in its own process, as on AWS.
   const dynamo = await startDynamoProcess();
   const rt = await startRuntime(

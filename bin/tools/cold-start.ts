@@ -1,9 +1,10 @@
 /**
  * Cold start of every Lambda bundle: each handler is built with the stack's own esbuild options
  * (`BUNDLE_OPTIONS` from lib/constructs/node-function.ts), then imported by fresh `node`
- * processes with Lambda's NODE_OPTIONS. The figure is module init: the time the `import()` of
- * the bundle takes, measured inside the child. A bare `node -e ''` start is timed in the same
- * rounds, interleaved, as the machine's noise baseline.
+ * processes with the functions' own environment (`SHARED_ENVIRONMENT`: whatever `NODE_OPTIONS`
+ * the stack sets, the children get, and nothing else). The figure is module init: the time the
+ * `import()` of the bundle takes, measured inside the child. A bare `node -e ''` start is timed
+ * in the same rounds, interleaved, as the machine's noise baseline.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';

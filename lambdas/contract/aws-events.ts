@@ -2,24 +2,24 @@
  * The parts of the AWS event shapes the handlers read: API Gateway WebSocket events and
  * EventBridge events. The local runtime builds events of exactly these shapes.
  */
-import * as z from 'zod';
+import * as z from './zod.js';
 
 const WebSocketRequestContextSchema = z.looseObject({
-  connectionId: z.string().min(1),
+  connectionId: z.string().check(z.minLength(1)),
   routeKey: z.string(),
   eventType: z.enum(['CONNECT', 'MESSAGE', 'DISCONNECT']),
-  domainName: z.string().optional(),
-  stage: z.string().optional(),
-  requestId: z.string().optional(),
-  connectedAt: z.number().optional(),
+  domainName: z.optional(z.string()),
+  stage: z.optional(z.string()),
+  requestId: z.optional(z.string()),
+  connectedAt: z.optional(z.number()),
 });
 
 export const WebSocketEventSchema = z.looseObject({
   requestContext: WebSocketRequestContextSchema,
   /** Present on `$connect` (API Gateway passes the handshake headers there only). */
-  headers: z.record(z.string(), z.string().optional()).nullish(),
-  body: z.string().nullish(),
-  isBase64Encoded: z.boolean().optional(),
+  headers: z.nullish(z.record(z.string(), z.optional(z.string()))),
+  body: z.nullish(z.string()),
+  isBase64Encoded: z.optional(z.boolean()),
 });
 export type WebSocketEvent = z.infer<typeof WebSocketEventSchema>;
 
@@ -30,7 +30,7 @@ export interface WebSocketResult {
 }
 
 export const EventBridgeEventSchema = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   'detail-type': z.string(),
   source: z.string(),
   time: z.string(),
@@ -47,15 +47,15 @@ export const HttpApiEventSchema = z.looseObject({
   routeKey: z.string(),
   rawPath: z.string(),
   rawQueryString: z.string(),
-  headers: z.record(z.string(), z.string()).optional(),
-  queryStringParameters: z.record(z.string(), z.string()).optional(),
+  headers: z.optional(z.record(z.string(), z.string())),
+  queryStringParameters: z.optional(z.record(z.string(), z.string())),
   requestContext: z.looseObject({
-    requestId: z.string().optional(),
-    stage: z.string().optional(),
-    http: z.looseObject({ method: z.string(), path: z.string(), sourceIp: z.string().optional() }),
+    requestId: z.optional(z.string()),
+    stage: z.optional(z.string()),
+    http: z.looseObject({ method: z.string(), path: z.string(), sourceIp: z.optional(z.string()) }),
   }),
-  body: z.string().optional(),
-  isBase64Encoded: z.boolean().optional(),
+  body: z.optional(z.string()),
+  isBase64Encoded: z.optional(z.boolean()),
 });
 export type HttpApiEvent = z.infer<typeof HttpApiEventSchema>;
 

@@ -1,13 +1,14 @@
 /** Parsing a client frame into a typed message, with client-facing error text. */
-import type { z } from 'zod';
+
 import { ACTION_SCHEMAS, type Action, isAction } from '../contract/index.js';
+import type * as z from '../contract/zod.js';
 
 export type FrameResult<T> =
   | { ok: true; message: T }
   | { ok: false; problem: 'bad_request' | 'unknown_action'; message: string };
 
 /** Names the first failing field, e.g. `eventTypes.0: must be an event type …`. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid message';
   const path = issue.path.map(String).join('.');

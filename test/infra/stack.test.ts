@@ -311,10 +311,11 @@ describe('functions', () => {
       const props = functionProps(handler);
       expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect(props.Environment.Variables).toMatchObject({
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'tenant-realtime',
         POWERTOOLS_METRICS_NAMESPACE: 'TenantRealtime',
       });
+      // No --enable-source-maps: it parses the source map on every cold start (README, "Cold start").
+      expect(props.Environment.Variables.NODE_OPTIONS).toBeUndefined();
       expect(props.LoggingConfig).toEqual({ LogGroup: { Ref: idOf(fnFor(handler).logGroup) } });
     },
   );
