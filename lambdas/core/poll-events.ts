@@ -70,6 +70,32 @@ export function parseSince(value: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/**
+ * A comma-separated list parameter: entries trimmed, each checked by `schema`, duplicates
+ * dropped, at most `max`; unset or blank is the empty list.
+ */
+function parseList(
+  raw: string | undefined,
+  name: string,
+  schema: {
+    safeParse(value: string): { success: true } | { success: false; error: Parameters<typeof describeIssues>[0] };
+  },
+  max: number,
+  unit: string,
+): { ok: true; list: string[] } | { ok: false; message: string } {
+  const list: string[] = [];
+  if (raw === undefined || raw.trim() === '') return { ok: true, list };
+  for (const entry of raw.split(',')) {
+    const value = entry.trim();
+    const checked = schema.safeParse(value);
+    if (!checked.success)
+      return { ok: false, message: `${name}: ${JSON.stringify(value.slice(0, 64))} ${describeIssues(checked.error)}` };
+    if (!list.includes(value)) list.push(value);
+  }
+  if (list.length > max) return { ok: false, message: `${name}: at most ${max} ${unit}` };
+  return { ok: true, list };
+}
+
 /** Validates `GET /events` parameters; every message names its parameter. Unknown parameters are ignored. */
 export function parseEventsQuery(
   query: Readonly<Record<string, string | undefined>>,
@@ -92,30 +118,11 @@ export function parseEventsQuery(
       return fail(`${HttpQuery.limit}: must be an integer from 1 to ${MAX_EVENTS_LIMIT}`);
   }
 
-  const types: string[] = [];
-  if (rawTypes !== undefined && rawTypes.trim() !== '') {
-    for (const raw of rawTypes.split(',')) {
-      const pattern = raw.trim();
-      const checked = SubscriptionPatternSchema.safeParse(pattern);
-      if (!checked.success)
-        return fail(`${HttpQuery.types}: ${JSON.stringify(pattern.slice(0, 64))} ${describeIssues(checked.error)}`);
-      if (!types.includes(pattern)) types.push(pattern);
-    }
-    if (types.length > MAX_SUBSCRIPTIONS) return fail(`${HttpQuery.types}: at most ${MAX_SUBSCRIPTIONS} patterns`);
-  }
-
+  const types = parseList(rawTypes, HttpQuery.types, SubscriptionPatternSchema, MAX_SUBSCRIPTIONS, 'patterns');
+  if (!types.ok) return types;
   // Matched exactly, so a source holding a comma (or surrounding spaces) cannot be named here.
-  const sources: string[] = [];
-  if (rawSources !== undefined && rawSources.trim() !== '') {
-    for (const raw of rawSources.split(',')) {
-      const source = raw.trim();
-      const checked = SourceSchema.safeParse(source);
-      if (!checked.success)
-        return fail(`${HttpQuery.sources}: ${JSON.stringify(source.slice(0, 64))} ${describeIssues(checked.error)}`);
-      if (!sources.includes(source)) sources.push(source);
-    }
-    if (sources.length > MAX_FILTER_SOURCES) return fail(`${HttpQuery.sources}: at most ${MAX_FILTER_SOURCES} sources`);
-  }
+  const sources = parseList(rawSources, HttpQuery.sources, SourceSchema, MAX_FILTER_SOURCES, 'sources');
+  if (!sources.ok) return sources;
 
   let minPriority: Priority | undefined;
   if (rawMinPriority !== undefined) {
@@ -136,7 +143,10 @@ export function parseEventsQuery(
       );
     cursor = { since: ms };
   }
-  return { ok: true, value: { cursor, types, sources, ...(minPriority ? { minPriority } : {}), limit } };
+  return {
+    ok: true,
+    value: { cursor, types: types.list, sources: sources.list, ...(minPriority ? { minPriority } : {}), limit },
+  };
 }
 
 // ---------------------------------------------------------------- GET /events: the page function

@@ -43,6 +43,23 @@ function setup() {
   return { clock, store };
 }
 
+/** The store, but its first two `get`s both return before either caller goes on: the classic lost update. */
+function bothReadBeforeEitherWrites(store: Parameters<typeof withOverrides>[0]) {
+  let reads = 0;
+  let release!: () => void;
+  const bothRead = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return withOverrides(store, {
+    get: async (id) => {
+      const record = await store.get(id);
+      if (++reads === 2) release();
+      if (reads <= 2) await bothRead;
+      return record;
+    },
+  });
+}
+
 describe('connect', () => {
   it('records a pending connection with its auth deadline', async () => {
     // Prepare
@@ -505,19 +522,7 @@ describe('changeSubscriptions: sources and minPriority', () => {
   it('two concurrent changes of sources and floor lose neither (the version-conditioned write)', async () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', {}, clock.seconds);
-    let reads = 0;
-    let release!: () => void;
-    const bothRead = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const interleaved = withOverrides(store, {
-      get: async (id) => {
-        const record = await store.get(id);
-        if (++reads === 2) release();
-        if (reads <= 2) await bothRead;
-        return record;
-      },
-    });
+    const interleaved = bothReadBeforeEitherWrites(store);
     const deps = { store: interleaved, clock: clock.now };
 
     await Promise.all([
@@ -759,19 +764,7 @@ describe('concurrent subscription changes', () => {
     const { clock, store } = setup();
     await seedAuthenticated(store, 'c1', {}, clock.seconds);
     // Both requests read the record before either writes: the classic lost update.
-    let reads = 0;
-    let release!: () => void;
-    const bothRead = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const interleaved = withOverrides(store, {
-      get: async (id) => {
-        const record = await store.get(id);
-        if (++reads === 2) release();
-        if (reads <= 2) await bothRead;
-        return record;
-      },
-    });
+    const interleaved = bothReadBeforeEitherWrites(store);
     const deps = { store: interleaved, clock: clock.now };
 
     const [a, b] = await Promise.all([
