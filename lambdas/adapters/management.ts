@@ -2,6 +2,13 @@
  * Management API wiring: one client per process with keep-alive sockets, and the Sender on it.
  * Retries are done by the callers themselves (backoff with jitter, no shared retry quota), so the
  * SDK tries once. Each agent's sockets are bounded by the work its function has in flight.
+ *
+ * A fan-out is one PostToConnection per recipient, so the SDK's per-call CPU is most of the
+ * broadcaster's (README "Performance"). Two things the SDK would otherwise redo for every call
+ * are done once per client: resolving and sorting the middleware stack (`cacheMiddleware`, an SDK
+ * option: safe here, nothing adds middleware to these clients or their commands) and building the
+ * SigV4 signer, which copies the whole client configuration each time (`reuseSigner`). Requests
+ * are still serialised, signed (with the current credentials) and sent one by one.
  */
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -16,9 +23,10 @@ const FANOUT_MAX_SOCKETS = SETTINGS.fanoutConcurrency.max;
 
 export function createManagementClient(maxSockets: number): ApiGatewayManagementApiClient {
   const agentOptions = { keepAlive: true, maxSockets };
-  return new ApiGatewayManagementApiClient({
+  const client = new ApiGatewayManagementApiClient({
     endpoint: requiredEnv(Env.managementEndpoint),
     maxAttempts: 1,
+    cacheMiddleware: true,
     requestHandler: new NodeHttpHandler({
       httpAgent: new Agent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
@@ -26,6 +34,28 @@ export function createManagementClient(maxSockets: number): ApiGatewayManagement
       requestTimeout: 5000,
     }),
   });
+  reuseSigner(client);
+  return client;
+}
+
+/**
+ * The SDK asks its signer factory for a new SigV4 signer on every request, and the factory copies
+ * the resolved client configuration into each one. A signer holds no per-request state (it reads
+ * the credentials provider at every signature), so one per auth scheme serves every request.
+ */
+export function reuseSigner(client: ApiGatewayManagementApiClient): void {
+  const make = client.config.signer;
+  const signers = new Map<string, ReturnType<typeof make>>();
+  client.config.signer = (scheme) => {
+    const key = scheme ? `${scheme.name}|${scheme.signingName ?? ''}|${scheme.signingRegion ?? ''}` : '';
+    let signer = signers.get(key);
+    if (!signer) {
+      signer = make(scheme);
+      signers.set(key, signer);
+      signer.catch(() => signers.delete(key)); // a failed build is retried by the next request
+    }
+    return signer;
+  };
 }
 
 export const managementClient = once(() => createManagementClient(FANOUT_MAX_SOCKETS));
