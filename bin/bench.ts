@@ -47,6 +47,10 @@ const { values: args } = parseArgs({
     'latency-events': { type: 'string', default: '200' },
     'latency-clients': { type: 'string', default: '100' },
     'latency-rounds': { type: 'string', default: '3' },
+    /** Events per runtime before the measured rounds (JIT warm-up: a warm function, as on AWS). */
+    'latency-warmup': { type: 'string', default: '20' },
+    /** Put each latency event as soon as every client has the previous one, not once the bus is idle. */
+    'back-to-back': { type: 'boolean', default: false },
     /** The fan-out size whose fleet the CPU-per-delivery probe uses ('' or 0: skip). */
     'cpu-size': { type: 'string', default: '10000' },
     'cpu-rounds': { type: 'string', default: '3' },
@@ -183,10 +187,12 @@ async function main() {
       baseline = await startBenchRuntime(envList(args['baseline-env']), resolve(args.baseline));
       targets.push(await openLatencyTarget(args['baseline-label'], baseline.rt, baseline.dynamo.pid, latencyClients));
     }
+    for (const t of targets) await latencyRound(t, -1, Number(args['latency-warmup']));
     const latencyRuns = targets.map((t) => ({ label: t.label, rounds: [] as LatencyRound[] }));
     for (let round = 0; round < latencyRounds; round++) {
       const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => i).reverse();
-      for (const i of order) latencyRuns[i]!.rounds.push(await latencyRound(targets[i]!, round, latencyEvents));
+      for (const i of order)
+        latencyRuns[i]!.rounds.push(await latencyRound(targets[i]!, round, latencyEvents, args['back-to-back']));
     }
     for (const t of targets) t.fleet.close();
 
@@ -215,7 +221,7 @@ async function main() {
       );
     }
     console.log(
-      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds, PutEvents → frame received`,
+      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds after ${args['latency-warmup']} warm-up events, PutEvents → frame received; ${args['back-to-back'] ? 'each event put when every client has the previous one' : 'each event put once the previous one is settled (clients have it, bus idle)'}`,
     );
     if (targets.length > 1)
       console.log(

@@ -6,7 +6,7 @@
  * two, so both see the same machine.
  */
 import { type Fleet, openFleet } from './bench-fleet.js';
-import { entry, putEvents, type Runtime } from './harness.js';
+import { entry, putEvents, type Runtime, settled } from './harness.js';
 import { type BreakdownRow, breakdown, type EventSample, fetchTimings, wallNow } from './latency-breakdown.js';
 import { percentile } from './stats.js';
 import { processCpu, type RuntimeCpu, runtimeCpu, type ThreadTime, threadDelta, threadTimes } from './thread-cpu.js';
@@ -46,8 +46,18 @@ export async function openLatencyTarget(
   return { label, rt, dynamoPid, tenant, fleet: await openFleet(rt, clients, tenant) };
 }
 
-/** One round of `events` events on one target. */
-export async function latencyRound(target: LatencyTarget, round: number, events: number): Promise<LatencyRound> {
+/**
+ * One round of `events` events on one target, one at a time. Each is put when every client has the
+ * previous one and, unless `backToBack`, once the bus is idle too: the local bus delivers a
+ * tenant's events one after the other, so an event put while the broadcaster still settles the
+ * previous one's last posts waits for it (on AWS, EventBridge would invoke another environment).
+ */
+export async function latencyRound(
+  target: LatencyTarget,
+  round: number,
+  events: number,
+  backToBack = false,
+): Promise<LatencyRound> {
   const { rt, fleet } = target;
   const clients = fleet.sockets.length;
   const byGoal = new Map<string, EventSample>();
@@ -81,6 +91,7 @@ export async function latencyRound(target: LatencyTarget, round: number, events:
     const out = await putEvents(rt, [entry('goal.created', { tenantId: target.tenant, goalId })]);
     idOf.set(sample, out.Entries![0]!.EventId!);
     await done;
+    if (!backToBack) await settled(rt);
   }
   const clientsCpu = process.cpuUsage(clientsBefore);
   const runtime = runtimeCpu(rt.pid, threadDelta(runtimeBefore, threadTimes(rt.pid)));
@@ -89,7 +100,9 @@ export async function latencyRound(target: LatencyTarget, round: number, events:
   const timings = await fetchTimings(rt.eventsUrl);
   for (const [sample, id] of idOf) {
     const t = timings.get(id);
-    if (t) sample.timings = t;
+    if (t?.timings) sample.timings = t.timings;
+    if (t?.acceptedAt !== undefined) sample.acceptedAt = t.acceptedAt;
+    if (t?.invokedAt !== undefined) sample.invokedAt = t.invokedAt;
   }
   return {
     ...breakdown([...byGoal.values()]),
