@@ -10,11 +10,10 @@
  *   npm run bench -- --sizes '' --cpu-size 0 --cold-runs 0 --baseline . --baseline-env FANOUT_CONCURRENCY=25
  *       # the same code side by side with other settings
  */
-import { Agent } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { createManagementClient } from '../lambdas/adapters/management.js';
 import { DEFAULT_STAGE, SETTINGS } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
 import { openFleet, pool } from './tools/bench-fleet.js';
@@ -116,12 +115,12 @@ async function main() {
   }
   const { rt, dynamo } = await startBenchRuntime(envList(args.env));
   let baseline: { rt: Runtime; dynamo: DynamoProcess } | undefined;
-  const management = new ApiGatewayManagementApiClient({
+  // The bare loop's client: the broadcaster's own factory (same agent, socket cap and SDK tuning),
+  // so the ratio is the cost of the broadcaster beyond its PostToConnection calls.
+  const management = createManagementClient(SETTINGS.fanoutConcurrency.max, {
     endpoint: rt.managementUrl.replace(/\/@connections\/?$/, ''),
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 1000 }) }),
   });
   const rows: string[][] = [];
   const cpuSize = Number(args['cpu-size'] || 0);
@@ -197,7 +196,9 @@ async function main() {
     for (const t of targets) t.fleet.close();
 
     console.log('\nFan-out: one event to N connections of one tenant, PutEvents → last client has it');
-    console.log('(bare = the same PostToConnection calls at the same concurrency, sent straight from this process)');
+    console.log(
+      "(bare = the same PostToConnection calls at the same concurrency, sent straight from this process on a client from the broadcaster's factory)",
+    );
     const header = ['N', 'broadcaster ms', 'deliveries/s', 'bare ms', 'bare deliveries/s', 'broadcaster/bare'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;

@@ -12,7 +12,10 @@
  */
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  type ApiGatewayManagementApiClientConfig,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Env, SETTINGS, SWEEP_CONCURRENCY } from '../contract/index.js';
 import { once, requiredEnv } from './config.js';
@@ -21,10 +24,14 @@ import { ManagementApiSender } from './management-sender.js';
 /** Sockets of the fan-out's client: one per call in flight at the largest concurrency a deployment may set. */
 const FANOUT_MAX_SOCKETS = SETTINGS.fanoutConcurrency.max;
 
-export function createManagementClient(maxSockets: number): ApiGatewayManagementApiClient {
+/** `config` adds to (or overrides) the defaults: the bench points a client at the local runtime. */
+export function createManagementClient(
+  maxSockets: number,
+  config: ApiGatewayManagementApiClientConfig = {},
+): ApiGatewayManagementApiClient {
   const agentOptions = { keepAlive: true, maxSockets };
   const client = new ApiGatewayManagementApiClient({
-    endpoint: requiredEnv(Env.managementEndpoint),
+    endpoint: config.endpoint ?? requiredEnv(Env.managementEndpoint),
     maxAttempts: 1,
     cacheMiddleware: true,
     requestHandler: new NodeHttpHandler({
@@ -33,6 +40,7 @@ export function createManagementClient(maxSockets: number): ApiGatewayManagement
       connectionTimeout: 2000,
       requestTimeout: 5000,
     }),
+    ...config,
   });
   reuseSigner(client);
   return client;
