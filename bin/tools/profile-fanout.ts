@@ -5,7 +5,7 @@
  * Also prints each runtime thread's CPU per delivery (`--interval 0`: no profiler, only that).
  *
  *   npx tsx bin/tools/profile-fanout.ts --events 200 --clients 100 --dir /tmp/prof
- *   node bin/tools/cpu-profile-summary.ts /tmp/prof/*.cpuprofile
+ *   npx tsx bin/tools/cpu-profile-summary.ts /tmp/prof/*.cpuprofile --deliveries 20000
  */
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
