@@ -8,6 +8,7 @@
  *   npx tsx bin/tools/cpu-profile-summary.ts /tmp/prof/*.cpuprofile --deliveries 20000
  */
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { Route, ServerMessageType } from '../../lambdas/contract/index.js';
@@ -22,6 +23,8 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '250' },
     /** Extra environment for the runtime, `NAME=value,NAME=value`. */
     env: { type: 'string', default: '' },
+    /** Another checkout (with node_modules) to run the runtime from. */
+    root: { type: 'string', default: '' },
   },
 });
 
@@ -44,6 +47,7 @@ async function main() {
     },
     {
       quiet: true,
+      ...(args.root ? { root: resolve(args.root) } : {}),
       nodeArgs:
         args.interval === '0'
           ? []
