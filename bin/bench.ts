@@ -229,7 +229,7 @@ async function main() {
         `${args.label}: this checkout${args.env ? ` with ${args.env}` : ''}; ${args['baseline-label']}: ${resolve(args.baseline)}${args['baseline-env'] ? ` with ${args['baseline-env']}` : ''}; rounds alternate`,
       );
     console.log(
-      "(step = from the previous mark; since PutEvents = cumulative; median over rounds of each round's p50/p99)",
+      "(step = from the previous mark; since PutEvents = cumulative; median over rounds of each round's p50/p95/p99)",
     );
     console.log(formatBreakdown(latencyRuns));
     console.log(formatRounds(latencyRuns));

@@ -53,9 +53,11 @@ export interface BreakdownRow {
   step: string;
   /** Step duration (from the previous mark). */
   p50: number;
+  p95: number;
   p99: number;
   /** Since PutEvents was sent. */
   cumP50: number;
+  cumP95: number;
   cumP99: number;
 }
 
@@ -87,8 +89,10 @@ export function breakdown(samples: EventSample[]): { rows: BreakdownRow[]; perDe
     rows.push({
       step,
       p50: percentile(d, 0.5),
+      p95: percentile(d, 0.95),
       p99: percentile(d, 0.99),
       cumP50: percentile(cum, 0.5),
+      cumP95: percentile(cum, 0.95),
       cumP99: percentile(cum, 0.99),
     });
     // A mark no sample has (a baseline runtime without it) leaves the next step measured from the one before.

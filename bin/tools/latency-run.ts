@@ -121,28 +121,34 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-/** The breakdown table: per step, the median over rounds of each round's p50/p99, per target. */
+const r50 = (r: BreakdownRow) => r.p50;
+const r95 = (r: BreakdownRow) => r.p95;
+const r99 = (r: BreakdownRow) => r.p99;
+const c50 = (r: BreakdownRow) => r.cumP50;
+const c95 = (r: BreakdownRow) => r.cumP95;
+const c99 = (r: BreakdownRow) => r.cumP99;
+
+/** The breakdown table: per step, the median over rounds of each round's p50/p95/p99, per target. */
 export function formatBreakdown(runs: Array<{ label: string; rounds: LatencyRound[] }>): string {
   const multi = runs.length > 1;
   const header = ['step'];
   for (const { label } of runs) {
     const p = multi ? `${label}: ` : '';
-    header.push(`${p}step p50`, 'p99', `${p}since PutEvents p50`, 'p99');
+    header.push(`${p}step p50`, 'p95', 'p99', `${p}since PutEvents p50`, 'p95', 'p99');
   }
   const steps = runs[0]!.rounds[0]!.rows.map((r) => r.step);
   const rows = steps.map((step, i) => {
     const cells = [step];
     for (const { rounds } of runs) {
       const of = (pick: (r: BreakdownRow) => number) => median(rounds.map((run) => pick(run.rows[i]!)));
-      cells.push(f1(of((r) => r.p50)), f1(of((r) => r.p99)), f1(of((r) => r.cumP50)), f1(of((r) => r.cumP99)));
+      cells.push(...[r50, r95, r99, c50, c95, c99].map((pick) => f1(of(pick))));
     }
     return cells;
   });
   const delivery = ['per delivery (PutEvents → frame)'];
   for (const { rounds } of runs) {
-    const p50 = median(rounds.map((r) => percentile(r.perDelivery, 0.5)));
-    const p99 = median(rounds.map((r) => percentile(r.perDelivery, 0.99)));
-    delivery.push('', '', f1(p50), f1(p99));
+    const at = (q: number) => f1(median(rounds.map((r) => percentile(r.perDelivery, q))));
+    delivery.push('', '', '', at(0.5), at(0.95), at(0.99));
   }
   rows.push(delivery);
   return table(header, rows);
