@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     /** The fan-out size whose fleet the CPU-per-delivery probe uses ('' or 0: skip). */
     'cpu-size': { type: 'string', default: '10000' },
     'cpu-rounds': { type: 'string', default: '3' },
+    /** A checkout whose broadcaster the CPU probe also measures, alternating with this one's. */
+    'cpu-baseline': { type: 'string', default: '' },
     /** Per-call PostToConnection latency on AWS assumed by the projection. */
     'aws-call-ms': { type: 'string', default: '20' },
     concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
@@ -107,6 +109,46 @@ async function startBenchRuntime(
   }
 }
 
+/** The baseline runtime of the latency rounds (`--baseline`), stopped at the end. */
+let baseline: { rt: Runtime; dynamo: DynamoProcess } | undefined;
+
+/** The latency rounds (alternating with a baseline runtime if asked): the printed report. */
+async function measureLatency(rt: Runtime, dynamoPid: number): Promise<string> {
+  const latencyClients = Number(args['latency-clients']);
+  const latencyEvents = Number(args['latency-events']);
+  const latencyRounds = Number(args['latency-rounds']);
+  const targets: LatencyTarget[] = [await openLatencyTarget(args.label, rt, dynamoPid, latencyClients)];
+  if (args.baseline) {
+    baseline = await startBenchRuntime(envList(args['baseline-env']), resolve(args.baseline));
+    targets.push(await openLatencyTarget(args['baseline-label'], baseline.rt, baseline.dynamo.pid, latencyClients));
+  }
+  for (const t of targets) await latencyRound(t, -1, Number(args['latency-warmup']));
+  const latencyRuns = targets.map((t) => ({ label: t.label, rounds: [] as LatencyRound[] }));
+  for (let round = 0; round < latencyRounds; round++) {
+    const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => i).reverse();
+    for (const i of order)
+      latencyRuns[i]!.rounds.push(await latencyRound(targets[i]!, round, latencyEvents, args['back-to-back']));
+  }
+  for (const t of targets) t.fleet.close();
+
+  const lines: string[] = [];
+  lines.push(
+    `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds after ${args['latency-warmup']} warm-up events, PutEvents → frame received; ${args['back-to-back'] ? 'each event put when every client has the previous one' : 'each event put once the previous one is settled (clients have it, bus idle)'}`,
+  );
+  if (targets.length > 1)
+    lines.push(
+      `${args.label}: this checkout${args.env ? ` with ${args.env}` : ''}; ${args['baseline-label']}: ${resolve(args.baseline)}${args['baseline-env'] ? ` with ${args['baseline-env']}` : ''}; rounds alternate`,
+    );
+  lines.push(
+    "(step = from the previous mark; since PutEvents = cumulative; median over rounds of each round's p50/p95/p99)",
+  );
+  lines.push(formatBreakdown(latencyRuns));
+  lines.push(formatRounds(latencyRuns));
+  lines.push('\nCPU per delivery during the latency rounds, by thread and process (Linux schedstat; median of rounds)');
+  lines.push(formatCpu(latencyRuns));
+  return lines.join('\n');
+}
+
 async function main() {
   // First, while nothing else of ours runs: every bundle, built as the stack builds it.
   if (Number(args['cold-runs']) > 0) {
@@ -114,7 +156,6 @@ async function main() {
     console.log(formatColdStart(await measureColdStart(Number(args['cold-runs']))));
   }
   const { rt, dynamo } = await startBenchRuntime(envList(args.env));
-  let baseline: { rt: Runtime; dynamo: DynamoProcess } | undefined;
   // The bare loop's client: the broadcaster's own factory (same agent, socket cap and SDK tuning),
   // so the ratio is the cost of the broadcaster beyond its PostToConnection calls.
   const management = createManagementClient(SETTINGS.fanoutConcurrency.max, {
@@ -125,13 +166,15 @@ async function main() {
   const rows: string[][] = [];
   const cpuSize = Number(args['cpu-size'] || 0);
   let cpu: ReturnType<typeof summarize> | undefined;
+  let cpuAgain: ReturnType<typeof summarize> | undefined;
+  let cpuBaseline: Array<ReturnType<typeof summarize>> = [];
   try {
     const ping = await measurePingRoundTrip(rt);
     console.log(
       `\nPing (MOCK route, no Lambda): ${ping.pings} round trips on one connection, p50 ${fmt(ping.p50Ms, 2)} ms, p99 ${fmt(ping.p99Ms, 2)} ms`,
     );
     console.log(
-      `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`,
+      `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each after a warm-up round (median); runtime, dynalite and clients in separate processes`,
     );
     for (const n of sizes) {
       const opened = performance.now();
@@ -141,14 +184,16 @@ async function main() {
       );
       const broadcasterMs: number[] = [];
       const bareMs: number[] = [];
-      for (let round = 0; round < rounds; round++) {
+      // Round -1 warms both sides up (sockets opened, code optimised) and is not counted.
+      for (let round = -1; round < rounds; round++) {
+        const record = (into: number[], ms: number) => round >= 0 && into.push(ms);
         // Alternate the order so neither side always runs on a warmer process.
         for (const side of round % 2 === 0 ? (['broadcaster', 'bare'] as const) : (['bare', 'broadcaster'] as const)) {
           if (side === 'broadcaster') {
             const t0 = performance.now();
             const out = await putEvents(rt, [entry('goal.created', { tenantId: `bench-${n}`, goalId: `g${round}` })]);
             const eventId = `evt_${out.Entries![0]!.EventId!}`;
-            broadcasterMs.push((await fleet.waitAll(eventId)) - t0);
+            record(broadcasterMs, (await fleet.waitAll(eventId)) - t0);
           } else {
             const marker = `bare-${n}-${round}`;
             const payload = JSON.stringify({ type: 'bench', bench: marker });
@@ -157,18 +202,21 @@ async function main() {
             await pool(fleet.ids, concurrency, (id) =>
               management.send(new PostToConnectionCommand({ ConnectionId: id, Data: payload })),
             );
-            bareMs.push((await done) - t0);
+            record(bareMs, (await done) - t0);
           }
         }
       }
       if (n === cpuSize) {
-        cpu = summarize(
-          await runCpuProbe(
-            rt,
-            { tenantId: `bench-${n}`, connectionIds: fleet.ids, rounds: Number(args['cpu-rounds']) },
-            { concurrency, stage: DEFAULT_STAGE },
-          ),
-        );
+        const job = { tenantId: `bench-${n}`, connectionIds: fleet.ids, rounds: Number(args['cpu-rounds']) };
+        const probe = (root?: string) =>
+          runCpuProbe(rt, job, { concurrency, stage: DEFAULT_STAGE, ...(root ? { root } : {}) }).then(summarize);
+        cpu = await probe();
+        if (args['cpu-baseline']) {
+          // Twice each, alternating: this, baseline, baseline, this.
+          const root = resolve(args['cpu-baseline']);
+          cpuBaseline = [await probe(root), await probe(root)];
+          cpuAgain = await probe();
+        }
       }
       const b = median(broadcasterMs);
       const bare = median(bareMs);
@@ -178,22 +226,7 @@ async function main() {
 
     // Latency: PutEvents sent → frame received, per delivery, with the broadcaster's step marks;
     // rounds alternate with the baseline runtime's, if there is one.
-    const latencyClients = Number(args['latency-clients']);
-    const latencyEvents = Number(args['latency-events']);
-    const latencyRounds = Number(args['latency-rounds']);
-    const targets: LatencyTarget[] = [await openLatencyTarget(args.label, rt, dynamo.pid, latencyClients)];
-    if (args.baseline) {
-      baseline = await startBenchRuntime(envList(args['baseline-env']), resolve(args.baseline));
-      targets.push(await openLatencyTarget(args['baseline-label'], baseline.rt, baseline.dynamo.pid, latencyClients));
-    }
-    for (const t of targets) await latencyRound(t, -1, Number(args['latency-warmup']));
-    const latencyRuns = targets.map((t) => ({ label: t.label, rounds: [] as LatencyRound[] }));
-    for (let round = 0; round < latencyRounds; round++) {
-      const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => i).reverse();
-      for (const i of order)
-        latencyRuns[i]!.rounds.push(await latencyRound(targets[i]!, round, latencyEvents, args['back-to-back']));
-    }
-    for (const t of targets) t.fleet.close();
+    const latencyReport = Number(args['latency-rounds']) > 0 ? await measureLatency(rt, dynamo.pid) : '';
 
     console.log('\nFan-out: one event to N connections of one tenant, PutEvents → last client has it');
     console.log(
@@ -214,6 +247,13 @@ async function main() {
       console.log(
         `broadcaster ${fmt(cpu.ours, 1)} µs   bare PostToConnectionCommand loop ${fmt(cpu.bare, 1)} µs   ratio ${fmt(cpu.ratio, 2)}`,
       );
+      for (const [label, c] of [
+        ...cpuBaseline.map((c) => [`baseline ${args['cpu-baseline']}`, c] as const),
+        ...(cpuAgain ? [['this checkout again', cpuAgain] as const] : []),
+      ])
+        console.log(
+          `  ${label}: broadcaster ${fmt(c.ours, 1)} µs   bare ${fmt(c.bare, 1)} µs   ratio ${fmt(c.ratio, 2)}`,
+        );
       console.log(
         `on paper: ${fmt(aws.perVcpu)} deliveries/s per vCPU; 10,000 PostToConnection/s needs ${fmt(aws.vcpusNeeded, 2)} vCPU = ${fmt(aws.memoryMb)} MB (${MB_PER_VCPU} MB = 1 vCPU);`,
       );
@@ -221,22 +261,7 @@ async function main() {
         `10,000 connections at ${callMs} ms per call, concurrency ${concurrency}: ${fmt(aws.fanoutSeconds, 1)} s latency-bound (${fmt(aws.latencyBoundRps)} calls/s; CPU-bound at 1 vCPU: ${fmt(10_000 / aws.perVcpu, 1)} s)`,
       );
     }
-    console.log(
-      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds after ${args['latency-warmup']} warm-up events, PutEvents → frame received; ${args['back-to-back'] ? 'each event put when every client has the previous one' : 'each event put once the previous one is settled (clients have it, bus idle)'}`,
-    );
-    if (targets.length > 1)
-      console.log(
-        `${args.label}: this checkout${args.env ? ` with ${args.env}` : ''}; ${args['baseline-label']}: ${resolve(args.baseline)}${args['baseline-env'] ? ` with ${args['baseline-env']}` : ''}; rounds alternate`,
-      );
-    console.log(
-      "(step = from the previous mark; since PutEvents = cumulative; median over rounds of each round's p50/p95/p99)",
-    );
-    console.log(formatBreakdown(latencyRuns));
-    console.log(formatRounds(latencyRuns));
-    console.log(
-      '\nCPU per delivery during the latency rounds, by thread and process (Linux schedstat; median of rounds)',
-    );
-    console.log(formatCpu(latencyRuns));
+    if (latencyReport) console.log(latencyReport);
   } finally {
     management.destroy();
     await rt.stop();
