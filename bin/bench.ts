@@ -6,18 +6,37 @@
  *   npm run bench                      # N = 1,000 and 10,000; 200 latency events
  *   npm run bench -- --sizes 1000 --rounds 5 --latency-events 500
  *   npm run bench -- --cold-only --cold-runs 21   # the cold-start table alone
+ *   npm run bench -- --sizes '' --cpu-size 0 --cold-runs 0 --baseline ../other-checkout
+ *       # latency only, rounds alternating with a runtime started from another checkout
+ *   npm run bench -- --sizes '' --cpu-size 0 --cold-runs 0 --baseline . --baseline-env FANOUT_CONCURRENCY=25
+ *       # the same code side by side with other settings
  */
-import { Agent } from 'node:http';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import WebSocket from 'ws';
-import { DEFAULT_STAGE, Route, SETTINGS, ServerMessageType } from '../lambdas/contract/index.js';
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { createManagementClient } from '../lambdas/adapters/management.js';
+import { DEFAULT_STAGE, SETTINGS } from '../lambdas/contract/index.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/defaults.js';
+import { openFleet, pool } from './tools/bench-fleet.js';
 import { formatColdStart, measureColdStart } from './tools/cold-start.js';
 import { MB_PER_VCPU, projectAws, runCpuProbe, summarize } from './tools/cpu-per-delivery.js';
-import { entry, putEvents, type Runtime, startDynamoProcess, startRuntime, token } from './tools/harness.js';
-import { type BreakdownRow, breakdown, type EventSample, fetchTimings, wallNow } from './tools/latency-breakdown.js';
+import {
+  type DynamoProcess,
+  entry,
+  putEvents,
+  type Runtime,
+  startDynamoProcess,
+  startRuntime,
+} from './tools/harness.js';
+import {
+  formatBreakdown,
+  formatCpu,
+  formatRounds,
+  type LatencyRound,
+  type LatencyTarget,
+  latencyRound,
+  openLatencyTarget,
+} from './tools/latency-run.js';
 import { measurePingRoundTrip } from './tools/ping-rtt.js';
 import { percentile } from './tools/stats.js';
 
@@ -28,157 +47,138 @@ const { values: args } = parseArgs({
     'latency-events': { type: 'string', default: '200' },
     'latency-clients': { type: 'string', default: '100' },
     'latency-rounds': { type: 'string', default: '3' },
+    /** Events per runtime before the measured rounds (JIT warm-up: a warm function, as on AWS). */
+    'latency-warmup': { type: 'string', default: '20' },
+    /** Put each latency event as soon as every client has the previous one, not once the bus is idle. */
+    'back-to-back': { type: 'boolean', default: false },
     /** The fan-out size whose fleet the CPU-per-delivery probe uses ('' or 0: skip). */
     'cpu-size': { type: 'string', default: '10000' },
     'cpu-rounds': { type: 'string', default: '3' },
+    /** A checkout whose broadcaster the CPU probe also measures, alternating with this one's. */
+    'cpu-baseline': { type: 'string', default: '' },
     /** Per-call PostToConnection latency on AWS assumed by the projection. */
     'aws-call-ms': { type: 'string', default: '20' },
     concurrency: { type: 'string', default: String(SETTINGS.fanoutConcurrency.default) },
+    /** 0: skip the cold-start table. */
     'cold-runs': { type: 'string', default: '9' },
     /** Print the cold-start table and stop (no runtime, no fan-out). */
     'cold-only': { type: 'boolean', default: false },
+    /** Extra environment of the runtime, `NAME=value,NAME=value`. */
+    env: { type: 'string', default: '' },
+    label: { type: 'string', default: 'this' },
+    /** A checkout (with node_modules) whose runtime the latency rounds alternate with; '.' is this one. */
+    baseline: { type: 'string', default: '' },
+    'baseline-env': { type: 'string', default: '' },
+    'baseline-label': { type: 'string', default: 'baseline' },
   },
 });
+const envList = (list: string): Record<string, string> =>
+  Object.fromEntries(
+    list
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 const sizes = args.sizes.split(',').filter(Boolean).map(Number);
 const rounds = Number(args.rounds);
 const concurrency = Number(args.concurrency);
-
-/** A bare client: counts frames per eventId, records arrival times. */
-interface Fleet {
-  ids: string[];
-  sockets: WebSocket[];
-  /** Resolves when every socket has received a frame containing `marker`. */
-  waitAll(marker: string): Promise<number>;
-  /** Per-frame arrival callback (latency runs). */
-  onFrame?: (text: string, at: number) => void;
-  close(): void;
-}
-
-async function openFleet(rt: Runtime, n: number, tenant: string): Promise<Fleet> {
-  const jwt = await token({ tenant, user: 'bench', ttl: 3 * 3600 });
-  const ids: string[] = [];
-  const sockets: WebSocket[] = [];
-  const waiting = new Map<string, { left: number; resolve: (t: number) => void }>();
-  const fleet: Fleet = {
-    ids,
-    sockets,
-    waitAll: (marker) =>
-      new Promise((resolve, reject) => {
-        // Bounded: a missing delivery is reported, never waited for forever.
-        const timer = setTimeout(() => {
-          const w = waiting.get(marker);
-          waiting.delete(marker);
-          reject(
-            new Error(
-              `${marker}: ${w ? sockets.length - w.left : '?'} of ${sockets.length} clients received it within ${WAIT_MS / 1000} s`,
-            ),
-          );
-        }, WAIT_MS);
-        waiting.set(marker, {
-          left: sockets.length,
-          resolve: (at) => {
-            clearTimeout(timer);
-            resolve(at);
-          },
-        });
-      }),
-    close: () => {
-      for (const s of sockets) s.terminate();
-    },
-  };
-  const markerOf = (text: string) => /"(?:eventId|bench)":"([^"]+)"/.exec(text)?.[1];
-  const openOne = () =>
-    new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(rt.wsUrl);
-      ws.once('error', reject);
-      ws.once('open', () => ws.send(JSON.stringify({ action: Route.auth, token: jwt })));
-      ws.once('message', (data) => {
-        const reply = JSON.parse(data.toString()) as { type: string; data: { connectionId: string } };
-        if (reply.type !== ServerMessageType.authSuccess) {
-          ws.terminate();
-          return reject(new Error(`auth failed: ${data.toString()}`));
-        }
-        ids.push(reply.data.connectionId);
-        sockets.push(ws);
-        ws.on('message', (frame) => {
-          const at = performance.now();
-          const text = frame.toString();
-          fleet.onFrame?.(text, at);
-          const marker = markerOf(text);
-          const w = marker && waiting.get(marker);
-          if (w && --w.left === 0) {
-            waiting.delete(marker);
-            w.resolve(at);
-          }
-        });
-        resolve();
-      });
-    });
-  // A loaded machine can fail an auth with internal_error (a DynamoDB timeout): retry it twice.
-  const openRetrying = async () => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await openOne();
-      } catch (err) {
-        if (attempt >= 3) throw err;
-      }
-    }
-  };
-  for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, openRetrying));
-  return fleet;
-}
-
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await task(items[next++]!);
-    }),
-  );
-}
-
-/** How long one fan-out may take before the bench reports it incomplete. */
-const WAIT_MS = 180_000;
 
 const median = (xs: number[]) => percentile(xs, 0.5);
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** A runtime for the bench, with DynamoDB in its own process (as on AWS). */
+async function startBenchRuntime(
+  env: Record<string, string>,
+  root?: string,
+): Promise<{ rt: Runtime; dynamo: DynamoProcess }> {
+  const dynamo = await startDynamoProcess();
+  try {
+    const rt = await startRuntime(
+      {
+        DYNAMODB_ENDPOINT: dynamo.endpoint,
+        FANOUT_CONCURRENCY: String(concurrency),
+        SWEEP_INTERVAL_SECONDS: '3600',
+        AUTH_TIMEOUT_SECONDS: '3600',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        ...env,
+      },
+      { quiet: true, ...(root ? { root } : {}) },
+    );
+    return { rt, dynamo };
+  } catch (err) {
+    await dynamo.stop();
+    throw err;
+  }
+}
+
+/** The baseline runtime of the latency rounds (`--baseline`), stopped at the end. */
+let baseline: { rt: Runtime; dynamo: DynamoProcess } | undefined;
+
+/** The latency rounds (alternating with a baseline runtime if asked): the printed report. */
+async function measureLatency(rt: Runtime, dynamoPid: number): Promise<string> {
+  const latencyClients = Number(args['latency-clients']);
+  const latencyEvents = Number(args['latency-events']);
+  const latencyRounds = Number(args['latency-rounds']);
+  const targets: LatencyTarget[] = [await openLatencyTarget(args.label, rt, dynamoPid, latencyClients)];
+  if (args.baseline) {
+    baseline = await startBenchRuntime(envList(args['baseline-env']), resolve(args.baseline));
+    targets.push(await openLatencyTarget(args['baseline-label'], baseline.rt, baseline.dynamo.pid, latencyClients));
+  }
+  for (const t of targets) await latencyRound(t, -1, Number(args['latency-warmup']));
+  const latencyRuns = targets.map((t) => ({ label: t.label, rounds: [] as LatencyRound[] }));
+  for (let round = 0; round < latencyRounds; round++) {
+    const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => i).reverse();
+    for (const i of order)
+      latencyRuns[i]!.rounds.push(await latencyRound(targets[i]!, round, latencyEvents, args['back-to-back']));
+  }
+  for (const t of targets) t.fleet.close();
+
+  const lines: string[] = [];
+  lines.push(
+    `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds after ${args['latency-warmup']} warm-up events, PutEvents → frame received; ${args['back-to-back'] ? 'each event put when every client has the previous one' : 'each event put once the previous one is settled (clients have it, bus idle)'}`,
+  );
+  if (targets.length > 1)
+    lines.push(
+      `${args.label}: this checkout${args.env ? ` with ${args.env}` : ''}; ${args['baseline-label']}: ${resolve(args.baseline)}${args['baseline-env'] ? ` with ${args['baseline-env']}` : ''}; rounds alternate`,
+    );
+  lines.push(
+    "(step = from the previous mark; since PutEvents = cumulative; median over rounds of each round's p50/p95/p99)",
+  );
+  lines.push(formatBreakdown(latencyRuns));
+  lines.push(formatRounds(latencyRuns));
+  lines.push('\nCPU per delivery during the latency rounds, by thread and process (Linux schedstat; median of rounds)');
+  lines.push(formatCpu(latencyRuns));
+  return lines.join('\n');
+}
+
 async function main() {
   // First, while nothing else of ours runs: every bundle, built as the stack builds it.
-  console.log(`Cold start: module init of each Lambda bundle, median of ${args['cold-runs']} fresh node processes`);
-  console.log(formatColdStart(await measureColdStart(Number(args['cold-runs']))));
+  if (Number(args['cold-runs']) > 0) {
+    console.log(`Cold start: module init of each Lambda bundle, median of ${args['cold-runs']} fresh node processes`);
+    console.log(formatColdStart(await measureColdStart(Number(args['cold-runs']))));
+  }
   if (args['cold-only']) return;
-  // DynamoDB in its own process, as on AWS.
-  const dynamo = await startDynamoProcess();
-  const rt = await startRuntime(
-    {
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      FANOUT_CONCURRENCY: String(concurrency),
-      SWEEP_INTERVAL_SECONDS: '3600',
-      AUTH_TIMEOUT_SECONDS: '3600',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    },
-    { quiet: true },
-  );
-  const management = new ApiGatewayManagementApiClient({
+  const { rt, dynamo } = await startBenchRuntime(envList(args.env));
+  // The bare loop's client: the broadcaster's own factory (same agent, socket cap and SDK tuning),
+  // so the ratio is the cost of the broadcaster beyond its PostToConnection calls.
+  const management = createManagementClient(SETTINGS.fanoutConcurrency.max, {
     endpoint: rt.managementUrl.replace(/\/@connections\/?$/, ''),
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 1000 }) }),
   });
   const rows: string[][] = [];
   const cpuSize = Number(args['cpu-size'] || 0);
   let cpu: ReturnType<typeof summarize> | undefined;
+  let cpuAgain: ReturnType<typeof summarize> | undefined;
+  let cpuBaseline: Array<ReturnType<typeof summarize>> = [];
   try {
     const ping = await measurePingRoundTrip(rt);
     console.log(
       `\nPing (MOCK route, no Lambda): ${ping.pings} round trips on one connection, p50 ${fmt(ping.p50Ms, 2)} ms, p99 ${fmt(ping.p99Ms, 2)} ms`,
     );
     console.log(
-      `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each (median); runtime, dynalite and clients in separate processes`,
+      `tenant-realtime bench: node ${process.version}, fan-out concurrency ${concurrency}, ${rounds} rounds each after a warm-up round (median); runtime, dynalite and clients in separate processes`,
     );
     for (const n of sizes) {
       const opened = performance.now();
@@ -188,14 +188,16 @@ async function main() {
       );
       const broadcasterMs: number[] = [];
       const bareMs: number[] = [];
-      for (let round = 0; round < rounds; round++) {
+      // Round -1 warms both sides up (sockets opened, code optimised) and is not counted.
+      for (let round = -1; round < rounds; round++) {
+        const record = (into: number[], ms: number) => round >= 0 && into.push(ms);
         // Alternate the order so neither side always runs on a warmer process.
         for (const side of round % 2 === 0 ? (['broadcaster', 'bare'] as const) : (['bare', 'broadcaster'] as const)) {
           if (side === 'broadcaster') {
             const t0 = performance.now();
             const out = await putEvents(rt, [entry('goal.created', { tenantId: `bench-${n}`, goalId: `g${round}` })]);
             const eventId = `evt_${out.Entries![0]!.EventId!}`;
-            broadcasterMs.push((await fleet.waitAll(eventId)) - t0);
+            record(broadcasterMs, (await fleet.waitAll(eventId)) - t0);
           } else {
             const marker = `bare-${n}-${round}`;
             const payload = JSON.stringify({ type: 'bench', bench: marker });
@@ -204,18 +206,21 @@ async function main() {
             await pool(fleet.ids, concurrency, (id) =>
               management.send(new PostToConnectionCommand({ ConnectionId: id, Data: payload })),
             );
-            bareMs.push((await done) - t0);
+            record(bareMs, (await done) - t0);
           }
         }
       }
       if (n === cpuSize) {
-        cpu = summarize(
-          await runCpuProbe(
-            rt,
-            { tenantId: `bench-${n}`, connectionIds: fleet.ids, rounds: Number(args['cpu-rounds']) },
-            { concurrency, stage: DEFAULT_STAGE },
-          ),
-        );
+        const job = { tenantId: `bench-${n}`, connectionIds: fleet.ids, rounds: Number(args['cpu-rounds']) };
+        const probe = (root?: string) =>
+          runCpuProbe(rt, job, { concurrency, stage: DEFAULT_STAGE, ...(root ? { root } : {}) }).then(summarize);
+        cpu = await probe();
+        if (args['cpu-baseline']) {
+          // Twice each, alternating: this, baseline, baseline, this.
+          const root = resolve(args['cpu-baseline']);
+          cpuBaseline = [await probe(root), await probe(root)];
+          cpuAgain = await probe();
+        }
       }
       const b = median(broadcasterMs);
       const bare = median(bareMs);
@@ -223,51 +228,14 @@ async function main() {
       fleet.close();
     }
 
-    // Latency: PutEvents sent → frame received, per delivery, with the broadcaster's step marks.
-    const latencyClients = Number(args['latency-clients']);
-    const latencyEvents = Number(args['latency-events']);
-    const latencyRounds = Number(args['latency-rounds']);
-    const fleet = await openFleet(rt, latencyClients, 'bench-latency');
-    const latencyRuns: Array<ReturnType<typeof breakdown>> = [];
-    for (let round = 0; round < latencyRounds; round++) {
-      const byGoal = new Map<string, EventSample>();
-      let received = 0;
-      fleet.onFrame = (text, at) => {
-        const goal = /"goalId":"(lat-\d+-\d+)"/.exec(text)?.[1];
-        const sample = goal && byGoal.get(goal);
-        if (sample) {
-          sample.received.push(performance.timeOrigin + at);
-          received++;
-        }
-      };
-      const idOf = new Map<EventSample, string>();
-      for (let i = 0; i < latencyEvents; i++) {
-        const goalId = `lat-${round}-${i}`;
-        const target = (i + 1) * latencyClients;
-        const done = new Promise<void>((resolve) => {
-          const check = setInterval(() => {
-            if (received < target) return;
-            clearInterval(check);
-            resolve();
-          }, 1);
-        });
-        const sample: EventSample = { sentAt: wallNow(), received: [] };
-        byGoal.set(goalId, sample);
-        const out = await putEvents(rt, [entry('goal.created', { tenantId: 'bench-latency', goalId })]);
-        idOf.set(sample, out.Entries![0]!.EventId!);
-        await done;
-      }
-      const timings = await fetchTimings(rt.eventsUrl);
-      for (const [sample, id] of idOf) {
-        const t = timings.get(id);
-        if (t) sample.timings = t;
-      }
-      latencyRuns.push(breakdown([...byGoal.values()]));
-    }
-    fleet.close();
+    // Latency: PutEvents sent → frame received, per delivery, with the broadcaster's step marks;
+    // rounds alternate with the baseline runtime's, if there is one.
+    const latencyReport = Number(args['latency-rounds']) > 0 ? await measureLatency(rt, dynamo.pid) : '';
 
     console.log('\nFan-out: one event to N connections of one tenant, PutEvents → last client has it');
-    console.log('(bare = the same PostToConnection calls at the same concurrency, sent straight from this process)');
+    console.log(
+      "(bare = the same PostToConnection calls at the same concurrency, sent straight from this process on a client from the broadcaster's factory)",
+    );
     const header = ['N', 'broadcaster ms', 'deliveries/s', 'bare ms', 'bare deliveries/s', 'broadcaster/bare'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
@@ -283,6 +251,13 @@ async function main() {
       console.log(
         `broadcaster ${fmt(cpu.ours, 1)} µs   bare PostToConnectionCommand loop ${fmt(cpu.bare, 1)} µs   ratio ${fmt(cpu.ratio, 2)}`,
       );
+      for (const [label, c] of [
+        ...cpuBaseline.map((c) => [`baseline ${args['cpu-baseline']}`, c] as const),
+        ...(cpuAgain ? [['this checkout again', cpuAgain] as const] : []),
+      ])
+        console.log(
+          `  ${label}: broadcaster ${fmt(c.ours, 1)} µs   bare ${fmt(c.bare, 1)} µs   ratio ${fmt(c.ratio, 2)}`,
+        );
       console.log(
         `on paper: ${fmt(aws.perVcpu)} deliveries/s per vCPU; 10,000 PostToConnection/s needs ${fmt(aws.vcpusNeeded, 2)} vCPU = ${fmt(aws.memoryMb)} MB (${MB_PER_VCPU} MB = 1 vCPU);`,
       );
@@ -290,38 +265,13 @@ async function main() {
         `10,000 connections at ${callMs} ms per call, concurrency ${concurrency}: ${fmt(aws.fanoutSeconds, 1)} s latency-bound (${fmt(aws.latencyBoundRps)} calls/s; CPU-bound at 1 vCPU: ${fmt(10_000 / aws.perVcpu, 1)} s)`,
       );
     }
-    console.log(
-      `\nLatency: ${latencyEvents} events to a ${latencyClients}-connection tenant, ${latencyRounds} rounds, PutEvents → frame received`,
-    );
-    console.log(
-      "(step = from the previous mark; since PutEvents = cumulative; median over rounds of each round's p50/p99)",
-    );
-    const bHeader = ['step', 'p50 ms', 'p99 ms', 'since PutEvents p50', 'p99'];
-    const bRows = latencyRuns[0]!.rows.map((row, i) => {
-      const of = (pick: (r: BreakdownRow) => number) => median(latencyRuns.map((run) => pick(run.rows[i]!)));
-      const f = (n: number) => (Number.isNaN(n) ? '–' : fmt(n, 1));
-      return [row.step, f(of((r) => r.p50)), f(of((r) => r.p99)), f(of((r) => r.cumP50)), f(of((r) => r.cumP99))];
-    });
-    const bWidths = bHeader.map((h, i) => Math.max(h.length, ...bRows.map((r) => r[i]!.length)));
-    const bLine = (cells: string[]) =>
-      `| ${cells.map((c, i) => (i === 0 ? c.padEnd(bWidths[i]!) : c.padStart(bWidths[i]!))).join(' | ')} |`;
-    console.log(bLine(bHeader));
-    console.log(`|${bWidths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-    for (const r of bRows) console.log(bLine(r));
-    const perRound = latencyRuns.map((run) => ({
-      p50: percentile(run.perDelivery, 0.5),
-      p99: percentile(run.perDelivery, 0.99),
-      n: run.perDelivery.length,
-    }));
-    for (const [i, r] of perRound.entries())
-      console.log(`  round ${i + 1}: ${fmt(r.n)} deliveries, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms`);
-    console.log(
-      `per delivery (median of rounds): p50 ${fmt(median(perRound.map((r) => r.p50)), 1)} ms   p99 ${fmt(median(perRound.map((r) => r.p99)), 1)} ms`,
-    );
+    if (latencyReport) console.log(latencyReport);
   } finally {
     management.destroy();
     await rt.stop();
     await dynamo.stop();
+    await baseline?.rt.stop();
+    await baseline?.dynamo.stop();
   }
 }
 

@@ -172,6 +172,13 @@ export interface InvocationRecord {
   eventId: string;
   detailType: string;
   tenantId: string;
+  /**
+   * When PutEvents accepted the event, and when its first attempt invoked the target (after the
+   * tenant's earlier events: delivery is serial per tenant): epoch ms with a fraction, for the
+   * bench's latency breakdown.
+   */
+  acceptedAt: number;
+  invokedAt: number;
   attempts: number;
   result?: unknown;
   error?: string;
@@ -227,8 +234,9 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
   const deadLetters = new RingBuffer<DeadLetter>(options.deadLetterCapacity ?? 1000);
   let closing = false;
 
-  async function deliver(event: LocalEventBridgeEvent, tenantId: string): Promise<void> {
-    const record = { eventId: event.id, detailType: event['detail-type'], tenantId };
+  async function deliver(event: LocalEventBridgeEvent, tenantId: string, acceptedAt: number): Promise<void> {
+    const invokedAt = performance.timeOrigin + performance.now();
+    const record = { eventId: event.id, detailType: event['detail-type'], tenantId, acceptedAt, invokedAt };
     let lastError: unknown;
     let made = 0;
     while (made < attempts) {
@@ -272,6 +280,7 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
         message: `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PUT_EVENTS_ENTRIES}`,
       };
     }
+    const acceptedAt = performance.timeOrigin + performance.now();
     const results = entries.map((raw): EntryResult => {
       const checked = validateEntry(raw);
       if (!checked.ok) return { ErrorCode: checked.ErrorCode, ErrorMessage: checked.ErrorMessage };
@@ -283,7 +292,7 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
         const tenantId = String(event.detail.tenantId);
         queue.push(
           tenantId,
-          () => deliver(event, tenantId),
+          () => deliver(event, tenantId, acceptedAt),
           (err) => log.error('delivery failed', err),
         );
       }

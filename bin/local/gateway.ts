@@ -48,65 +48,16 @@ import {
   selectRoute,
   type WebSocketProxyEvent,
 } from './apigw-events.js';
-import { FAULTS_PATH, type FaultPlan, handleFaultControl } from './faults.js';
-import { closeServer, createLocalServer, isWebSocketHandshake, listen, refuseUpgrade } from './http.js';
-import { invokeLambda, type LambdaHandler, LambdaTimeoutError } from './lambda.js';
-import { log as defaultLog, errorMessage, type Log } from './log.js';
-import { type ConnectionRegistry, managementApi } from './management-api.js';
+import { FAULTS_PATH, handleFaultControl } from './faults.js';
+import type { Gateway, GatewayOptions, RouteBinding, RouteTable } from './gateway-options.js';
+import { closeServer, createLocalServer, isWebSocketHandshake, listen, refuseUpgrade, requestPath } from './http.js';
+import { invokeLambda, LambdaTimeoutError } from './lambda.js';
+import { log as defaultLog, errorMessage } from './log.js';
+import { type ConnectionRegistry, managementApi, type RegisteredConnection } from './management-api.js';
 import { KeyedSerialQueue, settlesWithin } from './queue.js';
 import { handleUsageControl, USAGE_PATH, usage } from './usage.js';
 
-export type WebSocketHandler = LambdaHandler<WebSocketProxyEvent, unknown>;
-
-export interface RouteBinding {
-  handler: WebSocketHandler;
-  /** The handler's `body` is sent back to the client (API Gateway route response). */
-  returnResponse: boolean;
-  /** Lambda function name in the context and logs; defaults to the route key. */
-  functionName?: string;
-}
-
-/** Handlers by route; a frame selects only routes present here. */
-export type RouteTable = Partial<Record<RouteKey, RouteBinding>>;
-
-export interface GatewayOptions {
-  host: string;
-  /** 0 = any free port. */
-  port: number;
-  stage: string;
-  /** The route table, or a promise of it (requests wait until it is ready). */
-  routes: RouteTable | Promise<RouteTable>;
-  /** Fractions allowed (tests). */
-  idleTimeoutSeconds?: number;
-  maxConnectionSeconds?: number;
-  /** API Gateway's integration timeout. */
-  handlerTimeoutMs?: number;
-  /** Frames waiting per connection before new ones are refused with a throttling frame. */
-  maxQueuedMessages?: number;
-  /** Enables fault injection and its control endpoint `/_local/faults`. */
-  faults?: FaultPlan;
-  /**
-   * Routes the gateway answers itself, as API Gateway's MOCK integrations do; a route here is
-   * never looked up in `routes`.
-   * @default MOCK_ROUTES (the contract's)
-   */
-  mockRoutes?: Partial<Record<RouteKey, MockRouteSpec>>;
-  /** How long `close()` waits for `$disconnect` handlers. */
-  shutdownGraceMs?: number;
-  log?: Log;
-}
-
-export interface Gateway {
-  port: number;
-  /** `ws://host:port` */
-  url: string;
-  /** Management API endpoint for the SDK client: `http://host:port`. */
-  managementUrl: string;
-  connectionIds(): string[];
-  /** Resolves when no handler invocation is queued or running. */
-  idle(): Promise<void>;
-  close(): Promise<void>;
-}
+export type { Gateway, GatewayOptions, RouteBinding, RouteTable, WebSocketHandler } from './gateway-options.js';
 
 interface Connection {
   info: ConnectionInfo;
@@ -117,7 +68,12 @@ interface Connection {
   /** Set when the gateway (not the client) ends the connection. */
   closeCause?: CloseCause;
   closed: Promise<void>;
+  /** What the management API gets for it: built once, not per request. */
+  handle: RegisteredConnection;
 }
+
+/** `ws.send` options of every frame the gateway sends (text; ws copies them). */
+const TEXT_FRAME = { binary: false } as const;
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -189,7 +145,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (conn.ws.readyState !== WebSocket.OPEN) return Promise.resolve(false);
     touch(conn);
     usage.messageOut(typeof text === 'string' ? Buffer.byteLength(text) : text.length);
-    return new Promise((resolve) => conn.ws.send(text, { binary: false }, (err) => resolve(!err)));
+    return new Promise((resolve) => conn.ws.send(text, TEXT_FRAME, (err) => resolve(!err)));
   }
 
   async function runDisconnect(info: ConnectionInfo, cause: CloseCause): Promise<void> {
@@ -214,6 +170,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       idleTimer: setTimeout(() => closeConnection(conn, CLOSE.idle), idleMs).unref(),
       maxTimer: setTimeout(() => closeConnection(conn, CLOSE.maxDuration), maxMs).unref(),
       closed,
+      handle: {
+        info,
+        get lastActiveAt() {
+          return conn.lastActiveAt;
+        },
+        send: (data) => sendFrame(conn, data),
+        close: () => closeConnection(conn, CLOSE.deleted),
+      },
     };
     connections.set(info.connectionId, conn);
 
@@ -351,19 +315,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const registry: ConnectionRegistry = {
     open(connectionId) {
       const conn = connections.get(connectionId);
-      if (!conn || conn.ws.readyState !== WebSocket.OPEN) return undefined;
-      return {
-        info: conn.info,
-        lastActiveAt: conn.lastActiveAt,
-        send: (data) => sendFrame(conn, data),
-        close: () => closeConnection(conn, CLOSE.deleted),
-      };
+      return conn && conn.ws.readyState === WebSocket.OPEN ? conn.handle : undefined;
     },
   };
   const management = managementApi({ stage: options.stage, registry, faults });
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    const path = requestPath(req.url);
     if (faults && path === FAULTS_PATH) return handleFaultControl(req, res, faults);
     if (path === USAGE_PATH) return handleUsageControl(req, res);
     return management(req, res, path);

@@ -130,6 +130,17 @@ export function createLocalServer(
   return tuneServer(createServer(guard(handle, onError)));
 }
 
+/**
+ * A request's path, as `new URL(target, base).pathname` gives it. Targets made only of path
+ * characters URL leaves as they are (no query, dot, backslash, space or empty segment: what the SDK
+ * sends for `@connections/{id}`) are their own path; anything else goes through URL.
+ */
+const PLAIN_PATH = /^\/(?:[\w\-~!$&'()*+,;=:@%]+\/)*[\w\-~!$&'()*+,;=:@%]*$/;
+export function requestPath(target: string | undefined): string {
+  if (target !== undefined && PLAIN_PATH.test(target)) return target;
+  return new URL(target ?? '/', 'http://local').pathname;
+}
+
 /** Answers an upgrade request with a plain HTTP response and closes the socket. */
 export function refuseUpgrade(socket: Duplex, status: number, body = ''): void {
   if (socket.destroyed) return;

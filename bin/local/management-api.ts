@@ -50,13 +50,18 @@ const OPERATIONS = new Map<string, ManagementOperation>([
   ['DELETE', 'delete'],
 ]);
 
+/** Without a fault plan, every request is answered as it comes. */
+const NO_FAULT: Readonly<ReturnType<typeof nextFault>> = { delayMs: 0 };
+/** Headers of a PostToConnection answer (Node reads, never changes, a headers object). */
+const EMPTY_BODY = { 'Content-Length': 0 } as const;
+
 const CONNECTION_PATH = /^(?:\/([^/]+))?\/@connections\/([^/]+)\/?$/;
 
 export function managementApi({ stage, registry, faults }: ManagementApiOptions): ManagementApi {
   async function operate(req: IncomingMessage, res: ServerResponse, connectionId: string): Promise<void> {
     const operation = OPERATIONS.get(req.method ?? '');
     if (!operation) return sendAwsError(res, 405, 'MethodNotAllowedException', `${req.method} is not supported`);
-    const fault = faults ? nextFault(faults, operation, connectionId) : { delayMs: 0 };
+    const fault = faults ? nextFault(faults, operation, connectionId) : NO_FAULT;
     let payload: Buffer | undefined;
     if (operation === 'post') {
       try {
@@ -77,7 +82,7 @@ export function managementApi({ stage, registry, faults }: ManagementApiOptions)
     switch (operation) {
       case 'post':
         if (!(await conn.send(payload ?? Buffer.alloc(0)))) return sendAwsError(res, 410, 'GoneException', 'Gone');
-        res.writeHead(200, { 'Content-Length': 0 }).end();
+        res.writeHead(200, EMPTY_BODY).end();
         return;
       case 'get':
         // Field names as the service sends them (the SDK maps them to ConnectedAt, Identity…).

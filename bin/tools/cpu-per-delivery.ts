@@ -15,15 +15,17 @@ export interface CpuRuntime {
   dynamodbEndpoint: string;
 }
 
+/** `opts.root`: another checkout whose probe (and broadcaster handler) to run; this one by default. */
 export async function runCpuProbe(
   rt: CpuRuntime,
   job: CpuJob,
-  opts: { concurrency: number; stage: string },
+  opts: { concurrency: number; stage: string; root?: string },
 ): Promise<CpuProbeResult> {
   const file = join(tmpdir(), `cpu-probe-${process.pid}-${Date.now()}.json`);
   writeFileSync(file, JSON.stringify(job));
   const tables = localTableNames(opts.stage);
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/tools/cpu-probe.ts', file], {
+    ...(opts.root ? { cwd: opts.root } : {}),
     env: {
       ...process.env,
       WS_MANAGEMENT_ENDPOINT: rt.managementUrl,

@@ -5,7 +5,7 @@
  *   EventBridge event for a tenant whose N connections the bench holds open;
  * - the bare SDK: a PostToConnectionCommand loop to the same connections, on a client built by the
  *   same factory (same agent, keep-alive, socket cap) at the same concurrency.
- * Rounds alternate their order after a warm-up of each. Prints `CPU_PROBE <json>`.
+ * Rounds alternate their order after a warm-up of each (at least 5,000 deliveries). Prints `CPU_PROBE <json>`.
  * The environment (endpoints, tables, FANOUT_CONCURRENCY) is set by the bench.
  */
 import { readFileSync } from 'node:fs';
@@ -77,8 +77,12 @@ async function main() {
     );
     return sent;
   };
-  await broadcaster();
-  await bare();
+  // Warm-up of each side, at least 5,000 deliveries: until then the JIT is still compiling the
+  // broadcaster's recipient read (deserialising a page of 1,000 costs 5–10× more at first).
+  for (let warm = 0; warm < Math.max(1, Math.ceil(5000 / job.connectionIds.length)); warm++) {
+    await broadcaster();
+    await bare();
+  }
   const out: CpuProbeResult = { broadcaster: [], bare: [] };
   for (let round = 0; round < job.rounds; round++) {
     for (const side of round % 2 === 0 ? (['broadcaster', 'bare'] as const) : (['bare', 'broadcaster'] as const)) {

@@ -35,13 +35,20 @@ export interface Runtime {
 /** Starts `bin/local.ts` with WS_PORT=0 / EVENTS_PORT=0 / HTTP_PORT=0 and waits for its READY line. */
 export async function startRuntime(
   env: Record<string, string> = {},
-  options: { quiet?: boolean; exposeGc?: boolean } = {},
+  options: {
+    quiet?: boolean;
+    exposeGc?: boolean;
+    /** Node options for the runtime process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+    nodeArgs?: string[];
+    /** Another checkout to run `bin/local.ts` from (a side-by-side baseline); this one by default. */
+    root?: string;
+  } = {},
 ): Promise<Runtime> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', 'bin/local.ts'],
+    [...(options.exposeGc ? ['--expose-gc'] : []), ...(options.nodeArgs ?? []), '--import', 'tsx', 'bin/local.ts'],
     {
-      cwd: ROOT,
+      cwd: options.root ?? ROOT,
       env: { ...process.env, WS_PORT: '0', EVENTS_PORT: '0', HTTP_PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -105,16 +105,30 @@ export async function closeWithRetry(
 /**
  * At most `concurrency` tasks at once: `run` waits for a free slot, then starts the task without
  * waiting for it; `drain` waits for every started task. Tasks must not reject (catch inside).
+ * A finishing task hands its slot to the longest waiting `run` (O(1) per task: racing every task in
+ * flight for each new one cost ~75 µs per task at concurrency 100, a tenth of a delivery's CPU).
  */
 export function boundedPool(concurrency: number): {
   run(task: () => Promise<void>): Promise<void>;
   drain(): Promise<void>;
 } {
   const inFlight = new Set<Promise<void>>();
+  const waiting: Array<() => void> = [];
+  let active = 0;
+  const release = () => {
+    // A waiting `run` takes the slot over (`active` is unchanged), else the slot is freed.
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  };
   return {
     async run(task) {
-      while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      const p: Promise<void> = task().finally(() => inFlight.delete(p));
+      if (active < concurrency) active++;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      const p: Promise<void> = task().finally(() => {
+        inFlight.delete(p);
+        release();
+      });
       inFlight.add(p);
     },
     async drain() {

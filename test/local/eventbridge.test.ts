@@ -90,7 +90,15 @@ describe('local EventBridge: PutEvents', () => {
     });
     expect(event?.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(h.bus.invocations()).toEqual([
-      { eventId, detailType: 'goal.created', tenantId: 't1', attempts: 1, result: { delivered: 1 } },
+      {
+        eventId,
+        detailType: 'goal.created',
+        tenantId: 't1',
+        acceptedAt: expect.any(Number),
+        invokedAt: expect.any(Number),
+        attempts: 1,
+        result: { delivered: 1 },
+      },
     ]);
   });
 
@@ -238,6 +246,8 @@ describe('local EventBridge: delivery', () => {
         eventId: out.Entries?.[0]?.EventId,
         detailType: 'goal.created',
         tenantId: 't1',
+        acceptedAt: expect.any(Number),
+        invokedAt: expect.any(Number),
         attempts: 3,
         error: 'Error: broadcaster down',
       },
