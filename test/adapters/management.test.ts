@@ -80,7 +80,10 @@ describe('the tuned client (cached middleware, one signer)', () => {
       ids.map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: `{"for":"${id}"}` }))),
     );
     // Assess
-    const sent = received.map((r): [string, string] => [decodeURIComponent(r.url.replace('/@connections/', '')), r.body]);
+    const sent = received.map((r): [string, string] => [
+      decodeURIComponent(r.url.replace('/@connections/', '')),
+      r.body,
+    ]);
     expect(new Map(sent)).toEqual(new Map(ids.map((id) => [id, `{"for":"${id}"}`])));
     expect(sent).toHaveLength(ids.length);
     client.destroy();
