@@ -10,7 +10,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { mulberry32 } from '../../bin/tools/prng.js';
-import { authedClient, type Client, entry, putEvents, type Runtime, settled, startRuntime, token } from './harness.js';
+import {
+  authedClient,
+  type Client,
+  entry,
+  LIVE_ENVELOPE_KEYS,
+  putEvents,
+  type Runtime,
+  settled,
+  startRuntime,
+  token,
+} from './harness.js';
 import { barrier, next } from './support/adversary.js';
 
 const DEFAULT_SEED = 0x15017a7e;
@@ -210,15 +220,7 @@ describe(`tenant isolation property (seed ${SEED})`, () => {
     const why = `seed ${SEED}, client ${label(spec)}`;
 
     for (const e of received) {
-      expect(Object.keys(e).sort(), why).toEqual([
-        'data',
-        'eventId',
-        'priority',
-        'source',
-        'tenantId',
-        'timestamp',
-        'type',
-      ]);
+      expect(Object.keys(e).sort(), why).toEqual(LIVE_ENVELOPE_KEYS);
       expect(e.tenantId, why).toBe(spec.tenant);
       expect(e.data.tenantId, why).toBe(spec.tenant);
       expect(e.data, why).not.toHaveProperty('audience');
