@@ -20,8 +20,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CONNECTIONS_TABLE, EVENT_LOG_TABLE, Handler, Route, ServerMessageType } from '../lambdas/contract/index.js';
-import { BROADCASTER_MEMORY_MB } from '../lib/constructs/event-fanout.js';
-import { DEFAULT_MEMORY_MB } from '../lib/constructs/node-function.js';
+import { DEFAULT_MEMORY_MB, FUNCTION_MEMORY_MB as DEPLOYED_MEMORY_MB } from '../lib/constructs/function-bundle.js';
 import { type DynamoMeter, startDynamoMeter, type Usage } from './cost/dynamo-meter.js';
 import {
   appSyncEventsBill,
@@ -58,10 +57,10 @@ const UNOPTIMISED_PING_FUNCTION = 'ping';
  * Memory settings of the deployed functions (MB), from the stack's own constants, plus the `ping`
  * function the unoptimised comparison prices (it is no longer deployed: `ping` is a MOCK route).
  */
-export const FUNCTION_MEMORY_MB: Record<string, number> = Object.fromEntries([
-  ...Object.values(Handler).map((h) => [h, h === Handler.broadcaster ? BROADCASTER_MEMORY_MB : DEFAULT_MEMORY_MB]),
-  [UNOPTIMISED_PING_FUNCTION, DEFAULT_MEMORY_MB],
-]);
+export const FUNCTION_MEMORY_MB: Record<string, number> = {
+  ...DEPLOYED_MEMORY_MB,
+  [UNOPTIMISED_PING_FUNCTION]: DEFAULT_MEMORY_MB,
+};
 
 const STAGE = 'cost';
 const SESSIONS = 20;

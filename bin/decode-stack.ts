@@ -1,5 +1,5 @@
 /**
- * `npm run decode-stack -- <index.mjs.map> [file]`: maps the `index.mjs:line:column` positions of
+ * `npm run decode-stack -- <handler.cjs.map> [file]`: maps the `handler.cjs:line:column` positions of
  * a stack trace (from CloudWatch; stdin or `file`) back to source files and lines.
  *
  * The functions run without `--enable-source-maps` (it parses the map on every cold start; README,
@@ -11,10 +11,10 @@ import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { isMain, runCli, UsageError } from './local/cli.js';
 
-const USAGE = `usage: npm run decode-stack -- <index.mjs.map> [stack.txt]   (the stack on stdin without a file)`;
+const USAGE = `usage: npm run decode-stack -- <handler.cjs.map> [stack.txt]   (the stack on stdin without a file)`;
 
-/** A bundle position in a stack frame: `…/index.mjs:12:345` (1-based line and column). */
-const BUNDLE_POSITION = /(?:file:\/\/)?[^\s()]*index\.m?js:(\d+):(\d+)/g;
+/** A bundle position in a stack frame: `…/handler.cjs:12:345` (1-based line and column). */
+const BUNDLE_POSITION = /(?:file:\/\/)?[^\s()]*handler\.cjs:(\d+):(\d+)/g;
 
 /**
  * The project-relative form of a map's source path (`../../work/repo/lambdas/x.ts` →

@@ -1,111 +1,169 @@
 /**
- * Cold start of every Lambda bundle: each handler is built with the stack's own esbuild options
- * (`BUNDLE_OPTIONS` from lib/constructs/node-function.ts), then imported by fresh `node`
- * processes with the functions' own environment (`SHARED_ENVIRONMENT`: whatever `NODE_OPTIONS`
- * the stack sets, the children get, and nothing else). The figure is module init: the time the
- * `import()` of the bundle takes, measured inside the child. A bare `node -e ''` start is timed
- * in the same rounds, interleaved, as the machine's noise baseline.
+ * Cold start of every Lambda function: each handler's code package is built exactly as the stack
+ * builds it (`buildFunctionAsset`: bundle, loader, V8 code cache), then its `index.mjs` is
+ * imported by fresh `node` processes started with the flags Lambda's bootstrap uses for that
+ * function's memory (`lambdaNodeFlags`) and the functions' own environment (`SHARED_ENVIRONMENT`).
+ * The figure is module init: the time the `import()` takes, measured inside the child. Each round
+ * also imports the same package without its cache (what a cold start costs where V8 cannot use
+ * it) and times a bare `node -e ''` start, interleaved, as the machine's noise baseline.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BuildOptions, build } from 'esbuild';
-import { Handler, type HandlerName } from '../../lambdas/contract/index.js';
-import { BUNDLE_OPTIONS, handlerEntry, SHARED_ENVIRONMENT } from '../../lib/constructs/node-function.js';
+import type { HandlerName } from '../../lambdas/contract/index.js';
+import {
+  BundleFile,
+  buildFunctionAsset,
+  FUNCTION_MEMORY_MB,
+  type FunctionAsset,
+  HANDLER_NAMES,
+  lambdaNodeFlags,
+  moduleScopeEnv,
+} from '../../lib/constructs/function-bundle.js';
 import { percentile } from './stats.js';
 
-export interface BuiltBundle {
-  readonly handler: HandlerName;
-  /** The bundle file (`index.mjs`), as deployed. */
-  readonly file: string;
-  readonly bytes: number;
-}
+export { HANDLER_NAMES };
 
-/** Every handler the stack deploys. */
-export const HANDLER_NAMES = Object.values(Handler) as HandlerName[];
-
-/** Builds each handler into its own folder under `outDir` with the stack's bundling options. */
-export async function buildBundles(
-  outDir: string,
-  handlers: readonly HandlerName[] = HANDLER_NAMES,
-  options: BuildOptions = BUNDLE_OPTIONS,
-): Promise<BuiltBundle[]> {
-  return Promise.all(
-    handlers.map(async (handler) => {
-      const file = join(outDir, handler, 'index.mjs');
-      await build({ ...options, entryPoints: [handlerEntry(handler)], outfile: file, logLevel: 'error' });
-      return { handler, file, bytes: statSync(file).size };
-    }),
+/** Builds each handler's code package into its own folder under `outDir`, as the stack does. */
+export function buildPackages(outDir: string, handlers: readonly HandlerName[] = HANDLER_NAMES): FunctionAsset[] {
+  return handlers.map((handler) =>
+    buildFunctionAsset(handler, join(outDir, handler), { memoryMb: FUNCTION_MEMORY_MB[handler] }),
   );
 }
 
+/** The loader's own imports (lambdas/entry/code-cache-loader.ts). */
+const LOADER_BUILTINS = ['node:fs', 'node:module', 'node:path', 'node:url', 'node:vm'];
+
 /**
- * What a function's module scope may read at import: the shared environment and dummy values
- * for the rest (nothing is called; clients are only constructed).
+ * A module that imports only the Node builtins a package loads (the bundle's `require("node:…")`
+ * calls and the loader's imports), in `dir`: the floor under that package's module init.
  */
-const IMPORT_ENV: Record<string, string> = {
-  ...SHARED_ENVIRONMENT,
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'AKIDCOLDSTART',
-  AWS_SECRET_ACCESS_KEY: 'cold-start',
-  AWS_SESSION_TOKEN: 'cold-start',
-  AWS_LAMBDA_FUNCTION_NAME: 'cold-start',
-};
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { PATH, HOME } = process.env;
-  return { ...(PATH ? { PATH } : {}), ...(HOME ? { HOME } : {}), ...IMPORT_ENV, ...extra };
+function builtinsOnly(pkg: FunctionAsset, dir: string): string {
+  const bundle = readFileSync(join(pkg.dir, BundleFile.bundle), 'utf8');
+  const names = new Set([
+    ...LOADER_BUILTINS,
+    ...[...bundle.matchAll(/require\("(node:[a-z_/]+)"\)/g)].map((m) => m[1]),
+  ]);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'builtins.mjs');
+  writeFileSync(file, [...names].map((n) => `import ${JSON.stringify(n)};`).join('\n'));
+  return file;
 }
 
-/** One fresh process importing `file`; returns the import's duration in ms, timed in the child. */
-export function importOnce(file: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): number {
-  const script = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});process.stdout.write(String(performance.now()-t))`;
+/** A copy of a package without its code cache, in `dir`. */
+function withoutCache(pkg: FunctionAsset, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (const file of [BundleFile.entry, BundleFile.bundle]) copyFileSync(join(pkg.dir, file), join(dir, file));
+  return join(dir, BundleFile.entry);
+}
+
+/**
+ * One fresh process importing `file` with `nodeArgs`; returns the import's duration in ms (timed
+ * in the child), what became of a package's code cache, and the type of the `handler` export.
+ */
+export function importOnce(
+  file: string,
+  nodeArgs: readonly string[] = [],
+  extraEnv: Record<string, string> = {},
+): { ms: number; codeCache: string | undefined; handler: string } {
+  const script = `const t=performance.now();const m=await import(${JSON.stringify(pathToFileURL(file).href)});process.stdout.write(JSON.stringify([performance.now()-t,m.codeCache,typeof m.handler]))`;
   const out = execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], {
-    env: childEnv(extraEnv),
+    env: moduleScopeEnv(extraEnv),
     encoding: 'utf8',
+    // The loader's one warning line when V8 refuses the cache (the plain-node runs) is expected here.
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return Number(out);
+  const [ms, codeCache, handler] = JSON.parse(out) as [number, string | undefined, string];
+  return { ms, codeCache, handler };
 }
 
-/** Wall time of a bare `node -e ''`: spawn to exit, in ms. */
-export function bareNodeStart(): number {
+/** Wall time of a bare `node -e ''` (with `nodeArgs`): spawn to exit, in ms. */
+export function bareNodeStart(nodeArgs: readonly string[] = []): number {
   const t = performance.now();
-  execFileSync(process.execPath, ['-e', ''], { env: childEnv({}) });
+  execFileSync(process.execPath, [...nodeArgs, '-e', ''], { env: moduleScopeEnv() });
   return performance.now() - t;
 }
 
 export interface ColdStartRow {
   readonly handler: HandlerName;
-  readonly bytes: number;
-  /** Median import time over the runs, ms. */
+  readonly memoryMb: number;
+  readonly bundleBytes: number;
+  readonly codeCacheBytes: number;
+  /** Median import time with the code cache, ms. */
   readonly initMs: number;
+  /** Median import time of the same package without its cache, ms. */
+  readonly noCacheMs: number;
+  /** Median import time under a plain `node` (no flags: the cache does not apply), ms. */
+  readonly plainNodeMs: number;
+  /** Median import time of the package's Node builtins alone, under the same flags, ms. */
+  readonly builtinsMs: number;
   readonly runs: number[];
+  /** Every run's cache state: `accepted` unless V8 refused it. */
+  readonly cacheStates: string[];
 }
 
 export interface ColdStartReport {
   readonly rows: ColdStartRow[];
-  /** Median of the bare `node -e ''` starts timed in the same rounds. */
+  /** Median of the bare `node -e ''` starts with Lambda's flags (256 MB) timed in the same rounds. */
   readonly baselineMs: number;
+  /** The same without flags. */
+  readonly plainBaselineMs: number;
 }
 
-/** Builds every bundle and measures it: `runs` rounds, each importing every bundle once. */
-export async function measureColdStart(runs = 9, options: BuildOptions = BUNDLE_OPTIONS): Promise<ColdStartReport> {
+/**
+ * Builds every package and measures it: `runs` rounds, each importing every package with its
+ * cache and without it under Lambda's flags, and under a plain `node`.
+ */
+export async function measureColdStart(runs = 9): Promise<ColdStartReport> {
   const dir = mkdtempSync(join(tmpdir(), 'cold-start-'));
   try {
-    const bundles = await buildBundles(dir, HANDLER_NAMES, options);
-    const times = new Map<HandlerName, number[]>(bundles.map((b) => [b.handler, []]));
+    const packages = buildPackages(dir);
+    const bare = packages.map((p) => withoutCache(p, join(dir, 'no-cache', p.handler)));
+    const floors = packages.map((p) => builtinsOnly(p, join(dir, 'builtins', p.handler)));
+    const times = packages.map(() => ({
+      cached: [] as number[],
+      states: [] as string[],
+      uncached: [] as number[],
+      plain: [] as number[],
+      builtins: [] as number[],
+    }));
     const baseline: number[] = [];
+    const plainBaseline: number[] = [];
     for (let round = 0; round < runs; round++) {
-      baseline.push(bareNodeStart());
-      for (const b of bundles) times.get(b.handler)?.push(importOnce(b.file));
+      baseline.push(bareNodeStart(lambdaNodeFlags(FUNCTION_MEMORY_MB.default)));
+      plainBaseline.push(bareNodeStart());
+      packages.forEach((p, i) => {
+        const flags = lambdaNodeFlags(FUNCTION_MEMORY_MB[p.handler]);
+        const t = times[i];
+        const file = bare[i];
+        const floor = floors[i];
+        if (!t || !file || !floor) return;
+        const hit = importOnce(p.entry, flags);
+        t.cached.push(hit.ms);
+        t.states.push(hit.codeCache ?? 'none');
+        t.uncached.push(importOnce(file, flags).ms);
+        t.plain.push(importOnce(p.entry).ms);
+        t.builtins.push(importOnce(floor, flags).ms);
+      });
     }
-    const rows = bundles.map((b) => {
-      const ms = times.get(b.handler) ?? [];
-      return { handler: b.handler, bytes: b.bytes, initMs: median(ms), runs: ms };
+    const rows = packages.map((p, i) => {
+      const t = times[i] ?? { cached: [], states: [], uncached: [], plain: [], builtins: [] };
+      return {
+        handler: p.handler,
+        memoryMb: FUNCTION_MEMORY_MB[p.handler],
+        bundleBytes: p.bundleBytes,
+        codeCacheBytes: p.codeCacheBytes,
+        initMs: median(t.cached),
+        noCacheMs: median(t.uncached),
+        plainNodeMs: median(t.plain),
+        builtinsMs: median(t.builtins),
+        runs: t.cached,
+        cacheStates: t.states,
+      };
     });
-    return { rows, baselineMs: median(baseline) };
+    return { rows, baselineMs: median(baseline), plainBaselineMs: median(plainBaseline) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -117,20 +175,40 @@ function median(values: number[]): number {
 
 /** The table `npm run bench` prints. */
 export function formatColdStart(report: ColdStartReport, budgetMs = 50): string {
-  const header = ['bundle', 'size (KB)', 'module init (ms, median)', '÷ bare node start', `≤ ${budgetMs} ms`];
-  const rows = report.rows.map((r) => [
-    r.handler,
-    (r.bytes / 1024).toFixed(0),
-    r.initMs.toFixed(1),
-    (r.initMs / report.baselineMs).toFixed(2),
-    r.initMs <= budgetMs ? 'yes' : 'NO',
-  ]);
+  const header = [
+    'function',
+    'MB',
+    'bundle (KB)',
+    'code cache (KB)',
+    'module init (ms, median)',
+    '÷ bare node start',
+    `≤ ${budgetMs} ms`,
+    'its Node builtins alone',
+    'without the cache',
+    'plain node, no flags',
+  ];
+  const rows = report.rows.map((r) => {
+    const refused = r.cacheStates.filter((s) => s !== 'accepted').length;
+    return [
+      r.handler,
+      String(r.memoryMb),
+      (r.bundleBytes / 1024).toFixed(0),
+      (r.codeCacheBytes / 1024).toFixed(0),
+      `${r.initMs.toFixed(1)}${refused ? ` (cache not used in ${refused} runs)` : ''}`,
+      (r.initMs / report.baselineMs).toFixed(2),
+      r.initMs <= budgetMs ? 'yes' : 'NO',
+      r.builtinsMs.toFixed(1),
+      r.noCacheMs.toFixed(1),
+      r.plainNodeMs.toFixed(1),
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   return [
     line(header),
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map(line),
-    `bare \`node -e ''\` start (spawn to exit), same rounds: ${report.baselineMs.toFixed(1)} ms`,
+    `module init: the import of index.mjs under Lambda's node flags for the function's memory (lambdaNodeFlags), with its code cache`,
+    `bare \`node -e ''\` start (spawn to exit), same rounds: ${report.baselineMs.toFixed(1)} ms with Lambda's flags, ${report.plainBaselineMs.toFixed(1)} ms without`,
   ].join('\n');
 }

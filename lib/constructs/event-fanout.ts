@@ -10,14 +10,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BROADCASTER_TIMEOUT_SECONDS, broadcastEventPattern, Handler } from '../../lambdas/contract/index.js';
 import { asInterface } from './cdk-interop.js';
+import { BROADCASTER_MEMORY_MB } from './function-bundle.js';
 import type { HandlerFunctionFactory, NodeFunction } from './node-function.js';
 
 /** EventBridge's own limits: it retries a failed delivery for at most 185 attempts / 24 hours. */
 const TARGET_RETRY_ATTEMPTS = 185;
 const TARGET_MAX_EVENT_AGE = Duration.hours(24);
-
-/** The broadcaster's memory: Lambda's CPU share grows with it, and fan-out is CPU- and socket-bound. */
-export const BROADCASTER_MEMORY_MB = 1024;
 
 export interface EventFanoutProps {
   /**

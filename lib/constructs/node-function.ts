@@ -1,74 +1,32 @@
 /**
- * The one place that holds the shared Lambda defaults: Node.js 22 on ARM, an ESM bundle with the
- * AWS SDK inside, a source map beside it (not loaded at start), Powertools settings, and a log
- * group with a retention.
+ * The one place that holds the shared Lambda defaults: Node.js 22 on ARM, a code package built by
+ * `buildFunctionAsset` (the handler bundle with the AWS SDK inside, its V8 code cache, a source map
+ * not loaded at start), Powertools settings, and a log group with a retention.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, Duration, FileSystem, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, type CfnFunction, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { BuildOptions } from 'esbuild';
-import { type HandlerName, METRICS_NAMESPACE, SERVICE_NAME, SETTINGS } from '../../lambdas/contract/index.js';
+import { type HandlerName, SETTINGS } from '../../lambdas/contract/index.js';
+import {
+  BUNDLE_OPTIONS,
+  BundleFile,
+  buildFunctionAsset,
+  FUNCTION_MEMORY_MB,
+  lambdaNodeFlags,
+  SHARED_ENVIRONMENT,
+} from './function-bundle.js';
 
-/** Handler sources: `lambdas/handlers/<HandlerName>.ts`, each exporting `handler`. */
-const HANDLERS_DIR = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
+/** The sources a code package is built from: its hash is theirs (with the lockfile and the build settings). */
+const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
-
-/**
- * Environment every function gets; a caller's value for the same name wins. No
- * `NODE_OPTIONS=--enable-source-maps`: with it Node reads and parses the bundle's source map on
- * every cold start, a fifth of a bundle's module init (README, "Cold start"). A stack trace in
- * CloudWatch then names `index.mjs:line:column`; `npm run decode-stack` maps it back to the
- * sources with the `index.mjs.map` shipped beside the bundle.
- */
-export const SHARED_ENVIRONMENT: Readonly<Record<string, string>> = {
-  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-};
-
-/** ESM bundles have no `require`; some CommonJS dependencies still call it. */
-const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
-
-/**
- * Module swaps applied to every bundle. Lambda gives a function its credentials in the
- * environment, so the SDK's default provider chain is replaced by the environment provider
- * alone (lambdas/adapters/env-credentials.ts): a quarter of a DynamoDB bundle's bytes.
- */
-export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
-  '@aws-sdk/credential-provider-node': fileURLToPath(
-    new URL('../../lambdas/adapters/env-credentials.ts', import.meta.url),
-  ),
-};
-
-/**
- * How every handler is bundled, as esbuild options: the stack passes them to `NodejsFunction`
- * and `npm run bench` and the bundle-size test hand them to esbuild's API, so what is measured
- * is what is deployed. `NodejsFunction` adds `bundle` and `platform: 'node'` itself.
- */
-export const BUNDLE_OPTIONS = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  // A map for decoding stack traces offline; without the sources' text (a third of the bytes),
-  // which the decoder reads from the checkout of the deployed commit.
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: { js: ESM_REQUIRE_BANNER },
-  alias: BUNDLE_ALIASES,
-} as const satisfies BuildOptions;
-
-/** The source file of a handler. */
-export function handlerEntry(handlerName: HandlerName): string {
-  return `${HANDLERS_DIR}${handlerName}.ts`;
-}
 
 export interface NodeFunctionProps {
   /** Which handler to deploy: bundles `lambdas/handlers/<handlerName>.ts`. */
@@ -85,7 +43,7 @@ export interface NodeFunctionProps {
   readonly environment?: Readonly<Record<string, string>> | undefined;
   /**
    * Memory in MB.
-   * @default DEFAULT_MEMORY_MB (256)
+   * @default FUNCTION_MEMORY_MB[handlerName] (256; the broadcaster 1,024)
    */
   readonly memorySize?: number | undefined;
   /**
@@ -105,9 +63,6 @@ export interface NodeFunctionProps {
 }
 
 /** What the construct that holds a function decides about it: its size. */
-/** Memory of every function that does not set its own (`npm run cost` prices them with it). */
-export const DEFAULT_MEMORY_MB = 256;
-
 export type FunctionSizing = Pick<NodeFunctionProps, 'memorySize' | 'timeout'>;
 
 /**
@@ -118,11 +73,11 @@ export type FunctionSizing = Pick<NodeFunctionProps, 'memorySize' | 'timeout'>;
 export type HandlerFunctionFactory = (scope: Construct, id: string, sizing?: FunctionSizing) => NodeFunction;
 
 /**
- * A `NodejsFunction` with the project's defaults, its own log group, and a role that may write
+ * A Lambda function with the project's defaults, its own log group, and a role that may write
  * to that log group and nothing else until a caller grants more.
  */
 export class NodeFunction extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: LambdaFunction;
   public readonly logGroup: logs.LogGroup;
   public readonly role: iam.Role;
   public readonly handlerName: HandlerName;
@@ -144,31 +99,18 @@ export class NodeFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: handlerEntry(props.handlerName),
-      handler: 'handler',
-      depsLockFilePath: LOCK_FILE,
+    const memorySize = props.memorySize ?? FUNCTION_MEMORY_MB[props.handlerName];
+    this.function = new LambdaFunction(this, 'Function', {
+      code: functionCode(props.handlerName, memorySize),
+      handler: `${BundleFile.entry.replace(/\.mjs$/, '')}.handler`,
       runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+      memorySize,
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
       ...(props.description ? { description: props.description } : {}),
       environment: { ...SHARED_ENVIRONMENT, ...props.environment },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: BUNDLE_OPTIONS.target,
-        minify: BUNDLE_OPTIONS.minify,
-        sourceMap: BUNDLE_OPTIONS.sourcemap,
-        sourcesContent: BUNDLE_OPTIONS.sourcesContent,
-        bundleAwsSDK: true,
-        mainFields: [...BUNDLE_OPTIONS.mainFields],
-        banner: BUNDLE_OPTIONS.banner.js,
-        esbuildArgs: Object.fromEntries(
-          Object.entries(BUNDLE_OPTIONS.alias).map(([from, to]) => [`--alias:${from}`, to]),
-        ),
-      },
     });
 
     Validations.of(this.function.node.defaultChild as CfnFunction).acknowledge({
@@ -178,4 +120,34 @@ export class NodeFunction extends Construct {
         'and a newer major (nodejs24.x) is adopted as a tested upgrade of runtime and bundle target together, not as synth-time drift.',
     });
   }
+}
+
+/**
+ * A handler's code package, built at synth by `buildFunctionAsset` through CDK's local bundling
+ * (skipped, as for any asset, in stacks that do not need it). The asset hash is that of what the
+ * package is built from: the `lambdas/` sources, the lockfile, the build options, the Node that
+ * builds it and the function's memory (the flags the code cache is written under), since the
+ * cache itself differs from one build to the next.
+ */
+function functionCode(handlerName: HandlerName, memoryMb: number): Code {
+  const inputs = createHash('sha256')
+    .update(FileSystem.fingerprint(LAMBDAS_DIR))
+    .update(readFileSync(LOCK_FILE))
+    // Paths relative to the checkout, so that the same commit hashes the same on every machine.
+    .update(JSON.stringify({ handlerName, BUNDLE_OPTIONS, v8: process.versions.v8, flags: lambdaNodeFlags(memoryMb) }))
+    .digest('hex')
+    .replaceAll(ROOT_DIR, '');
+  return Code.fromAsset(LAMBDAS_DIR, {
+    assetHashType: AssetHashType.CUSTOM,
+    assetHash: inputs,
+    bundling: {
+      image: FUNCTION_RUNTIME.bundlingImage,
+      local: {
+        tryBundle(outputDir: string): boolean {
+          buildFunctionAsset(handlerName, outputDir, { memoryMb });
+          return true;
+        },
+      },
+    },
+  });
 }

@@ -7,10 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeStack, loadSourceMap, projectPath } from '../../bin/decode-stack.js';
-import { BUNDLE_OPTIONS, SHARED_ENVIRONMENT } from '../../lib/constructs/node-function.js';
+import { buildFunctionAsset, moduleScopeEnv } from '../../lib/constructs/function-bundle.js';
 
 const TABLES = fileURLToPath(new URL('../../lambdas/contract/tables.ts', import.meta.url));
 
@@ -18,28 +17,24 @@ describe('decode-stack', () => {
   const dir = mkdtempSync(join(tmpdir(), 'decode-stack-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('maps a bundle stack trace, as Lambda prints it, back to the source line', async () => {
+  it('maps a stack trace of a function, as Lambda prints it, back to the source line', () => {
     const entry = join(dir, 'entry.ts');
     writeFileSync(entry, `import { eventLogTimeMs } from ${JSON.stringify(TABLES)};\neventLogTimeMs('nope');\n`);
-    const outfile = join(dir, 'out', 'index.mjs');
-    await build({ ...BUNDLE_OPTIONS, entryPoints: [entry], outfile, logLevel: 'error' });
+    // A code package as deployed (the loader runs the bundle), without a cache: its module scope throws.
+    const pkg = buildFunctionAsset('default', join(dir, 'out'), { memoryMb: 256, codeCache: false, entryPoint: entry });
     let stack = '';
     try {
-      execFileSync(process.execPath, [outfile], {
-        env: { PATH: process.env.PATH ?? '', ...SHARED_ENVIRONMENT },
-        encoding: 'utf8',
-        stdio: 'pipe',
-      });
+      execFileSync(process.execPath, [pkg.entry], { env: moduleScopeEnv(), encoding: 'utf8', stdio: 'pipe' });
     } catch (err) {
       stack = String((err as { stderr?: string }).stderr);
     }
     expect(stack).toContain('not an event-log sort key: nope');
-    expect(stack).toMatch(/index\.mjs:\d+:\d+/);
+    expect(stack).toMatch(/handler\.cjs:\d+:\d+/);
     expect(stack).not.toContain('tables.ts');
 
-    const decoded = decodeStack(stack, loadSourceMap(`${outfile}.map`));
+    const decoded = decodeStack(stack, loadSourceMap(join(pkg.dir, 'handler.cjs.map')));
     expect(decoded).toMatch(/lambdas\/contract\/tables\.ts:184:\d+/);
-    expect(decoded).not.toMatch(/index\.mjs:\d+:\d+/);
+    expect(decoded).not.toMatch(/handler\.cjs:\d+:\d+/);
   });
 
   it('names sources from the project root', () => {
