@@ -27,6 +27,9 @@ const LOADER_ENTRY = fileURLToPath(new URL('../../lambdas/entry/code-cache-loade
 /** Every handler the stack deploys. */
 export const HANDLER_NAMES = Object.values(Handler) as HandlerName[];
 
+/** The handler setting Lambda resolves to `index.mjs`'s `handler` export. */
+export const LAMBDA_HANDLER = 'index.handler';
+
 /** The files of a function's code package. */
 export const BundleFile = {
   entry: 'index.mjs',
@@ -172,14 +175,14 @@ export function buildFunctionAsset(handler: HandlerName, dir: string, options: B
     define: { __CODE_CACHE_V8__: JSON.stringify(process.versions.v8) },
     logLevel: 'error',
   });
-  if (options.codeCache ?? true) writeCodeCache(entry, options.memoryMb);
-  const cache = join(dir, BundleFile.codeCache);
+  const withCache = options.codeCache ?? true;
+  if (withCache) writeCodeCache(entry, options.memoryMb);
   return {
     handler,
     dir,
     entry,
     bundleBytes: statSync(bundle).size,
-    codeCacheBytes: (options.codeCache ?? true) ? statSync(cache).size : 0,
+    codeCacheBytes: withCache ? statSync(join(dir, BundleFile.codeCache)).size : 0,
   };
 }
 

@@ -14,9 +14,9 @@ import { Construct } from 'constructs';
 import { type HandlerName, SETTINGS } from '../../lambdas/contract/index.js';
 import {
   BUNDLE_OPTIONS,
-  BundleFile,
   buildFunctionAsset,
   FUNCTION_MEMORY_MB,
+  LAMBDA_HANDLER,
   lambdaNodeFlags,
   SHARED_ENVIRONMENT,
 } from './function-bundle.js';
@@ -102,7 +102,7 @@ export class NodeFunction extends Construct {
     const memorySize = props.memorySize ?? FUNCTION_MEMORY_MB[props.handlerName];
     this.function = new LambdaFunction(this, 'Function', {
       code: functionCode(props.handlerName, memorySize),
-      handler: `${BundleFile.entry.replace(/\.mjs$/, '')}.handler`,
+      handler: LAMBDA_HANDLER,
       runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize,
