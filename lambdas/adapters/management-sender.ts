@@ -1,4 +1,8 @@
-/** Sender over the API Gateway management API (PostToConnection / DeleteConnection). */
+/**
+ * Sender over the API Gateway management API (PostToConnection / DeleteConnection). Posts go
+ * through `post` when given (the fan-out's `directPost`, which fails the way `client.send` does),
+ * otherwise through `client.send`; either way one mapping turns an outcome into `SendResult`.
+ */
 import {
   type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -7,6 +11,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendError } from '../core/errors.js';
 import type { Sender, SendResult } from '../core/ports.js';
+import type { PostToConnection } from './direct-post.js';
 
 function httpStatusOf(err: unknown): number | undefined {
   const meta = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
@@ -30,11 +35,22 @@ function toSendError(err: unknown): SendError {
 }
 
 export class ManagementApiSender implements Sender {
-  constructor(private readonly client: ApiGatewayManagementApiClient) {}
+  private readonly postTo: PostToConnection;
+
+  constructor(
+    private readonly client: ApiGatewayManagementApiClient,
+    post?: PostToConnection,
+  ) {
+    this.postTo =
+      post ??
+      (async (connectionId, payload) => {
+        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: payload }));
+      });
+  }
 
   async post(connectionId: string, payload: string): Promise<SendResult> {
     try {
-      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: payload }));
+      await this.postTo(connectionId, payload);
       return 'sent';
     } catch (err) {
       if (isGone(err)) return 'gone';

@@ -7,8 +7,9 @@
  * broadcaster's (README "Performance"). Two things the SDK would otherwise redo for every call
  * are done once per client: resolving and sorting the middleware stack (`cacheMiddleware`, an SDK
  * option: safe here, nothing adds middleware to these clients or their commands) and building the
- * SigV4 signer, which copies the whole client configuration each time (`reuseSigner`). Requests
- * are still serialised, signed (with the current credentials) and sent one by one.
+ * SigV4 signer, which copies the whole client configuration each time (`reuseSigner`). Posts
+ * skip the rest of the per-command stack (`directPost`): each is still signed with the current
+ * credentials and sent on the client's own HTTP handler, one request per recipient.
  */
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -19,6 +20,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Env, SETTINGS, SWEEP_CONCURRENCY } from '../contract/index.js';
 import { once, requiredEnv } from './config.js';
+import { directPost } from './direct-post.js';
 import { ManagementApiSender } from './management-sender.js';
 
 /** Sockets of the fan-out's client: one per call in flight at the largest concurrency a deployment may set. */
@@ -68,7 +70,12 @@ export function reuseSigner(client: ApiGatewayManagementApiClient): void {
 
 export const managementClient = once(() => createManagementClient(FANOUT_MAX_SOCKETS));
 
-export const sender = once(() => new ManagementApiSender(managementClient()));
+/** A sender whose posts skip the client's middleware stack (`directPost`); closes go through the client. */
+export function createSender(client: ApiGatewayManagementApiClient): ManagementApiSender {
+  return new ManagementApiSender(client, directPost(client));
+}
+
+export const sender = once(() => createSender(managementClient()));
 
 /** The sweeper's own client: as many sockets as connections it handles at once. */
-export const sweeperSender = once(() => new ManagementApiSender(createManagementClient(SWEEP_CONCURRENCY)));
+export const sweeperSender = once(() => createSender(createManagementClient(SWEEP_CONCURRENCY)));
