@@ -51,20 +51,20 @@ export class DynamoEventLog implements EventLog, EventLogScan {
     return item ? { seq: String(item[A.seq]), ttl: Number(item[A.ttl]) } : undefined;
   }
 
-  async append(
-    { envelope, audience }: LoggedEvent,
-    attemptStartMs: number,
-    ttl: number,
-  ): Promise<{ duplicate: boolean }> {
-    const { tenantId, eventId } = envelope;
-    const sk = eventLogSortKey(attemptStartMs, eventId);
+  async append(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }> {
     // This attempt's copy first: a marker must never point at a copy that was not written.
+    await this.writeCopy(event, attemptStartMs, ttl);
+    return this.markFirst(event.envelope.tenantId, event.envelope.eventId, attemptStartMs, ttl);
+  }
+
+  async writeCopy({ envelope, audience }: LoggedEvent, attemptStartMs: number, ttl: number): Promise<void> {
+    const { tenantId, eventId } = envelope;
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
         Item: {
           [A.tenantId]: tenantId,
-          [A.sk]: sk,
+          [A.sk]: eventLogSortKey(attemptStartMs, eventId),
           [A.eventId]: eventId,
           [A.type]: envelope.type,
           [A.envelope]: JSON.stringify(envelope),
@@ -73,6 +73,15 @@ export class DynamoEventLog implements EventLog, EventLogScan {
         },
       }),
     );
+  }
+
+  async markFirst(
+    tenantId: string,
+    eventId: string,
+    attemptStartMs: number,
+    ttl: number,
+  ): Promise<{ duplicate: boolean }> {
+    const sk = eventLogSortKey(attemptStartMs, eventId);
     const fresh = await conditional(
       this.db.send(
         new PutCommand({

@@ -120,6 +120,7 @@ export interface BroadcastDeps extends FanoutDeps {
 /** When each step of one broadcast ended, in `now` milliseconds. */
 export interface BroadcastTimings {
   started: number;
+  /** The event's copy was written (its id marker is still being written, beside the recipient read). */
   appended: number;
   /** The first page of recipients arrived. */
   recipientsRead?: number;
@@ -147,11 +148,13 @@ export type BroadcastResult =
  * EventBridge retries, then dead-letters); every attempt keeps the eventId.
  *
  * Each attempt logs the event at its own start time, so a retry is found after the events logged
- * since (its id marker keeps the first position). The log append comes strictly BEFORE the
+ * since (its id marker keeps the first position). The event's copy is written strictly BEFORE the
  * recipients are read: a connection that becomes visible to fan-out after that read finds the
  * event in the log when it resumes, and one visible before it is a recipient. Reading both at once
- * would open a window where a connection is in neither. That costs the append's latency (one
- * conditional PutItem after one PutItem) before the first post; README "Delivery guarantees".
+ * would open a window where a connection is in neither. The id marker (a conditional PutItem)
+ * is written while the recipients are read, and the first post waits for it: no client holds the
+ * event before a resume from it can find its position. So one PutItem stands before the recipient
+ * read, and max(marker, read) before the first post; README "Delivery guarantees".
  */
 export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<BroadcastResult> {
   const startedHr = deps.now?.();
@@ -160,16 +163,20 @@ export async function broadcast(deps: BroadcastDeps, event: unknown): Promise<Br
   if (!prepared.ok) return { status: 'rejected', reason: prepared.reason, message: prepared.message };
   const { envelope, payload, audience } = prepared;
   const ttl = Math.floor(started / 1000) + deps.retentionSeconds;
-  const { duplicate } = await deps.log.append({ envelope, ...(audience ? { audience } : {}) }, started, ttl);
+  await deps.log.writeCopy({ envelope, ...(audience ? { audience } : {}) }, started, ttl);
+  const marking = deps.log.markFirst(envelope.tenantId, envelope.eventId, started, ttl);
+  // Awaited by the fan-out before its first post, and below; never left to reject unobserved.
+  marking.catch(() => undefined);
   const timing: FanoutTiming | undefined = deps.now ? { now: deps.now } : undefined;
   const appended = deps.now?.();
-  const stats = await fanOut({ ...deps, timing }, envelope.tenantId, {
+  const stats = await fanOut({ ...deps, timing, ready: marking }, envelope.tenantId, {
     type: envelope.type,
     source: envelope.source,
     priority: envelope.priority,
     payload,
     ...(audience ? { audience } : {}),
   });
+  const { duplicate } = await marking;
   return {
     status: 'delivered',
     eventId: envelope.eventId,

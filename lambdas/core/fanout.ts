@@ -45,6 +45,11 @@ export interface FanoutDeps {
   onFailure?: ((connectionId: string, error: unknown) => void) | undefined;
   /** When set, the fan-out stamps when the first recipient page arrived and the first post was sent. */
   timing?: FanoutTiming | undefined;
+  /**
+   * Awaited before the first post starts (the event's id marker, written while the recipients
+   * are read); if it rejects, nothing is sent and the fan-out rejects with its error.
+   */
+  ready?: Promise<unknown> | undefined;
 }
 
 /** Timestamps (by `now`, milliseconds) of one fan-out's steps; filled in as they happen. */
@@ -211,6 +216,7 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
     );
 
   let started = 0;
+  let ready = deps.ready;
   try {
     for await (const page of recipientsFor(deps.store, tenantId, event.audience)) {
       if (deps.timing && deps.timing.recipientsAt === undefined) deps.timing.recipientsAt = deps.timing.now();
@@ -219,6 +225,10 @@ export async function fanOut(deps: FanoutDeps, tenantId: string, event: FanoutEv
         if (r.brokenAt === undefined && !delivers(connectionTarget(r), event)) {
           stats.filtered++;
           continue;
+        }
+        if (ready) {
+          await ready;
+          ready = undefined;
         }
         await run(r);
         // Posts started in one tick advance through the SDK's middleware together, so the first

@@ -100,6 +100,16 @@ export interface EventLog {
    * FIRST copy's position (its resume position); `duplicate: true` when it already existed.
    */
   append(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }>;
+  /**
+   * `append` in its two steps, for the broadcaster, which reads recipients between them. First:
+   * this attempt's copy, readable by a range read once this resolves.
+   */
+  writeCopy(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<void>;
+  /**
+   * Second, after `writeCopy` of the same attempt: the event's id marker, unless it already exists
+   * (`duplicate: true`; then this copy is pointed at the first one).
+   */
+  markFirst(tenantId: string, eventId: string, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }>;
   /** The first copy's position of an event of this tenant, or undefined (unknown, or expired). */
   position(tenantId: string, eventId: string, nowSeconds: number): Promise<string | undefined>;
   /**

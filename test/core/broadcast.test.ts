@@ -420,6 +420,8 @@ describe('broadcast', () => {
     const failure = new Error('PutItem failed');
     const brokenLog: EventLog = {
       append: async () => Promise.reject(failure),
+      writeCopy: async () => Promise.reject(failure),
+      markFirst: async () => ({ duplicate: false }),
       position: async () => undefined,
       read: async () => ({ items: [], done: true }),
       latest: async () => undefined,
@@ -428,6 +430,66 @@ describe('broadcast', () => {
 
     await expect(broadcast(deps, eventBridgeFixture('goal-created'))).rejects.toBe(failure);
     expect(sender.attempts).toEqual([]);
+  });
+
+  it('rejects, having sent nothing, when the id marker write fails', async () => {
+    const failure = new Error('conditional PutItem failed');
+    const log = new InMemoryEventLog();
+    const { sender, deps } = await setup({
+      log: Object.assign(log, { markFirst: async () => Promise.reject(failure) }),
+    });
+
+    await expect(broadcast(deps, eventBridgeFixture('goal-created'))).rejects.toBe(failure);
+    expect(sender.attempts).toEqual([]);
+  });
+
+  it('writes the copy before reading recipients, reads them while the marker is written, posts after both', async () => {
+    const base = await setup();
+    const steps: string[] = [];
+    let markerDone: (v: { duplicate: boolean }) => void = () => undefined;
+    const log = new InMemoryEventLog();
+    const tracedLog: EventLog = Object.assign(log, {
+      writeCopy: async (...a: Parameters<EventLog['writeCopy']>) => {
+        await InMemoryEventLog.prototype.writeCopy.apply(log, a);
+        steps.push('copy written');
+      },
+      markFirst: (...a: Parameters<EventLog['markFirst']>) => {
+        steps.push('marker started');
+        return new Promise<{ duplicate: boolean }>((resolve) => {
+          markerDone = (v) => {
+            steps.push('marker written');
+            void InMemoryEventLog.prototype.markFirst.apply(log, a).then(() => resolve(v));
+          };
+        });
+      },
+    });
+    const store = base.store;
+    const recipients = store.recipients.bind(store);
+    const tracedStore = Object.assign(store, {
+      recipients: (tenantId: string) => {
+        steps.push('recipients read');
+        return recipients(tenantId);
+      },
+    });
+    const sender = base.sender;
+    const post = sender.post.bind(sender);
+    sender.post = (id: string, payload: string) => {
+      steps.push(`post ${id}`);
+      return post(id, payload);
+    };
+    const done = broadcast(
+      { ...base.deps, log: tracedLog, store: tracedStore, sender },
+      eventBridgeFixture('goal-created'),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    // Recipients are read, but nothing is sent while the marker is still being written.
+    expect(steps).toEqual(['copy written', 'marker started', 'recipients read']);
+    markerDone({ duplicate: false });
+    const result = await done;
+    expect(result).toMatchObject({ status: 'delivered', duplicate: false, stats: { delivered: 2 } });
+    expect(steps.slice(0, 4)).toEqual(['copy written', 'marker started', 'recipients read', 'marker written']);
+    expect(steps.slice(4).sort()).toEqual(['post c1', 'post c2']);
+    expect(await log.position('acme', `evt_${eventBridgeFixture('goal-created').id}`, 0)).toBeDefined();
   });
 
   it('reports how long the fan-out took on its clock', async () => {

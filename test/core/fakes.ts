@@ -272,18 +272,36 @@ export class InMemoryEventLog implements EventLog, EventLogScan {
   appendCalls = 0;
 
   async append(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }> {
+    await this.writeCopy(event, attemptStartMs, ttl);
+    return this.markFirst(event.envelope.tenantId, event.envelope.eventId, attemptStartMs, ttl);
+  }
+
+  async writeCopy(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<void> {
     this.appendCalls++;
     const { tenantId, eventId } = event.envelope;
     const position = eventLogSortKey(attemptStartMs, eventId);
     const list = (this.entries.get(tenantId) ?? []).filter((e) => e.position !== position);
-    const markerKey = `${tenantId}\u0000${eventId}`;
-    const marker = this.markers.get(markerKey);
-    if (!marker) this.markers.set(markerKey, { seq: position, ttl });
-    const first = marker && marker.seq !== position ? { first: { position: marker.seq, ttl: marker.ttl } } : {};
-    list.push({ ...copy(event), position, ttl, ...first });
+    list.push({ ...copy(event), position, ttl });
     list.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
     this.entries.set(tenantId, list);
-    return { duplicate: marker !== undefined };
+  }
+
+  async markFirst(
+    tenantId: string,
+    eventId: string,
+    attemptStartMs: number,
+    ttl: number,
+  ): Promise<{ duplicate: boolean }> {
+    const position = eventLogSortKey(attemptStartMs, eventId);
+    const markerKey = `${tenantId}\u0000${eventId}`;
+    const marker = this.markers.get(markerKey);
+    if (!marker) {
+      this.markers.set(markerKey, { seq: position, ttl });
+      return { duplicate: false };
+    }
+    const item = this.entries.get(tenantId)?.find((e) => e.position === position);
+    if (item && marker.seq !== position) item.first = { position: marker.seq, ttl: marker.ttl };
+    return { duplicate: true };
   }
 
   async position(tenantId: string, eventId: string, nowSeconds: number): Promise<string | undefined> {

@@ -33,6 +33,8 @@ function countingLog(log: EventLog) {
   const calls = { position: 0, read: 0, limits: [] as number[] };
   const counted: EventLog = {
     append: (...a) => log.append(...a),
+    writeCopy: (...a) => log.writeCopy(...a),
+    markFirst: (...a) => log.markFirst(...a),
     latest: (...a) => log.latest(...a),
     position: (...a) => {
       calls.position++;
