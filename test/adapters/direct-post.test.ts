@@ -207,6 +207,18 @@ describe('directPost signs with SigV4 for execute-api', () => {
     expect(await verifies(c, captured[0]!)).toBe(true);
   });
 
+  it('with session credentials (as on Lambda): sends and signs x-amz-security-token, as the SDK does', async () => {
+    const session = { ...credentials, sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE/session+token==' };
+    const c = createManagementClient(2, { endpoint: `http://127.0.0.1:${port}/dev`, region, credentials: session });
+    await directPost(c)('abc=', 'x');
+    await viaSdk(c, 'abc=', 'x');
+    for (const req of captured) {
+      expect(req.headers['x-amz-security-token']).toBe(session.sessionToken);
+      expect(String(req.headers.authorization)).toContain('x-amz-security-token');
+      expect(await verifies(c, req)).toBe(true);
+    }
+  });
+
   it('never sends the secret key', async () => {
     const c = client();
     await directPost(c)('abc=', 'x');
