@@ -12,6 +12,7 @@
  *       # the same code side by side with other settings
  */
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createManagementClient } from '../lambdas/adapters/management.js';
@@ -25,6 +26,7 @@ import {
   entry,
   putEvents,
   type Runtime,
+  settled,
   startDynamoProcess,
   startRuntime,
 } from './tools/harness.js';
@@ -226,6 +228,9 @@ async function main() {
       const bare = median(bareMs);
       rows.push([fmt(n), fmt(b), fmt((n / b) * 1000), fmt(bare), fmt((n / bare) * 1000), fmt(bare / b, 2)]);
       fleet.close();
+      // Let the runtime run the fleet's $disconnects before the next measurement starts.
+      await sleep(500);
+      await settled(rt, { gateway: true });
     }
 
     // Latency: PutEvents sent → frame received, per delivery, with the broadcaster's step marks;

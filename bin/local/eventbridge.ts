@@ -204,6 +204,8 @@ export interface EventBridgeOptions {
   historySize?: number;
   /** Dead letters kept (newest). */
   deadLetterCapacity?: number;
+  /** What `GET /_local/idle?gateway=1` also waits for: the gateway's handler invocations. */
+  gatewayIdle?: () => Promise<void>;
   log?: Log;
 }
 
@@ -315,7 +317,8 @@ export async function startEventBridge(options: EventBridgeOptions): Promise<Loc
     if (path === '/_local/invocations' && req.method === 'GET') return sendJson(res, 200, history.list());
     if (path === '/_local/idle' && (req.method === 'GET' || req.method === 'POST')) {
       const timeoutMs = Math.min(Number(params.get('timeoutMs') ?? 30_000) || 30_000, 120_000);
-      const idle = await settlesWithin(queue.idle(), timeoutMs);
+      const gateway = params.get('gateway') === '1' ? options.gatewayIdle : undefined;
+      const idle = await settlesWithin(gateway ? queue.idle().then(gateway) : queue.idle(), timeoutMs);
       return sendJson(res, idle ? 200 : 504, { idle, pending: queue.pending });
     }
     if (path === '/_local/memory' && req.method === 'GET') {

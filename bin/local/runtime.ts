@@ -248,6 +248,7 @@ export async function startLocalRuntime(overrides: Partial<LocalRuntimeOptions> 
         invokeLambda(broadcaster.handler, event, functionName(stage, Handler.broadcaster), BACKGROUND_TIMEOUT_MS),
       attempts: options.deliveryAttempts,
       baseDelayMs: options.deliveryBaseDelayMs,
+      gatewayIdle: () => gateway.idle(),
       log,
     });
     closers.push(() => eventBridge.close());

@@ -208,9 +208,13 @@ export function entry(type: string, detail: unknown, source = 'test.e2e'): PutEv
   };
 }
 
-/** Waits until the local EventBridge endpoint has delivered everything it accepted. */
-export async function settled(rt: Runtime): Promise<void> {
-  const res = await fetch(`${rt.eventsUrl}/_local/idle`);
+/**
+ * Waits until the local EventBridge endpoint has delivered everything it accepted; with `gateway`,
+ * also until the gateway has no handler invocation running or queued (e.g. the `$disconnect`s of a
+ * closed fleet).
+ */
+export async function settled(rt: Runtime, { gateway = false }: { gateway?: boolean } = {}): Promise<void> {
+  const res = await fetch(`${rt.eventsUrl}/_local/idle${gateway ? '?gateway=1&timeoutMs=120000' : ''}`);
   if (!res.ok) throw new Error(`idle endpoint answered ${res.status}`);
   await res.text();
 }

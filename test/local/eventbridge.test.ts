@@ -283,6 +283,22 @@ describe('local EventBridge: delivery', () => {
     expect(await res.json()).toEqual({ idle: true, pending: 0 });
     expect(done).toBe(true);
   });
+
+  it('GET /_local/idle?gateway=1 also waits for the gateway; without it, it does not', async () => {
+    let release: () => void = () => undefined;
+    let gatewayBusy = new Promise<void>((r) => {
+      release = r;
+    });
+    const h = await harness({ gatewayIdle: () => gatewayBusy });
+    expect(await (await fetch(`${h.bus.url}/_local/idle`)).json()).toEqual({ idle: true, pending: 0 });
+    const waiting = fetch(`${h.bus.url}/_local/idle?gateway=1&timeoutMs=50`);
+    expect((await waiting).status).toBe(504);
+    gatewayBusy = Promise.resolve();
+    release();
+    const res = await fetch(`${h.bus.url}/_local/idle?gateway=1`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ idle: true, pending: 0 });
+  });
 });
 
 describe('event pattern matcher and entry size', () => {
