@@ -52,6 +52,11 @@ export interface RealtimeConfig {
   /** Cap on PostToConnection calls per second per broadcaster invocation; unset means no cap. */
   readonly fanoutMaxRps?: number | undefined;
   /**
+   * The broadcaster's memory (MB), and so its CPU share.
+   * @default SETTINGS.broadcasterMemoryMb.default (1024)
+   */
+  readonly broadcasterMemoryMb: number;
+  /**
    * Retention of every log group (Lambda and access logs).
    * @default SETTINGS.logRetentionDays.default (RetentionDays.ONE_MONTH)
    */
@@ -155,6 +160,12 @@ const OPTION_DOCS: { readonly [K in ConfigOptionName]: Omit<ConfigOptionDoc, 'na
     type: 'positive integer',
     default: '-',
     description: 'Cap on PostToConnection calls per second per broadcaster invocation; unset means no cap.',
+  },
+  broadcasterMemoryMb: {
+    type: rangeText(SETTINGS.broadcasterMemoryMb),
+    default: String(SETTINGS.broadcasterMemoryMb.default),
+    description:
+      "The broadcaster's memory in MB, and with it its CPU share (1769 = 1 vCPU). Fan-out is CPU-bound: more memory makes a large tenant's fan-out and the 100-connection latency faster at about the same GB-seconds (README, Performance).",
   },
   logRetentionDays: {
     type: 'RetentionDays value',
@@ -333,6 +344,7 @@ export function validateConfig(input: RealtimeConfigInput = {}): RealtimeConfig 
     eventBusName,
     eventSources: listOption(input, 'eventSources'),
     fanoutMaxRps: numericOption(input, 'fanoutMaxRps') ?? SETTINGS.fanoutMaxRps.default,
+    broadcasterMemoryMb: numericOption(input, 'broadcasterMemoryMb') ?? SETTINGS.broadcasterMemoryMb.default,
     alarmEmail,
   });
 }

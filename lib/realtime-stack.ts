@@ -80,6 +80,7 @@ export class RealtimeStack extends Stack {
 
     this.fanout = new EventFanout(this, 'Fanout', {
       broadcaster: functions.factory(Handler.broadcaster),
+      broadcasterMemoryMb: config.broadcasterMemoryMb,
       eventBusName: config.eventBusName,
       eventSources: config.eventSources,
       removalPolicy,

@@ -47,6 +47,12 @@ export const SETTINGS = {
   fanoutConcurrency: { default: 100, min: 1, max: 1000, integer: true },
   /** Cap on PostToConnection calls per second per broadcaster invocation; unset means no cap. */
   fanoutMaxRps: { default: undefined, min: 1, max: 1_000_000, integer: true },
+  /**
+   * The broadcaster's memory in MB. Fan-out is CPU-bound and Lambda's CPU share grows with memory
+   * (1,769 MB = 1 vCPU), so a CPU-bound fan-out finishes sooner at about the same GB-seconds
+   * (README "Performance"). Lambda's own range: 128..10240.
+   */
+  broadcasterMemoryMb: { default: 1024, min: 128, max: 10_240, integer: true },
   /** Stage default route throttling: steady-state requests per second (fractions allowed). */
   throttleRateLimit: { default: 500, min: 1, max: 1_000_000, integer: false },
   /** Stage default route throttling: burst size. */

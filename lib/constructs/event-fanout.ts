@@ -24,6 +24,12 @@ export interface EventFanoutProps {
    */
   readonly broadcaster: HandlerFunctionFactory;
   /**
+   * The broadcaster's memory in MB (its CPU share; its code cache is built for the heap flags
+   * Lambda derives from it).
+   * @default SETTINGS.broadcasterMemoryMb.default (1024)
+   */
+  readonly broadcasterMemoryMb?: number | undefined;
+  /**
    * Attach to this existing event bus instead of creating one.
    * @default - a new event bus
    */
@@ -74,7 +80,7 @@ export class EventFanout extends Construct {
 
     // The resume overlap (REPLAY_OVERLAP_SECONDS) is derived from this timeout: keep them one.
     this.broadcaster = props.broadcaster(this, 'Broadcaster', {
-      memorySize: BROADCASTER_MEMORY_MB,
+      memorySize: props.broadcasterMemoryMb ?? BROADCASTER_MEMORY_MB,
       timeout: Duration.seconds(BROADCASTER_TIMEOUT_SECONDS),
     });
     if (this.broadcaster.handlerName !== Handler.broadcaster) {

@@ -18,7 +18,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, buildSync } from 'esbuild';
-import { Handler, type HandlerName, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambdas/contract/index.js';
+import { Handler, type HandlerName, METRICS_NAMESPACE, SERVICE_NAME, SETTINGS } from '../../lambdas/contract/index.js';
 
 /** Handler sources: `lambdas/handlers/<HandlerName>.ts`, each exporting `handler`. */
 const HANDLERS_DIR = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
@@ -40,8 +40,8 @@ export const BundleFile = {
 
 /** Memory of every function that does not set its own (`npm run cost` prices them with it). */
 export const DEFAULT_MEMORY_MB = 256;
-/** The broadcaster's: fan-out is CPU-bound, and Lambda's CPU share grows with memory (README "Performance"). */
-export const BROADCASTER_MEMORY_MB = 1024;
+/** The broadcaster's default (option `broadcasterMemoryMb`): fan-out is CPU-bound, and Lambda's CPU share grows with memory. */
+export const BROADCASTER_MEMORY_MB = SETTINGS.broadcasterMemoryMb.default;
 
 /** Each function's memory: the heap flags Lambda starts its `node` with, and so its code cache, follow it. */
 export const FUNCTION_MEMORY_MB: Readonly<Record<HandlerName, number>> = Object.fromEntries(

@@ -331,6 +331,20 @@ describe('functions', () => {
     expect(functionProps(Handler.connect)).toMatchObject({ MemorySize: 256, Timeout: 10 });
   });
 
+  it('-c broadcasterMemoryMb sizes the broadcaster alone, and its code package follows the memory', () => {
+    const other = buildStack({ broadcasterMemoryMb: '1769' });
+    const props = (built: { stack: RealtimeStack; template: Template }, handler: HandlerName) => {
+      const fn = built.stack.functions[handler].function;
+      return built.template.toJSON().Resources[built.stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties;
+    };
+    expect(props(other, Handler.broadcaster).MemorySize).toBe(1769);
+    expect(props(other, Handler.connect).MemorySize).toBe(256);
+    // The code cache is built under the heap flags Lambda derives from the memory: another asset.
+    expect(props(other, Handler.broadcaster).Code).not.toEqual(functionProps(Handler.broadcaster).Code);
+    expect(props(other, Handler.connect).Code).toEqual(functionProps(Handler.connect).Code);
+    expect(() => buildStack({ broadcasterMemoryMb: '64' })).toThrow(/broadcasterMemoryMb/);
+  });
+
   const EXPECTED_ENV: Record<HandlerName, string[]> = {
     [Handler.connect]: [Env.connectionsTable, Env.authTimeoutSeconds],
     [Handler.auth]: [Env.connectionsTable, Env.eventLogTable, Env.tenantClaim, Env.jwtSecretArn],
