@@ -51,12 +51,6 @@ export class DynamoEventLog implements EventLog, EventLogScan {
     return item ? { seq: String(item[A.seq]), ttl: Number(item[A.ttl]) } : undefined;
   }
 
-  async append(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }> {
-    // This attempt's copy first: a marker must never point at a copy that was not written.
-    await this.writeCopy(event, attemptStartMs, ttl);
-    return this.markFirst(event.envelope.tenantId, event.envelope.eventId, attemptStartMs, ttl);
-  }
-
   async writeCopy({ envelope, audience }: LoggedEvent, attemptStartMs: number, ttl: number): Promise<void> {
     const { tenantId, eventId } = envelope;
     await this.db.send(

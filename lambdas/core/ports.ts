@@ -95,19 +95,16 @@ export interface LogItem extends LoggedEvent {
 
 export interface EventLog {
   /**
-   * Logs one broadcaster attempt of an event at `attemptStartMs`: a new time-ordered copy every
-   * time, so a retry is found after the events logged since. The event's id marker keeps the
-   * FIRST copy's position (its resume position); `duplicate: true` when it already existed.
-   */
-  append(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }>;
-  /**
-   * `append` in its two steps, for the broadcaster, which reads recipients between them. First:
-   * this attempt's copy, readable by a range read once this resolves.
+   * Logs one broadcaster attempt of an event at `attemptStartMs`, in two steps (`appendEvent` runs
+   * both; the broadcaster reads recipients between them). First, this attempt's copy: a new
+   * time-ordered copy every time, so a retry is found after the events logged since; readable by
+   * a range read once this resolves.
    */
   writeCopy(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<void>;
   /**
-   * Second, after `writeCopy` of the same attempt: the event's id marker, unless it already exists
-   * (`duplicate: true`; then this copy is pointed at the first one).
+   * Second, after `writeCopy` of the same attempt: the event's id marker, which keeps the FIRST
+   * copy's position (its resume position). `duplicate: true` when it already existed; then this
+   * copy is pointed at the first one.
    */
   markFirst(tenantId: string, eventId: string, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }>;
   /** The first copy's position of an event of this tenant, or undefined (unknown, or expired). */

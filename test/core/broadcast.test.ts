@@ -419,7 +419,6 @@ describe('broadcast', () => {
   it('rejects (so EventBridge retries) when the log append fails, before sending anything', async () => {
     const failure = new Error('PutItem failed');
     const brokenLog: EventLog = {
-      append: async () => Promise.reject(failure),
       writeCopy: async () => Promise.reject(failure),
       markFirst: async () => ({ duplicate: false }),
       position: async () => undefined,

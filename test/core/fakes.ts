@@ -27,6 +27,7 @@ import {
   SWEEP_SHARDS,
 } from '../../lambdas/contract/index.js';
 import { AuthError, SendError } from '../../lambdas/core/errors.js';
+import { appendEvent } from '../../lambdas/core/log-append.js';
 import { fullFilter } from '../../lambdas/core/matching.js';
 import type {
   AuthenticateOutcome,
@@ -271,11 +272,6 @@ export class InMemoryEventLog implements EventLog, EventLogScan {
   private readonly markers = new Map<string, { seq: string; ttl: number }>();
   appendCalls = 0;
 
-  async append(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<{ duplicate: boolean }> {
-    await this.writeCopy(event, attemptStartMs, ttl);
-    return this.markFirst(event.envelope.tenantId, event.envelope.eventId, attemptStartMs, ttl);
-  }
-
   async writeCopy(event: LoggedEvent, attemptStartMs: number, ttl: number): Promise<void> {
     this.appendCalls++;
     const { tenantId, eventId } = event.envelope;
@@ -391,7 +387,7 @@ export class InMemoryEventLog implements EventLog, EventLogScan {
 
   /** Logs the same eventId again at another position (what a retried broadcast does). */
   relog(event: LoggedEvent, receivedAtMs: number, ttl: number): void {
-    void this.append(event, receivedAtMs, ttl);
+    void appendEvent(this, event, receivedAtMs, ttl);
   }
 
   /** Every logged envelope of a tenant, one per event, in the order of their first copies. */

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { HTTP_ROUTES, type Priority, REPLAY_FLAG, REPLAY_OVERLAP_SECONDS } from '../../lambdas/contract/index.js';
 import { broadcast } from '../../lambdas/core/broadcast.js';
 import { handleHttpRequest } from '../../lambdas/core/http-api.js';
+import { appendEvent } from '../../lambdas/core/log-append.js';
 import { resume } from '../../lambdas/core/replay.js';
 import {
   envelope,
@@ -167,7 +168,12 @@ describe.each(CASES)('filter: $name', ({ filter, query, expected }) => {
       if (spec.source === undefined) {
         // An envelope logged before this change: exactly the five seed fields.
         const old = envelope(i, { type: spec.type, eventId: `evt_${spec.id}`, tenantId: TENANT });
-        await log.append({ envelope: { ...old, data: { tenantId: TENANT } } }, clock.nowMs, clock.seconds + 86_400);
+        await appendEvent(
+          log,
+          { envelope: { ...old, data: { tenantId: TENANT } } },
+          clock.nowMs,
+          clock.seconds + 86_400,
+        );
         continue;
       }
       const result = await broadcast(deps, eventBridgeEvent(spec, new Date(clock.nowMs).toISOString()));

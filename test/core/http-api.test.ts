@@ -28,6 +28,7 @@ import {
   pollEvents,
   presence,
 } from '../../lambdas/core/http-api.js';
+import { appendEvent } from '../../lambdas/core/log-append.js';
 import type { EventLog, EventLogScan, Identity } from '../../lambdas/core/ports.js';
 import {
   envelope,
@@ -93,7 +94,8 @@ async function logEvents(
 ): Promise<void> {
   for (const e of events) {
     clock.advance(10);
-    await log.append(
+    await appendEvent(
+      log,
       { envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) },
       clock.nowMs,
       clock.seconds + 86_400,
@@ -493,7 +495,7 @@ describe('GET /events page function', () => {
 
   it('is a gap for an expired id', async () => {
     const log = new InMemoryEventLog();
-    await log.append({ envelope: envelope(1) }, Date.UTC(2025, 0, 15, 11), Math.floor(pollTime / 1000));
+    await appendEvent(log, { envelope: envelope(1) }, Date.UTC(2025, 0, 15, 11), Math.floor(pollTime / 1000));
     expect((await poll(log, { after: 'evt_1' })).ok).toBe(false);
   });
 

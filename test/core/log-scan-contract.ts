@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Audience, Envelope } from '../../lambdas/contract/index.js';
+import { appendEvent } from '../../lambdas/core/log-append.js';
 import type { EventLog, EventLogScan, LogChunk } from '../../lambdas/core/ports.js';
 import { envelope } from './fakes.js';
 
@@ -25,7 +26,8 @@ export function eventLogScanContract(name: string, make: () => Promise<Log> | Lo
       events: Array<{ env: Envelope; audience?: Audience; at?: number; ttl?: number }>,
     ): Promise<void> => {
       for (const [i, e] of events.entries()) {
-        await log.append(
+        await appendEvent(
+          log,
           { envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) },
           e.at ?? T0 + i * 10,
           e.ttl ?? TTL,

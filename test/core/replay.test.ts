@@ -12,6 +12,7 @@ import {
   RESUME_RATE_LIMIT_CALLS,
   type ServerMessage,
 } from '../../lambdas/contract/index.js';
+import { appendEvent } from '../../lambdas/core/log-append.js';
 import type { EventLog } from '../../lambdas/core/ports.js';
 import { type ResumeDeps, resume } from '../../lambdas/core/replay.js';
 import {
@@ -32,7 +33,6 @@ const RETAIN = Math.floor(Date.UTC(2025, 0, 16) / 1000);
 function countingLog(log: EventLog) {
   const calls = { position: 0, read: 0, limits: [] as number[] };
   const counted: EventLog = {
-    append: (...a) => log.append(...a),
     writeCopy: (...a) => log.writeCopy(...a),
     markFirst: (...a) => log.markFirst(...a),
     latest: (...a) => log.latest(...a),
@@ -77,7 +77,7 @@ async function setup(options: { subscriptions?: string[]; userId?: string } = {}
   });
   /** Logs an event's attempt at `atMs` (default: now). */
   const logAt = (env: Envelope, atMs = clock.nowMs, audience?: Audience) =>
-    log.append({ envelope: env, ...(audience ? { audience } : {}) }, atMs, RETAIN);
+    appendEvent(log, { envelope: env, ...(audience ? { audience } : {}) }, atMs, RETAIN);
   /** Follows `more` to the end; every reply in order. */
   const resumeAll = async (from: string, overrides: Partial<ResumeDeps> = {}) => {
     const replies: Array<ServerMessage | undefined> = [];

@@ -9,6 +9,7 @@ import {
   REPLAY_OVERLAP_SECONDS,
 } from '../../lambdas/contract/index.js';
 import { AuthError } from '../../lambdas/core/errors.js';
+import { appendEvent } from '../../lambdas/core/log-append.js';
 import { changeFilter } from '../../lambdas/core/matching.js';
 import type { EventLog, Identity, TokenVerifier } from '../../lambdas/core/ports.js';
 import { type ResumeDeps, resume } from '../../lambdas/core/replay.js';
@@ -235,12 +236,11 @@ describe('authenticate', () => {
     const { clock, store } = await pendingConnection();
     const log = new InMemoryEventLog();
     const ttl = clock.seconds + 3600;
-    await log.append({ envelope: envelope(1, { tenantId: 'acme' }) }, clock.nowMs - 2000, ttl);
-    await log.append({ envelope: envelope(2, { tenantId: 'acme' }) }, clock.nowMs - 1000, ttl);
-    await log.append({ envelope: envelope(3, { tenantId: 'globex' }) }, clock.nowMs - 500, ttl);
+    await appendEvent(log, { envelope: envelope(1, { tenantId: 'acme' }) }, clock.nowMs - 2000, ttl);
+    await appendEvent(log, { envelope: envelope(2, { tenantId: 'acme' }) }, clock.nowMs - 1000, ttl);
+    await appendEvent(log, { envelope: envelope(3, { tenantId: 'globex' }) }, clock.nowMs - 500, ttl);
     const calls: string[] = [];
     const tracedLog: EventLog = {
-      append: (...a) => log.append(...a),
       writeCopy: (...a) => log.writeCopy(...a),
       markFirst: (...a) => log.markFirst(...a),
       position: (...a) => log.position(...a),
@@ -270,7 +270,7 @@ describe('authenticate', () => {
   it('returns no resume point once the newest event has expired', async () => {
     const { clock, store } = await pendingConnection();
     const log = new InMemoryEventLog();
-    await log.append({ envelope: envelope(1, { tenantId: 'acme' }) }, clock.nowMs - 2000, clock.seconds - 1);
+    await appendEvent(log, { envelope: envelope(1, { tenantId: 'acme' }) }, clock.nowMs - 2000, clock.seconds - 1);
     const reply = await authenticate(
       { store, log, verifier: new FakeVerifier({ t: acme }), clock: clock.now },
       'c1',
@@ -574,7 +574,12 @@ describe('resume', () => {
     // Events two minutes apart, further than the replay overlap: a resume from one starts after
     // the one before it (the overlap has tests of its own, in replay.test.ts).
     for (const [i, e] of events.entries())
-      await log.append({ envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) }, T0 + i * APART_MS, RETAIN);
+      await appendEvent(
+        log,
+        { envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) },
+        T0 + i * APART_MS,
+        RETAIN,
+      );
     // A token valid past the retention, so that expiry never gets in the way here.
     await seedAuthenticated(
       store,
@@ -613,7 +618,6 @@ describe('resume', () => {
       ...deps,
       log: {
         ...deps.log,
-        append: deps.log.append.bind(deps.log),
         latest: deps.log.latest.bind(deps.log),
         read: deps.log.read.bind(deps.log),
         position: (...a) => {

@@ -12,6 +12,7 @@ import {
   eventLogSortKey,
   type Recipient,
 } from '../../lambdas/contract/index.js';
+import { appendEvent } from '../../lambdas/core/log-append.js';
 import { fullFilter } from '../../lambdas/core/matching.js';
 import type { ConnectionStore, EventLog, LogItem } from '../../lambdas/core/ports.js';
 import { sweepShardFor } from '../../lambdas/core/sweep.js';
@@ -346,7 +347,8 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
       events: Array<{ env: Envelope; audience?: Audience; at?: number; ttl?: number }>,
     ) => {
       for (const [i, e] of events.entries()) {
-        await log.append(
+        await appendEvent(
+          log,
           { envelope: e.env, ...(e.audience ? { audience: e.audience } : {}) },
           e.at ?? T0 + i * 10,
           e.ttl ?? TTL,
@@ -360,10 +362,10 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
 
     it('logs every attempt as a new copy at its own time; the id marker keeps the first position', async () => {
       const log = await make();
-      const first = await log.append({ envelope: envelope(1) }, T0, TTL);
-      await log.append({ envelope: envelope(2) }, T0 + 10, TTL);
-      const retry = await log.append({ envelope: envelope(1) }, T0 + 20, TTL + 20);
-      await log.append({ envelope: envelope(3) }, T0 + 30, TTL);
+      const first = await appendEvent(log, { envelope: envelope(1) }, T0, TTL);
+      await appendEvent(log, { envelope: envelope(2) }, T0 + 10, TTL);
+      const retry = await appendEvent(log, { envelope: envelope(1) }, T0 + 20, TTL + 20);
+      await appendEvent(log, { envelope: envelope(3) }, T0 + 30, TTL);
 
       expect(first).toEqual({ duplicate: false });
       expect(retry).toEqual({ duplicate: true });
@@ -384,8 +386,8 @@ export function eventLogContract(name: string, make: () => Promise<EventLog> | E
 
     it('logs the same attempt twice as one copy (an idempotent write)', async () => {
       const log = await make();
-      await log.append({ envelope: envelope(1) }, T0, TTL);
-      await log.append({ envelope: envelope(1) }, T0, TTL);
+      await appendEvent(log, { envelope: envelope(1) }, T0, TTL);
+      await appendEvent(log, { envelope: envelope(1) }, T0, TTL);
       const items = await all(log);
       expect(ids(items)).toEqual(['evt_1']);
       expect(items[0]?.first).toBeUndefined();
